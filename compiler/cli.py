@@ -1,0 +1,73 @@
+"""The `mlplat` command line.
+
+Only argparse and the standard library are imported at start-up; each command imports what it
+needs, so `mlplat --help` and `mlplat validate` stay fast enough for a pre-commit hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlplat",
+        description="GitOps ML platform: validate model specs and compile them into environments/.",
+    )
+    parser.add_argument("--root", type=Path, help="repository root (default: found from the current directory)")
+    parser.add_argument("--version", action="version", version="mlplat 0.1.0")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, formats: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if formats:
+            sub.add_argument("--format", choices=("text", "json", "github"), default="text",
+                             help="error output: human text, JSON, or GitHub annotation lines")
+        return sub
+
+    add("validate", "check platform.yaml and every model spec; report all errors", formats=True)
+    compile_cmd = add("compile", "render every environment into environments/", formats=True)
+    compile_cmd.add_argument("--check", action="store_true",
+                             help="write nothing; exit 1 when environments/ differs from what the specs produce")
+    schema = add("schema", "write the JSON Schemas editors use to complete and check model.yaml")
+    schema.add_argument("--check", action="store_true", help="exit 1 when the committed schemas are out of date")
+    add("demo", "the main job on the embedded default: validate and compile the example specs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        root = args.root or _find_root()
+        if root is None:
+            print("mlplat: no platform/platform.yaml here or in any parent folder (use --root)", file=sys.stderr)
+            return EXIT_USAGE
+        from compiler import commands  # noqa: PLC0415 - deferred: keeps --help fast
+
+        handler = getattr(commands, args.command)
+        return handler(root.resolve(), args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: users never see a traceback
+        if os.environ.get("MLPLAT_DEBUG"):
+            raise
+        print(f"mlplat: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in mlplat; rerun with MLPLAT_DEBUG=1 for a traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _find_root() -> Path | None:
+    cwd = Path.cwd()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / "platform" / "platform.yaml").is_file():
+            return candidate
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The CLI's commands: each takes the repository root and the parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from compiler.errors import format_errors
+from compiler.pipeline import Checked, check_project
+
+EXIT_OK, EXIT_ERRORS = 0, 1
+
+SCHEMAS = {
+    "specs/model.schema.json": ("compiler.model", "Model"),
+    "platform/platform.schema.json": ("compiler.platform_config", "Platform"),
+}
+
+
+def _checked(root: Path, fmt: str) -> Checked | None:
+    checked, errors = check_project(root)
+    if errors:
+        sys.stdout.write(format_errors(errors, fmt))
+        return None
+    return checked
+
+
+def validate(root: Path, args: argparse.Namespace) -> int:
+    checked = _checked(root, args.format)
+    if checked is None:
+        return EXIT_ERRORS
+    if args.format == "json":
+        print(json.dumps({"errors": []}))
+    elif args.format == "text":
+        models = len(checked.project.models)
+        envs = len(checked.environments)
+        print(f"ok: {models} model spec{'s' if models != 1 else ''} valid in {envs} environments")
+    return EXIT_OK
+
+
+def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
+    from compiler.plan import build_plan
+    from compiler.write import differences, write_plan
+
+    checked = _checked(root, args.format)
+    if checked is None:
+        return EXIT_ERRORS
+    plan = build_plan(checked)
+    if args.check:
+        found = differences(root, plan)
+        if found:
+            print("\n".join(d.text() for d in found))
+            print(f"environments/ is out of date: {len(found)} file(s) differ; run `mlplat compile` and commit")
+            return EXIT_ERRORS
+        print(f"ok: environments/ matches the specs ({len(plan.files)} files)")
+        return EXIT_OK
+    result = write_plan(root, plan)
+    print(f"compiled {len(checked.project.models)} models into {len(checked.environments)} environments: "
+          f"{len(plan.files)} files, {len(result.written)} written, {len(result.deleted)} deleted")
+    for path in result.written:
+        print(f"  wrote   {path}")
+    for path in result.deleted:
+        print(f"  deleted {path}")
+    return EXIT_OK
+
+
+def schema(root: Path, args: argparse.Namespace) -> int:
+    import importlib
+
+    stale = []
+    for path, (module, name) in SCHEMAS.items():
+        model = getattr(importlib.import_module(module), name)
+        document = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                    **model.model_json_schema(by_alias=True)}
+        content = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        target = root / path
+        current = target.read_text("utf-8") if target.is_file() else None
+        if current == content:
+            continue
+        stale.append(path)
+        if not args.check:
+            target.write_text(content, "utf-8")
+            print(f"wrote {path}")
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)}; run `mlplat schema`")
+        return EXIT_ERRORS
+    if not stale:
+        print("ok: schemas are up to date")
+    return EXIT_OK
+
+
+def demo(root: Path, args: argparse.Namespace) -> int:
+    """The README's main job. Training, gating and serving join it as their issues land."""
+    print("== mlplat demo: validate and compile the example specs ==")
+    code = compile(root, argparse.Namespace(format="text", check=False))
+    if code != EXIT_OK:
+        return code
+    from compiler.plan import build_plan
+
+    checked, _ = check_project(root)
+    plan = build_plan(checked)
+    for environment in checked.environments:
+        files = [f for f in plan.files if f.environment == environment.env.name]
+        print(f"  {environment.env.name:<8} cluster {environment.cluster.name:<12} "
+              f"{len(environment.models)} models, {len(files)} files")
+    return compile(root, argparse.Namespace(format="text", check=True))

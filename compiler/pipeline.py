@@ -1,0 +1,60 @@
+"""validate = load -> validate -> platform policy -> resolve per environment -> rules and policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.errors import SpecError
+from compiler.policy import environment_policy, model_policy, platform_policy, quota_policy
+from compiler.project import Project, load_project
+from compiler.resolve import ResolvedEnvironment, ResolvedModel, SpecLocator, resolve_model
+from compiler.rules import spec_rules
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A project with no errors, resolved for every environment."""
+
+    project: Project
+    environments: tuple[ResolvedEnvironment, ...]
+
+    @property
+    def models(self) -> list[ResolvedModel]:
+        return [m for env in self.environments for m in env.models]
+
+
+def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
+    """Every error of every file, in one pass; a `Checked` project only when there are none."""
+    project, errors = load_project(root)
+    if project is None:
+        return None, sorted(set(errors))
+    platform = project.platform
+    platform_errors = platform_policy(platform, project.platform_doc)
+    if platform_errors:  # specs cannot be resolved against a broken platform
+        return None, sorted(set(errors + platform_errors))
+    errors += model_policy(project)
+    resolved: list[tuple[ResolvedModel, SpecLocator]] = []
+    for loaded in project.models:
+        for env in platform.spec.environments:
+            model, found = resolve_model(project, loaded, env)
+            errors += found
+            if model is None:
+                continue
+            where = SpecLocator(loaded.doc, env.name)
+            errors += spec_rules(model, where)
+            errors += environment_policy(model, where, project.platform_doc)
+            resolved.append((model, where))
+    errors += quota_policy(resolved, platform, project.platform_doc)
+    if errors:
+        return None, sorted(set(errors))
+    environments = tuple(
+        ResolvedEnvironment(
+            env=env,
+            cluster=platform.cluster(env.cluster),
+            platform=platform,
+            models=tuple(sorted((m for m, _ in resolved if m.environment == env.name), key=lambda m: m.name)),
+        )
+        for env in platform.spec.environments
+    )
+    return Checked(project, environments), []

@@ -1,0 +1,158 @@
+"""Platform policy: checks of the platform config, across specs, and per environment."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from pathlib import PurePosixPath
+
+from compiler.errors import SpecError
+from compiler.loader import Document
+from compiler.names import model_name_problem, namespace_for, namespace_problem
+from compiler.platform_config import Platform
+from compiler.project import LoadedModel, Project
+from compiler.resolve import ResolvedModel, SpecLocator
+from compiler.types import is_digest_pinned
+
+
+def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
+    """Cross-references inside platform.yaml."""
+    errors: list[SpecError] = []
+    spec = platform.spec
+    for section, items in (("environments", spec.environments), ("clusters", spec.clusters), ("teams", spec.teams)):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.name in seen:
+                errors.append(doc.error(("spec", section, index, "name"),
+                                        f"{section[:-1]} {item.name!r} is defined twice (first at index {seen[item.name]})"))
+            seen.setdefault(item.name, index)
+    clusters = [c.name for c in spec.clusters]
+    envs = platform.environment_names
+    for index, env in enumerate(spec.environments):
+        if env.cluster not in clusters:
+            errors.append(doc.error(("spec", "environments", index, "cluster"), f"unknown cluster {env.cluster!r}",
+                                    _known(env.cluster, clusters)))
+        for team in spec.teams:
+            problem = namespace_problem(namespace_for(env, team.name))
+            if problem:
+                errors.append(doc.error(("spec", "environments", index, "namespace"), f"for team {team.name!r}: {problem}"))
+    for index, team in enumerate(spec.teams):
+        for env_name in team.gpu_quota:
+            if env_name not in envs:
+                errors.append(doc.error(("spec", "teams", index, "gpuQuota", env_name),
+                                        f"unknown environment {env_name!r}", _known(env_name, envs), key=True))
+    return errors
+
+
+def model_policy(project: Project) -> list[SpecError]:
+    """Checks of each spec against the platform and against the other specs."""
+    platform = project.platform
+    errors: list[SpecError] = []
+    first_by_name: dict[str, LoadedModel] = {}
+    for loaded in project.models:
+        doc, meta = loaded.doc, loaded.model.metadata
+        team = platform.team(meta.team)
+        if team is None:
+            errors.append(doc.error(("metadata", "team"), f"unknown team {meta.team!r}",
+                                    _known(meta.team, [t.name for t in platform.spec.teams])))
+        else:
+            people = set(team.owners) | set(team.members)
+            for index, owner in enumerate(meta.owners):
+                if owner not in people:
+                    errors.append(doc.error(("metadata", "owners", index),
+                                            f"{owner} is not an owner or member of team {team.name!r}",
+                                            "add them to the team in platform/platform.yaml first"))
+        expected = f"specs/{meta.team}/{meta.name}/model.yaml"
+        if PurePosixPath(doc.file) != PurePosixPath(expected):
+            errors.append(doc.error(("metadata", "name"), f"spec is at {doc.file} but its team and name say {expected}",
+                                    "move the file or fix metadata.name/metadata.team"))
+        problem = model_name_problem(meta.name)
+        if problem:
+            errors.append(doc.error(("metadata", "name"), problem))
+        if meta.name in first_by_name:
+            other = first_by_name[meta.name].doc
+            pos, _ = other.locate(("metadata", "name"))
+            errors.append(doc.error(("metadata", "name"), f"model name {meta.name!r} is already used by "
+                                    f"{other.file}:{pos.line}", "model names are unique across the platform"))
+        first_by_name.setdefault(meta.name, loaded)
+        for env_name in loaded.model.spec.environments:
+            if env_name not in platform.environment_names:
+                errors.append(doc.error(("spec", "environments", env_name), f"unknown environment {env_name!r}",
+                                        _known(env_name, platform.environment_names), key=True))
+    return errors
+
+
+def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: Document) -> list[SpecError]:
+    """What the model's environment requires: GPU types its cluster offers, pinned images, limits."""
+    errors: list[SpecError] = []
+    env, spec = model.env, model.spec
+    sections = [("training", spec.training.resources, spec.training.image, model.training_image, "training")]
+    if spec.serving:
+        sections.append(("serving", spec.serving.resources, spec.serving.image, model.serving_image, "serving"))
+    for section, resources, own_image, image, default_key in sections:
+        if resources.gpus > 0 and resources.gpu_type and model.gpu_pool(resources.gpu_type) is None:
+            offered = ", ".join(sorted(model.cluster.gpu_pools)) or "none"
+            errors.append(where.error((section, "resources", "gpuType"),
+                                      f"GPU type {resources.gpu_type!r} is not offered by cluster "
+                                      f"{model.cluster.name!r} of environment {env.name!r} (offered: {offered})",
+                                      f"override it in spec.environments.{env.name}.{section}.resources"))
+        if env.policies.require_image_digests and not is_digest_pinned(image):
+            hint = "pin it: image@sha256:<digest>"
+            if own_image is None:
+                errors.append(platform_doc.error(("spec", "defaults", "images", default_key),
+                                                 f"environment {env.name!r} requires digest-pinned images; "
+                                                 f"default {default_key} image {image!r} has no digest", hint))
+            else:
+                errors.append(where.error((section, "image"), f"environment {env.name!r} requires digest-pinned "
+                                          f"images; {image!r} has no @sha256 digest", hint))
+        if env.policies.require_resource_limits:
+            missing = [f for f in ("cpu", "memory") if getattr(resources, f) is None]
+            if missing:
+                errors.append(where.error((section, "resources"),
+                                          f"environment {env.name!r} requires resource limits; "
+                                          f"{section} does not set {' and '.join(missing)}",
+                                          "set cpu and memory, e.g. {cpu: \"2\", memory: 4Gi}"))
+    return errors
+
+
+def gpu_demand(model: ResolvedModel) -> int:
+    """GPUs a model may hold at once: a training run plus serving at max replicas (twice that while a
+    canary or shadow predictor runs beside the main one)."""
+    total = model.spec.training.resources.gpus
+    serving = model.spec.serving
+    if serving and serving.resources.gpus:
+        predictors = 1 if serving.rollout.strategy == "direct" else 2
+        total += serving.resources.gpus * serving.replicas.max * predictors
+    return total
+
+
+def quota_policy(models: list[tuple[ResolvedModel, SpecLocator]], platform: Platform,
+                 platform_doc: Document) -> list[SpecError]:
+    """Each team's GPU demand per environment stays within its quota."""
+    errors: list[SpecError] = []
+    groups: dict[tuple[str, str], list[tuple[ResolvedModel, SpecLocator]]] = defaultdict(list)
+    for model, where in models:
+        groups[(model.team, model.environment)].append((model, where))
+    for (team_name, env_name), members in sorted(groups.items()):
+        team = platform.team(team_name)
+        quota = team.gpu_quota.get(env_name, 0) if team else 0
+        demand = Counter({m.name: gpu_demand(m) for m, _ in members})
+        total = sum(demand.values())
+        if total <= quota:
+            continue
+        biggest, where = max(members, key=lambda mw: (demand[mw[0].name], mw[0].source))
+        field = ("training" if biggest.spec.training.resources.gpus else "serving", "resources", "gpus")
+        parts = ", ".join(f"{name} {n}" for name, n in sorted(demand.items()) if n)
+        team_index = next(i for i, t in enumerate(platform.spec.teams) if t.name == team_name)
+        pos, _ = platform_doc.locate(("spec", "teams", team_index, "gpuQuota", env_name))
+        errors.append(where.error(field, f"team {team_name!r} would use {total} GPUs in {env_name!r} ({parts}) "
+                                  f"but its quota is {quota} ({platform_doc.file}:{pos.line})",
+                                  "lower gpus or replicas.max for this environment, or raise the team's gpuQuota"))
+    return errors
+
+
+def _known(value: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(value, options, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known: {', '.join(options)}" if options else ""

@@ -1,0 +1,68 @@
+"""Find and load the repository's inputs: platform/platform.yaml and every specs/<team>/<model>/model.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.errors import SpecError
+from compiler.loader import Document, load_file
+from compiler.model import Model
+from compiler.platform_config import Platform
+from compiler.validation import validate
+
+PLATFORM_FILE = "platform/platform.yaml"
+SPECS_DIR = "specs"
+SPEC_NAME = "model.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    doc: Document
+    model: Model
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    platform_doc: Document
+    platform: Platform
+    models: tuple[LoadedModel, ...]
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` that holds platform/platform.yaml."""
+    for candidate in (start, *start.parents):
+        if (candidate / PLATFORM_FILE).is_file():
+            return candidate
+    return None
+
+
+def spec_files(root: Path) -> list[Path]:
+    """Every model.yaml under specs/, sorted so that output never depends on directory order."""
+    return sorted((root / SPECS_DIR).rglob(SPEC_NAME), key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
+    """Load and validate the platform and every spec; all errors of all files are returned together."""
+    errors: list[SpecError] = []
+    platform_doc, found = load_file(root / PLATFORM_FILE, PLATFORM_FILE)
+    errors += found
+    platform = None
+    if platform_doc is not None:
+        platform, found = validate(platform_doc, Platform)
+        errors += found
+    models = []
+    for path in spec_files(root):
+        display = path.relative_to(root).as_posix()
+        doc, found = load_file(path, display)
+        errors += found
+        if doc is None:
+            continue
+        model, found = validate(doc, Model)
+        errors += found
+        if model is not None:
+            models.append(LoadedModel(doc, model))
+    if platform is None or platform_doc is None:
+        return None, errors
+    return Project(root, platform_doc, platform, tuple(models)), errors

@@ -1,0 +1,38 @@
+"""What a renderer returns: manifests with the path they are written to inside the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One rendered file. `path` is relative to environments/<env>/; `source` is the input it came from."""
+
+    path: str
+    body: Any
+    source: str
+    format: Literal["yaml", "json"] = "yaml"
+    kubernetes: bool = True  # False for files Argo CD must never apply (ML-BOMs, model cards)
+
+    @property
+    def kind(self) -> str:
+        return self.body.get("kind", "") if self.kubernetes else "File"
+
+    @property
+    def name(self) -> str:
+        return self.body.get("metadata", {}).get("name", "") if self.kubernetes else self.path
+
+    @property
+    def namespace(self) -> str:
+        return self.body.get("metadata", {}).get("namespace", "") if self.kubernetes else ""
+
+
+def model_dir(team: str, model: str) -> str:
+    """Folder of a model's Kubernetes objects inside its environment (synced by the team's Application)."""
+    return f"{TEAM_APPS_DIR}/{team}/{model}"
+
+
+TEAM_APPS_DIR = "apps"
+ARGOCD_DIR = "argocd"

@@ -1,0 +1,27 @@
+"""ConfigMap `<model>-spec`: the resolved spec of one model in one environment.
+
+Workflow and drift pods mount it, so the runtime steps read exactly what was reviewed in git.
+"""
+
+from __future__ import annotations
+
+import json
+
+from compiler.resolve import ResolvedModel
+from renderers.base import Manifest, model_dir
+
+
+def render(model: ResolvedModel) -> list[Manifest]:
+    name = model.names["resolvedSpec"]
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": model.namespace,
+            "labels": model.labels,
+            "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash},
+        },
+        "data": {"model.json": json.dumps(model.summary(), indent=2, sort_keys=True) + "\n"},
+    }
+    return [Manifest(f"{model_dir(model.team, model.name)}/configmap-{name}.yaml", body, model.source)]
