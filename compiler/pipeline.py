@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.errors import SpecError
-from compiler.policy import environment_policy, model_policy, platform_policy, quota_policy
+from compiler.policy import (
+    environment_policy,
+    merge_environments,
+    model_policy,
+    platform_policy,
+    quota_policy,
+)
 from compiler.project import Project, load_project
 from compiler.resolve import ResolvedEnvironment, ResolvedModel, SpecLocator, resolve_model
 from compiler.rules import spec_rules
@@ -35,6 +41,7 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
         return None, sorted(set(errors + platform_errors))
     errors += model_policy(project)
     resolved: list[tuple[ResolvedModel, SpecLocator]] = []
+    per_environment: list[tuple[str, SpecError]] = []
     for loaded in project.models:
         for env in platform.spec.environments:
             model, found = resolve_model(project, loaded, env)
@@ -43,8 +50,9 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
                 continue
             where = SpecLocator(loaded.doc, env.name)
             errors += spec_rules(model, where)
-            errors += environment_policy(model, where, project.platform_doc)
+            per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)]
             resolved.append((model, where))
+    errors += merge_environments(per_environment, platform.environment_names)
     errors += quota_policy(resolved, platform, project.platform_doc)
     if errors:
         return None, sorted(set(errors))

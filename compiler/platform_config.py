@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from compiler.types import DnsLabel, GithubHandle, HttpUrl, Identifier, ImageRef, LabelValue, Strict, DataUri
+from compiler.types import DataUri, DnsLabel, GithubHandle, HttpUrl, Identifier, ImageRef, LabelValue, Strict
 
 
 class Toleration(Strict):

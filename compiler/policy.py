@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from compiler.errors import SpecError
@@ -23,8 +24,8 @@ def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             if item.name in seen:
-                errors.append(doc.error(("spec", section, index, "name"),
-                                        f"{section[:-1]} {item.name!r} is defined twice (first at index {seen[item.name]})"))
+                message = f"{section[:-1]} {item.name!r} is defined twice (first at index {seen[item.name]})"
+                errors.append(doc.error(("spec", section, index, "name"), message))
             seen.setdefault(item.name, index)
     clusters = [c.name for c in spec.clusters]
     envs = platform.environment_names
@@ -35,7 +36,8 @@ def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
         for team in spec.teams:
             problem = namespace_problem(namespace_for(env, team.name))
             if problem:
-                errors.append(doc.error(("spec", "environments", index, "namespace"), f"for team {team.name!r}: {problem}"))
+                errors.append(doc.error(("spec", "environments", index, "namespace"),
+                                        f"for team {team.name!r}: {problem}"))
     for index, team in enumerate(spec.teams):
         for env_name in team.gpu_quota:
             if env_name not in envs:
@@ -83,36 +85,57 @@ def model_policy(project: Project) -> list[SpecError]:
 
 
 def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: Document) -> list[SpecError]:
-    """What the model's environment requires: GPU types its cluster offers, pinned images, limits."""
+    """What the model's environment requires: GPU types its cluster offers, pinned images, limits.
+
+    Messages say `{envs}` where the environment goes: `merge_environments` fills it in, so that one
+    problem found in staging and prod is reported once, naming both.
+    """
     errors: list[SpecError] = []
     env, spec = model.env, model.spec
-    sections = [("training", spec.training.resources, spec.training.image, model.training_image, "training")]
+    sections = [("training", spec.training.resources, spec.training.image, model.training_image)]
     if spec.serving:
-        sections.append(("serving", spec.serving.resources, spec.serving.image, model.serving_image, "serving"))
-    for section, resources, own_image, image, default_key in sections:
+        sections.append(("serving", spec.serving.resources, spec.serving.image, model.serving_image))
+    for section, resources, own_image, image in sections:
         if resources.gpus > 0 and resources.gpu_type and model.gpu_pool(resources.gpu_type) is None:
             offered = ", ".join(sorted(model.cluster.gpu_pools)) or "none"
             errors.append(where.error((section, "resources", "gpuType"),
                                       f"GPU type {resources.gpu_type!r} is not offered by cluster "
-                                      f"{model.cluster.name!r} of environment {env.name!r} (offered: {offered})",
-                                      f"override it in spec.environments.{env.name}.{section}.resources"))
+                                      f"{model.cluster.name!r} of {{envs}} (offered: {offered})",
+                                      "override gpuType (or gpus: 0) for that environment under spec.environments"))
         if env.policies.require_image_digests and not is_digest_pinned(image):
             hint = "pin it: image@sha256:<digest>"
             if own_image is None:
-                errors.append(platform_doc.error(("spec", "defaults", "images", default_key),
-                                                 f"environment {env.name!r} requires digest-pinned images; "
-                                                 f"default {default_key} image {image!r} has no digest", hint))
+                errors.append(platform_doc.error(("spec", "defaults", "images", section),
+                                                 f"{{envs}} require digest-pinned images; "
+                                                 f"default {section} image {image!r} has no digest", hint))
             else:
-                errors.append(where.error((section, "image"), f"environment {env.name!r} requires digest-pinned "
-                                          f"images; {image!r} has no @sha256 digest", hint))
+                errors.append(where.error((section, "image"), f"{{envs}} require digest-pinned images; "
+                                          f"{image!r} has no @sha256 digest", hint))
         if env.policies.require_resource_limits:
             missing = [f for f in ("cpu", "memory") if getattr(resources, f) is None]
             if missing:
                 errors.append(where.error((section, "resources"),
-                                          f"environment {env.name!r} requires resource limits; "
-                                          f"{section} does not set {' and '.join(missing)}",
+                                          f"{{envs}} require resource limits; {section} does not set "
+                                          f"{' and '.join(missing)}",
                                           "set cpu and memory, e.g. {cpu: \"2\", memory: 4Gi}"))
     return errors
+
+
+def merge_environments(found: list[tuple[str, SpecError]], order: list[str]) -> list[SpecError]:
+    """One error per problem: the same located message from several environments names them all."""
+    envs_of: dict[SpecError, list[str]] = defaultdict(list)
+    for env, error in found:
+        envs_of[error].append(env)
+    merged = []
+    for error, envs in envs_of.items():
+        names = sorted(set(envs), key=order.index)
+        label = ("environment " if len(names) == 1 else "environments ") + ", ".join(repr(n) for n in names)
+        if len(names) == 1:
+            message = error.message.replace("{envs} require ", "{envs} requires ")
+        else:
+            message = error.message
+        merged.append(replace(error, message=message.replace("{envs}", label)))
+    return merged
 
 
 def gpu_demand(model: ResolvedModel) -> int:
@@ -145,7 +168,8 @@ def quota_policy(models: list[tuple[ResolvedModel, SpecLocator]], platform: Plat
         parts = ", ".join(f"{name} {n}" for name, n in sorted(demand.items()) if n)
         team_index = next(i for i, t in enumerate(platform.spec.teams) if t.name == team_name)
         pos, _ = platform_doc.locate(("spec", "teams", team_index, "gpuQuota", env_name))
-        errors.append(where.error(field, f"team {team_name!r} would use {total} GPUs in {env_name!r} ({parts}) "
+        gpus = f"{total} GPU{'s' if total != 1 else ''}"
+        errors.append(where.error(field, f"team {team_name!r} would use {gpus} in {env_name!r} ({parts}) "
                                   f"but its quota is {quota} ({platform_doc.file}:{pos.line})",
                                   "lower gpus or replicas.max for this environment, or raise the team's gpuQuota"))
     return errors

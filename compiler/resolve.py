@@ -33,20 +33,28 @@ class SpecLocator:
     environment: str
 
     def error(self, path: Path_, message: str, hint: str = "", key: bool = False) -> SpecError:
+        """Locate in the overlay where it sets this value (or replaces a value above it), else in the spec."""
         overlay_root = ("spec", "environments", self.environment)
-        probe = tuple(path)
-        while probe:
-            if (*overlay_root, *probe) in self.doc.positions:
-                target = (*overlay_root, *path)
+        target = ("spec", *path)
+        for depth in range(len(path), 0, -1):
+            found, value = _lookup(self.doc.data, (*overlay_root, *path[:depth]))
+            if found:
+                if not isinstance(value, dict) or (depth == len(path) and not _lookup(self.doc.data, target)[0]):
+                    target = (*overlay_root, *path)
                 break
-            if ("spec", *probe) in self.doc.positions:
-                target = ("spec", *path)
-                break
-            probe = probe[:-1]
-        else:
-            target = ("spec", *path)
         pos, _ = self.doc.locate(target, key=key)
         return SpecError(self.doc.file, pos.line, pos.column, dotted(target), message, hint)
+
+
+def _lookup(data: Any, path: Path_) -> tuple[bool, Any]:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False, None
+    return True, data
 
 
 @dataclass(frozen=True)

@@ -54,10 +54,10 @@ _CRON_NAMES = {
 def _matcher(pattern: re.Pattern[str], code: str, expected: str, max_len: int | None = None):
     def check(value: str) -> str:
         if max_len is not None and len(value) > max_len:
-            raise PydanticCustomError(code, "{value!r} is {n} characters; at most {max} are allowed",
-                                      {"value": value, "n": len(value), "max": max_len})
+            raise PydanticCustomError(code, "{value} is {n} characters; at most {max} are allowed",
+                                      {"value": repr(value), "n": len(value), "max": max_len})
         if not pattern.fullmatch(value):
-            raise PydanticCustomError(code, "{value!r} is not " + expected, {"value": value})
+            raise PydanticCustomError(code, "{value} is not " + expected, {"value": repr(value)})
         return value
 
     return AfterValidator(check)
@@ -105,23 +105,23 @@ def _check_cron(value: str) -> str:
         return value
     fields = value.split()
     if len(fields) != 5:
-        raise PydanticCustomError("cron", "{value!r} has {n} fields; a cron schedule has 5 "
+        raise PydanticCustomError("cron", "{value} has {n} fields; a cron schedule has 5 "
                                   "(minute hour day-of-month month day-of-week) or is a macro such as @daily",
-                                  {"value": value, "n": len(fields)})
+                                  {"value": repr(value), "n": len(fields)})
     for index, (field, (what, low, high)) in enumerate(zip(fields, _CRON_FIELDS, strict=True)):
         for part in field.split(","):
             base, _, step = part.partition("/")
             if step and not (step.isdigit() and int(step) > 0):
-                raise PydanticCustomError("cron", "{value!r}: bad step {step!r} in the {what} field",
-                                          {"value": value, "step": step, "what": what})
+                raise PydanticCustomError("cron", "{value}: bad step {step} in the {what} field",
+                                          {"value": repr(value), "step": repr(step), "what": what})
             if base == "*":
                 continue
             for bound in base.split("-", 1):
                 number = _CRON_NAMES.get(index, {}).get(bound.upper(), int(bound) if bound.isdigit() else None)
                 if number is None or not low <= number <= high:
                     raise PydanticCustomError(
-                        "cron", "{value!r}: {bound!r} is not valid in the {what} field ({low}-{high})",
-                        {"value": value, "bound": bound, "what": what, "low": low, "high": high})
+                        "cron", "{value}: {bound} is not valid in the {what} field ({low}-{high})",
+                        {"value": repr(value), "bound": repr(bound), "what": what, "low": low, "high": high})
     return value
 
 

@@ -18,7 +18,7 @@ _EXPECTED = {
     "string_type": "text",
     "int_type": "an integer",
     "float_type": "a number",
-    "bool_type": "true or false",
+    "bool_type": "a boolean (true or false)",
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
@@ -86,18 +86,29 @@ def _describe(doc: Document, model: type[BaseModel], path: Path_, group: list[di
         return f"unknown field {path[-1]!r}", hint
     if kind in _EXPECTED:
         expected = sorted({_EXPECTED[e["type"]] for e in group if e["type"] in _EXPECTED})
-        want = " or ".join(expected)
+        want = expected[0] if len(expected) == 1 else ", ".join(expected[:-1]) + " or " + expected[-1]
         return f"expected {want}, got {_kind(value)}", _coercion_hint(doc, path, value, expected)
     if kind == "literal_error":
         options = err.get("ctx", {}).get("expected", "")
         close = difflib.get_close_matches(str(value), [o.strip(" '") for o in options.replace(" or ", ",").split(",")],
                                           n=1)
         return f"{value!r} is not allowed; expected {options}", (f"did you mean {close[0]!r}?" if close else "")
-    message = err["msg"].removeprefix("Value error, ")
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
-                "string_too_short", "string_too_long", "string_pattern_mismatch"):
-        message = f"{message[0].lower()}{message[1:]} (got {_short(value)})"
-    return message, ""
+    ctx = err.get("ctx", {})
+    bounds = {
+        "greater_than": lambda: f"must be greater than {ctx['gt']}, got {_short(value)}",
+        "greater_than_equal": lambda: f"must be at least {ctx['ge']}, got {_short(value)}",
+        "less_than": lambda: f"must be less than {ctx['lt']}, got {_short(value)}",
+        "less_than_equal": lambda: f"must be at most {ctx['le']}, got {_short(value)}",
+        "too_short": lambda: f"needs at least {ctx['min_length']} item(s), got {len(value)}",
+        "too_long": lambda: f"allows at most {ctx['max_length']} item(s), got {len(value)}",
+        "string_too_short": lambda: "must not be empty" if ctx["min_length"] == 1 else
+        f"needs at least {ctx['min_length']} characters, got {len(value)}",
+        "string_too_long": lambda: f"is {len(value)} characters; at most {ctx['max_length']} are allowed",
+        "string_pattern_mismatch": lambda: f"{_short(value)} does not match the pattern {ctx['pattern']}",
+    }
+    if kind in bounds:
+        return bounds[kind](), ""
+    return err["msg"].removeprefix("Value error, "), ""
 
 
 def _coercion_hint(doc: Document, path: Path_, value: Any, expected: list[str]) -> str:
