@@ -52,8 +52,8 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
             errors += spec_rules(model, where)
             per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)]
             resolved.append((model, where))
+    per_environment += quota_policy(resolved, platform, project.platform_doc)
     errors += merge_environments(per_environment, platform.environment_names)
-    errors += quota_policy(resolved, platform, project.platform_doc)
     if errors:
         return None, sorted(set(errors))
     environments = tuple(

@@ -150,9 +150,9 @@ def gpu_demand(model: ResolvedModel) -> int:
 
 
 def quota_policy(models: list[tuple[ResolvedModel, SpecLocator]], platform: Platform,
-                 platform_doc: Document) -> list[SpecError]:
-    """Each team's GPU demand per environment stays within its quota."""
-    errors: list[SpecError] = []
+                 platform_doc: Document) -> list[tuple[str, SpecError]]:
+    """Each team's GPU demand per environment stays within its quota (messages for `merge_environments`)."""
+    errors: list[tuple[str, SpecError]] = []
     groups: dict[tuple[str, str], list[tuple[ResolvedModel, SpecLocator]]] = defaultdict(list)
     for model, where in models:
         groups[(model.team, model.environment)].append((model, where))
@@ -169,9 +169,10 @@ def quota_policy(models: list[tuple[ResolvedModel, SpecLocator]], platform: Plat
         team_index = next(i for i, t in enumerate(platform.spec.teams) if t.name == team_name)
         pos, _ = platform_doc.locate(("spec", "teams", team_index, "gpuQuota", env_name))
         gpus = f"{total} GPU{'s' if total != 1 else ''}"
-        errors.append(where.error(field, f"team {team_name!r} would use {gpus} in {env_name!r} ({parts}) "
-                                  f"but its quota is {quota} ({platform_doc.file}:{pos.line})",
-                                  "lower gpus or replicas.max for this environment, or raise the team's gpuQuota"))
+        errors.append((env_name, where.error(
+            field, f"team {team_name!r} would use {gpus} in {{envs}} ({parts}) but its quota there is {quota} "
+            f"({platform_doc.file}:{pos.line})",
+            "lower gpus or replicas.max for this environment, or raise the team's gpuQuota")))
     return errors
 
 

@@ -59,7 +59,8 @@ def differences(root: Path, plan: Plan) -> list[Difference]:
             found.append(Difference(path, "missing"))
         elif target.read_bytes() != content:
             found.append(Difference(path, "changed", _diff(path, target.read_bytes(), content)))
-    for path in sorted(owned_files(root) - desired.keys()):
+    owned = owned_files(root)
+    for path in sorted(owned - desired.keys()):
         if (root / path).exists():
             found.append(Difference(path, "stale"))
     out = root / OUTPUT_DIR
@@ -68,7 +69,7 @@ def differences(root: Path, plan: Plan) -> list[Difference]:
             for folder in _SYNCED:
                 for file in sorted((env_dir / folder).rglob("*")):
                     rel = file.relative_to(root).as_posix()
-                    if file.is_file() and rel not in desired:
+                    if file.is_file() and rel not in desired and rel not in owned:
                         found.append(Difference(rel, "unowned"))
     return sorted(found, key=lambda d: d.path)
 

@@ -1,0 +1,119 @@
+"""The command line: exit codes, output formats, a fast start path, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler.model import Model
+from compiler.platform_config import Platform
+from tests.compiler.test_broken_corpus import build_case, run_validate
+from tests.conftest import REPO
+
+
+def mlplat(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_validate_examples() -> None:
+    result = mlplat("validate")
+    assert (result.returncode, result.stdout) == (0, "ok: 5 model specs valid in 3 environments\n")
+
+
+def test_validate_broken_spec_exits_1_without_traceback(tmp_path: Path) -> None:
+    result = mlplat("--root", str(build_case("unknown-field-typo", tmp_path)), "validate")
+    assert result.returncode == 1
+    assert result.stdout.startswith("specs/growth/demo-model/model.yaml:8:3: error: metadata.riskTeir:")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_json_format(tmp_path: Path) -> None:
+    code, out = run_validate(build_case("yaml-float-version", tmp_path), "--format", "json")
+    assert code == 1
+    assert json.loads(out) == {"errors": [{
+        "file": "specs/growth/demo-model/model.yaml", "line": 14, "column": 59,
+        "path": "spec.training.data.eval.version", "message": "expected text, got the number 1.1",
+        "hint": 'YAML read the unquoted 1.10 as the number 1.1; quote it to keep it as text: "1.10"'}]}
+
+
+def test_github_annotation_format(tmp_path: Path) -> None:
+    code, out = run_validate(build_case("unknown-field-typo", tmp_path), "--format", "github")
+    assert code == 1
+    assert out == ("::error file=specs/growth/demo-model/model.yaml,line=8,col=3,title=mlplat%3A metadata.riskTeir"
+                   "::metadata.riskTeir: unknown field 'riskTeir'%0Ahint: did you mean 'riskTier'?\n")
+
+
+def test_errors_from_several_files_in_one_run(tmp_path: Path) -> None:
+    root = build_case("unknown-owner", tmp_path)
+    other = build_case("bad-cron", tmp_path / "b") / "specs/growth/demo-model/model.yaml"
+    target = root / "specs/growth/second-model/model.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text(other.read_text().replace("name: demo-model", "name: second-model"))
+    code, out = run_validate(root)
+    assert code == 1
+    assert [line.split(": error:")[0] for line in out.splitlines() if ": error:" in line] == [
+        "specs/growth/demo-model/model.yaml:7:23", "specs/growth/second-model/model.yaml:16:15"]
+    assert out.endswith("2 errors in 2 files\n")
+
+
+def test_no_platform_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = mlplat("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no platform/platform.yaml" in result.stderr
+
+
+def test_internal_errors_never_show_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.commands
+
+    def broken(root: Path, args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(compiler.commands, "validate", broken)
+    from compiler.cli import main
+
+    assert main(["--root", str(REPO), "validate"]) == 3
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = ("import sys; from compiler.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = {'pydantic', 'yaml', 'hera', 'torch', 'mlflow', 'evidently', 'jinja2', 'git'} & set(sys.modules)\n"
+            "print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.strip().endswith("[]")
+
+
+def test_validate_does_not_import_renderers_or_runtime_libraries() -> None:
+    code = ("import sys; from compiler.cli import main; main(['validate'])\n"
+            "print(sorted({'hera', 'torch', 'mlflow', 'evidently', 'git', 'renderers'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.strip().endswith("[]")
+
+
+def test_committed_json_schemas_are_current() -> None:
+    result = mlplat("schema", "--check")
+    assert (result.returncode, result.stdout) == (0, "ok: schemas are up to date\n")
+
+
+@pytest.mark.parametrize("model", [Model, Platform])
+def test_every_field_has_a_description(model: type) -> None:
+    schema = model.model_json_schema(by_alias=True)
+    missing = [f"{name}.{field}" for name, definition in {"root": schema, **schema["$defs"]}.items()
+               for field, prop in definition.get("properties", {}).items() if not prop.get("description")]
+    assert missing == []
+
+
+def test_example_specs_validate_against_the_json_schema() -> None:
+    import jsonschema
+    import yaml
+
+    schema = json.loads((REPO / "specs/model.schema.json").read_text())
+    specs = sorted((REPO / "specs").rglob("model.yaml"))
+    assert len(specs) >= 5
+    for spec in specs:
+        # Editors read YAML 1.2-ish; the example specs quote everything that is text, so both agree.
+        jsonschema.validate(yaml.safe_load(spec.read_text()), schema)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from compiler.loader import Position, load_bytes
+
+
+def load(text: str):
+    doc, errors = load_bytes(text.encode(), "f.yaml")
+    assert errors == [], [e.text() for e in errors]
+    return doc
+
+
+def test_positions_of_values_and_keys() -> None:
+    doc = load("a:\n  b: [1, {c: x}]\n")
+    assert doc.data == {"a": {"b": [1, {"c": "x"}]}}
+    assert doc.positions[("a", "b", 1, "c")] == Position(2, 14)
+    assert doc.key_positions[("a", "b")] == Position(2, 3)
+    assert doc.locate(("a", "b", 5, "zzz")) == (Position(2, 6), ("a", "b"))
+
+
+def test_unquoted_non_text_scalars_are_remembered_for_hints() -> None:
+    doc = load("v: 1.10\nd: 2026-11-01\ns: '1.10'\nn: null\n")
+    assert doc.data == {"v": 1.1, "d": datetime.date(2026, 11, 1), "s": "1.10", "n": None}
+    assert doc.coerced == {("v",): ("1.10", "the number 1.1"), ("d",): ("2026-11-01", "a date")}
+
+
+@pytest.mark.parametrize("text", ["a: yes\n", "a: Off\n", "a: 0777\n", "a: 1_000\n", "a: 12:30\n", "a: 0b101\n"])
+def test_yaml_11_only_readings_are_errors(text: str) -> None:
+    doc, errors = load_bytes(text.encode(), "f.yaml")
+    assert doc is None and len(errors) == 1
+    assert errors[0].line == 1 and errors[0].column == 4
+
+
+@pytest.mark.parametrize("text", ["a: true\n", "a: 10\n", "a: 0x1F\n", "a: 1.5e+3\n", 'a: "no"\n', "a: 0\n"])
+def test_unambiguous_scalars_load(text: str) -> None:
+    load(text)
+
+
+def test_alias_within_bound_is_expanded() -> None:
+    doc = load("a: &x {k: 1}\nb: *x\n")
+    assert doc.data == {"a": {"k": 1}, "b": {"k": 1}}
+
+
+def test_quoted_keys_are_text_and_plain_non_text_keys_are_refused() -> None:
+    assert load('"1": a\n').data == {"1": "a"}
+    doc, errors = load_bytes(b"1: a\n", "f.yaml")
+    assert doc is None and "key '1' is read as the integer 1, not text" in errors[0].message
+
+
+def test_utf8_bom_is_accepted() -> None:
+    assert load("\ufeffa: b\n").data == {"a": "b"}
+
+
+def test_all_errors_of_a_file_are_reported_together() -> None:
+    doc, errors = load_bytes(b"a: yes\nb: 010\nc: !foo x\n", "f.yaml")
+    assert doc is None
+    assert [(e.line, e.path) for e in errors] == [(1, "a"), (2, "b"), (3, "c")]

@@ -1,0 +1,39 @@
+"""Shared fixtures: the repository root, and scratch copies of it for tests that write."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+# Set MLPLAT_UPDATE_GOLDEN=1 to rewrite expected outputs (then review their diff like code).
+UPDATE_GOLDEN = os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1"
+
+
+def copy_repo(target: Path, *, specs: bool = True, environments: bool = True) -> Path:
+    """A copy of the repository's inputs (and committed output) that a test may change."""
+    shutil.copytree(REPO / "platform", target / "platform")
+    if specs:
+        shutil.copytree(REPO / "specs", target / "specs")
+    if environments and (REPO / "environments").is_dir():
+        shutil.copytree(REPO / "environments", target / "environments")
+    return target
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    return copy_repo(tmp_path / "repo")
+
+
+def check_golden(path: Path, actual: str | bytes) -> None:
+    """Compare with a golden file, or rewrite it when MLPLAT_UPDATE_GOLDEN=1."""
+    data = actual.encode() if isinstance(actual, str) else actual
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    assert path.is_file(), f"no golden file {path}; run with MLPLAT_UPDATE_GOLDEN=1 and review it"
+    assert data.decode() == path.read_text("utf-8"), f"output differs from {path}"

@@ -1,0 +1,59 @@
+"""Golden output of the Argo CD and resolved-spec renderers, from the example specs."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.emit import to_yaml
+from compiler.pipeline import check_project
+from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argocd, resolved_spec
+from tests.conftest import REPO, check_golden
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+@pytest.fixture(scope="module")
+def checked():
+    result, errors = check_project(REPO)
+    assert errors == []
+    return result
+
+
+def test_registry_lists_each_renderer_once() -> None:
+    assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render}
+    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_argocd_applications_golden(checked, env: str) -> None:
+    environment = next(e for e in checked.environments if e.env.name == env)
+    manifests = argocd.render(environment)
+    assert [m.path for m in manifests] == ["argocd/teams/growth.yaml", "argocd/teams/payments.yaml",
+                                           "argocd/teams/search.yaml", "argocd/root.yaml"]
+    for manifest in manifests:
+        check_golden(GOLDEN / "argocd" / env / manifest.path.replace("argocd/", ""),
+                     to_yaml(manifest.body, manifest.source))
+
+
+def test_team_application_syncs_only_its_folder(checked) -> None:
+    prod = next(e for e in checked.environments if e.env.name == "prod")
+    app = next(m for m in argocd.render(prod) if m.path == "argocd/teams/search.yaml").body
+    assert app["spec"]["source"]["path"] == "environments/prod/apps/search"
+    assert app["spec"]["destination"] == {"server": "https://gpu-prod-eu.k8s.acme.internal",
+                                          "namespace": "ml-search-prod"}
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True, "allowEmpty": False}
+    assert app["spec"]["source"]["directory"]["exclude"] == "{*.cdx.json,**/*.cdx.json}"
+
+
+def test_environment_without_models_renders_no_applications(checked) -> None:
+    from dataclasses import replace
+
+    empty = replace(checked.environments[0], models=())
+    assert argocd.render(empty) == []
+
+
+def test_resolved_spec_configmap_golden(checked) -> None:
+    model = next(m for m in checked.models if (m.name, m.environment) == ("fraud-detector", "staging"))
+    [manifest] = resolved_spec.render(model)
+    assert manifest.path == "apps/payments/fraud-detector/configmap-fraud-detector-spec.yaml"
+    check_golden(GOLDEN / "resolved-spec" / "fraud-detector-staging.yaml", to_yaml(manifest.body, manifest.source))
