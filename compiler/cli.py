@@ -36,7 +36,12 @@ def _parser() -> argparse.ArgumentParser:
                              help="write nothing; exit 1 when environments/ differs from what the specs produce")
     schema = add("schema", "write the JSON Schemas editors use to complete and check model.yaml")
     schema.add_argument("--check", action="store_true", help="exit 1 when the committed schemas are out of date")
-    add("demo", "the main job on the embedded default: validate and compile the example specs")
+    run = add("run", "run a model's training workflow locally: train, evaluate, gate, register")
+    run.add_argument("model", help="model name (metadata.name)")
+    run.add_argument("--env", default="dev", help="environment whose resolved spec to run (default: dev)")
+    run.add_argument("--tracking-uri", help="a real MLflow server (default: SQLite under .mlplat/)")
+    add("demo", "the main job on the embedded default: compile the specs, then train, gate and register "
+        "the reference model")
     return parser
 
 

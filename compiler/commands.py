@@ -10,7 +10,7 @@ from pathlib import Path
 from compiler.errors import format_errors
 from compiler.pipeline import Checked, check_project
 
-EXIT_OK, EXIT_ERRORS = 0, 1
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 SCHEMAS = {
     "specs/model.schema.json": ("compiler.model", "Model"),
@@ -90,18 +90,32 @@ def schema(root: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run(root: Path, args: argparse.Namespace) -> int:
+    from compiler.local_run import describe, run_pipeline
+
+    checked = _checked(root, "text")
+    if checked is None:
+        return EXIT_ERRORS
+    found = [m for m in checked.models if m.name == args.model and m.environment == args.env]
+    if not found:
+        names = sorted({m.name for m in checked.models})
+        envs = [e.env.name for e in checked.environments]
+        print(f"mlplat run: no model {args.model!r} in environment {args.env!r} (models: {', '.join(names)}; "
+              f"environments: {', '.join(envs)})", file=sys.stderr)
+        return EXIT_USAGE
+    result = run_pipeline(root, found[0], args.tracking_uri)
+    print(describe(result))
+    return EXIT_OK if result.ok else EXIT_ERRORS
+
+
+DEMO_MODEL = "tumor-classifier"
+
+
 def demo(root: Path, args: argparse.Namespace) -> int:
-    """The README's main job. Training, gating and serving join it as their issues land."""
-    print("== mlplat demo: validate and compile the example specs ==")
+    """The README's main job: compile every spec, then run the reference model's pipeline locally."""
+    print("== [1/2] validate and compile the specs")
     code = compile(root, argparse.Namespace(format="text", check=False))
     if code != EXIT_OK:
         return code
-    from compiler.plan import build_plan
-
-    checked, _ = check_project(root)
-    plan = build_plan(checked)
-    for environment in checked.environments:
-        files = [f for f in plan.files if f.environment == environment.env.name]
-        print(f"  {environment.env.name:<8} cluster {environment.cluster.name:<12} "
-              f"{len(environment.models)} models, {len(files)} files")
-    return compile(root, argparse.Namespace(format="text", check=True))
+    print(f"== [2/2] train, evaluate, gate and register {DEMO_MODEL} on the embedded default")
+    return run(root, argparse.Namespace(model=DEMO_MODEL, env="dev", tracking_uri=None))

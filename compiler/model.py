@@ -63,6 +63,8 @@ class TrainingData(Strict):
     """Data the model is fitted on."""
     eval: Dataset
     """Held-out data the evaluate step scores and the gates judge."""
+    target: Identifier = "target"
+    """Column holding the label; every other column is a feature."""
 
 
 class ComputeResources(Strict):

@@ -76,6 +76,7 @@ class ResolvedModel:
     team_config: Team
     namespace: str
     training_image: str
+    runtime_image: str  # the platform's runtime, for steps that do not run team code
     serving_image: str | None
     service_account: str
     names: dict[str, str] = field(hash=False)
@@ -105,6 +106,7 @@ class ResolvedModel:
             "team": self.team,
             "environment": self.environment,
             "source": self.source,
+            "description": self.description,
             "specHash": self.spec_hash,
             "namespace": self.namespace,
             "mlflowTrackingUri": self.env.mlflow.tracking_uri,
@@ -178,6 +180,7 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         team_config=team,
         namespace=namespace_for(env, meta.team),
         training_image=spec.training.image or defaults.images.training,
+        runtime_image=defaults.images.training,
         serving_image=(spec.serving.image or defaults.images.serving) if spec.serving else None,
         service_account=defaults.service_account,
         names=derived_names(meta.name),

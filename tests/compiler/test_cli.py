@@ -21,7 +21,7 @@ def mlplat(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 def test_validate_examples() -> None:
     result = mlplat("validate")
-    assert (result.returncode, result.stdout) == (0, "ok: 5 model specs valid in 3 environments\n")
+    assert (result.returncode, result.stdout) == (0, "ok: 6 model specs valid in 3 environments\n")
 
 
 def test_validate_broken_spec_exits_1_without_traceback(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from compiler.emit import to_yaml
 from compiler.pipeline import check_project
-from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argocd, resolved_spec
+from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argo, argocd, resolved_spec
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
@@ -20,7 +20,7 @@ def checked():
 
 
 def test_registry_lists_each_renderer_once() -> None:
-    assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render}
+    assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
 
 
@@ -29,7 +29,8 @@ def test_argocd_applications_golden(checked, env: str) -> None:
     environment = next(e for e in checked.environments if e.env.name == env)
     manifests = argocd.render(environment)
     assert [m.path for m in manifests] == ["argocd/teams/growth.yaml", "argocd/teams/payments.yaml",
-                                           "argocd/teams/search.yaml", "argocd/root.yaml"]
+                                           "argocd/teams/platform.yaml", "argocd/teams/search.yaml",
+                                           "argocd/root.yaml"]
     for manifest in manifests:
         check_golden(GOLDEN / "argocd" / env / manifest.path.replace("argocd/", ""),
                      to_yaml(manifest.body, manifest.source))

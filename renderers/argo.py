@@ -1,0 +1,147 @@
+"""Argo Workflows (built with Hera): the training pipeline of a model in one environment.
+
+A `WorkflowTemplate` `<model>-train` runs the DAG train -> evaluate -> gate -> register, each step a
+`python -m runtime <step>` pod reading the resolved spec from the `<model>-spec` ConfigMap. The run
+id flows from train to the later steps as an output parameter. A `CronWorkflow` of the same name
+submits the template on the spec's schedule (continuous training).
+
+Submit by hand with the commit the model is trained from:
+    argo submit -n <namespace> --from workflowtemplate/<model>-train -p git-commit=$(git rev-parse HEAD)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.resolve import ResolvedModel
+from compiler.types import duration_seconds
+from renderers.base import Manifest, model_dir
+
+SPEC_MOUNT = "/etc/mlplat"
+OUTPUTS = "/tmp/outputs"
+RUNTIME_USER = 1000
+# Small, fixed resources for the steps that only talk to MLflow.
+_LIGHT = {"cpu": "250m", "memory": "512Mi"}
+
+
+def render(model: ResolvedModel) -> list[Manifest]:
+    folder = model_dir(model.team, model.name)
+    template = _workflow_template(model)
+    manifests = [Manifest(f"{folder}/workflowtemplate-{template['metadata']['name']}.yaml", template, model.source)]
+    if model.spec.training.schedule:
+        cron = _cron_workflow(model)
+        manifests.append(Manifest(f"{folder}/cronworkflow-{cron['metadata']['name']}.yaml", cron, model.source))
+    return manifests
+
+
+def _metadata(model: ResolvedModel, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": model.namespace,
+        "labels": {**model.labels, "mlplat.io/pipeline": "training"},
+        "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash},
+    }
+
+
+def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
+    from hera.workflows import DAG, Container, Env, Parameter, WorkflowTemplate
+    from hera.workflows import models as m
+
+    training = model.spec.training
+    resources = training.resources
+    pool = model.gpu_pool(resources.gpu_type) if resources.gpus else None
+    env = [
+        Env(name="MLFLOW_TRACKING_URI", value=model.env.mlflow.tracking_uri),
+        Env(name="MLPLAT_ARTIFACT_ROOT", value=model.env.artifact_store),
+        Env(name="MLPLAT_SPEC", value=f"{SPEC_MOUNT}/model.json"),
+        Env(name="MLPLAT_OUTPUTS", value=OUTPUTS),
+        Env(name="MLPLAT_GIT_COMMIT", value="{{workflow.parameters.git-commit}}"),
+        Env(name="HOME", value="/tmp"),
+    ]
+    mounts = [m.VolumeMount(name="spec", mount_path=SPEC_MOUNT, read_only=True),
+              m.VolumeMount(name="tmp", mount_path="/tmp")]
+    hardened = m.SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=True,
+                                 capabilities=m.Capabilities(drop=["ALL"]))
+    run_id = Parameter(name="run-id")
+
+    def step(name: str, image: str, compute: m.ResourceRequirements, **extra: Any) -> Container:
+        args = ["-m", "runtime", name] + ([] if name == "train" else ["--run-id", "{{inputs.parameters.run-id}}"])
+        return Container(name=name, image=image, command=["python"], args=args, env=env, volume_mounts=mounts,
+                         security_context=hardened, resources=compute,
+                         inputs=[] if name == "train" else [run_id], **extra)
+
+    with WorkflowTemplate(
+        name=model.names["trainingTemplate"],
+        entrypoint="pipeline",
+        arguments=[Parameter(name="git-commit", value="unknown",
+                             description="commit of the training code, recorded on the run")],
+        service_account_name=model.service_account,
+        security_context=m.PodSecurityContext(run_as_non_root=True, run_as_user=RUNTIME_USER,
+                                              run_as_group=RUNTIME_USER, fs_group=RUNTIME_USER,
+                                              seccomp_profile=m.SeccompProfile(type="RuntimeDefault")),
+        volumes=[m.Volume(name="spec", config_map=m.ConfigMapVolumeSource(name=model.names["resolvedSpec"])),
+                 m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())],
+        ttl_strategy=m.TTLStrategy(seconds_after_completion=7 * 24 * 3600),
+        pod_gc=m.PodGC(strategy="OnPodSuccess"),
+    ) as workflow:
+        train = step(
+            "train", model.training_image, _compute(resources.cpu, resources.memory, resources.gpus, pool),
+            outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id"))],
+            active_deadline_seconds=duration_seconds(training.timeout),
+            retry_strategy=m.RetryStrategy(limit=str(training.retries), retry_policy="Always",
+                                           backoff=m.Backoff(duration="1m", factor="2", max_duration="30m"))
+            if training.retries else None,
+            node_selector=dict(pool.node_selector) if pool else None,
+            tolerations=[m.Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+                         for t in pool.tolerations] if pool else None,
+        )
+        # Transient pod errors are retried; a decided gate failure (exit 1) never is.
+        on_error = m.RetryStrategy(limit="2", retry_policy="OnError")
+        runtime_image = model.runtime_image  # evaluate, gate and register need only the platform runtime
+        evaluate = step("evaluate", runtime_image, _compute(resources.cpu, resources.memory, 0, None),
+                        retry_strategy=on_error)
+        gate = step("gate", runtime_image, _compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None), retry_strategy=on_error,
+                    outputs=[Parameter(name="decision", value_from=m.ValueFrom(path=f"{OUTPUTS}/decision",
+                                                                              default="error"))])
+        register = step("register", runtime_image, _compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None),
+                        retry_strategy=on_error)
+        run_id_value = "{{tasks.train.outputs.parameters.run-id}}"
+        with DAG(name="pipeline"):
+            t_train = train(name="train")
+            t_eval = evaluate(name="evaluate", arguments={"run-id": run_id_value})
+            t_gate = gate(name="gate", arguments={"run-id": run_id_value})
+            t_train >> t_eval >> t_gate
+            # register acts on the gate's recorded decision: champion if passed, challenger if failed.
+            register(name="register", arguments={"run-id": run_id_value}, depends="gate.Succeeded || gate.Failed")
+    body = workflow.to_dict()
+    body["metadata"] = _metadata(model, model.names["trainingTemplate"])
+    return body
+
+
+def _compute(cpu: str | None, memory: str | None, gpus: int, pool: Any) -> Any:
+    from hera.workflows import models as m
+
+    amounts = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
+    limits = dict(amounts)
+    if gpus and pool is not None:
+        limits[pool.resource_name] = str(gpus)
+    return m.ResourceRequirements(requests=amounts or None, limits=limits or None)
+
+
+def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
+    from hera.workflows import CronWorkflow
+    from hera.workflows import models as m
+
+    cron = CronWorkflow(
+        name=model.names["trainingSchedule"],
+        schedules=[model.spec.training.schedule],
+        timezone="UTC",
+        concurrency_policy="Forbid",
+        starting_deadline_seconds=3600,
+        successful_jobs_history_limit=3,
+        failed_jobs_history_limit=5,
+        workflow_template_ref=m.WorkflowTemplateRef(name=model.names["trainingTemplate"]),
+    )
+    body = cron.to_dict()
+    body["metadata"] = _metadata(model, model.names["trainingSchedule"])
+    return body

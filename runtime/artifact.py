@@ -1,0 +1,125 @@
+"""The model artifact: a directory any step or server can load without MLflow.
+
+    model/
+      mlplat-model.json   format, framework, task, feature names (in input order), output kind
+      model.pt2           a torch.export program (pytorch), or model.joblib (sklearn)
+
+Training writes it, the evaluate step and the model server load it, and its SHA-256 digest is what
+the registry and the promotion evidence pin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "mlplat-model/v1"
+META = "mlplat-model.json"
+_FILES = {"pytorch": "model.pt2", "sklearn": "model.joblib"}
+_OUTPUT = {"binary-classification": "probability", "multiclass-classification": "class-probabilities"}
+
+
+class ArtifactError(Exception):
+    """A model directory that is missing, incomplete or of an unknown format."""
+
+
+def save(model: Any, directory: Path, *, framework: str, task: str, features: list[str]) -> Path:
+    """Write `model` (a torch.nn.Module or a scikit-learn estimator) as a model directory."""
+    if framework not in _FILES:
+        raise ArtifactError(f"cannot save a {framework!r} model; supported: {', '.join(_FILES)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / _FILES[framework]
+    if framework == "pytorch":
+        _save_torch(model, target, len(features))
+    else:
+        import joblib
+
+        joblib.dump(model, target)
+    meta = {"format": FORMAT, "framework": framework, "task": task, "file": target.name,
+            "features": list(features), "output": _OUTPUT.get(task, "value")}
+    (directory / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", "utf-8")
+    return directory
+
+
+def _save_torch(module: Any, target: Path, n_features: int) -> None:
+    import torch
+    from torch.export import Dim, export
+
+    module = module.to("cpu").eval()
+    example = torch.zeros(2, n_features, dtype=torch.float32)
+    batch = Dim("batch", min=1, max=1 << 20)
+    with torch.no_grad():
+        program = export(module, (example,), dynamic_shapes=({0: batch},))
+    torch.export.save(program, target)
+
+
+def digest(directory: Path) -> str:
+    """SHA-256 over every file's relative path and content: the artifact's identity."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    if not files:
+        raise ArtifactError(f"{directory} holds no files")
+    outer = hashlib.sha256()
+    for path in files:
+        outer.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        outer.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
+    return outer.hexdigest()
+
+
+@dataclass
+class LoadedModel:
+    meta: dict[str, Any]
+    model: Any
+    device: str = "cpu"
+
+    @property
+    def features(self) -> list[str]:
+        return self.meta["features"]
+
+    def predict(self, rows: Any) -> Any:
+        """Scores for a 2-D float array whose columns are `features`, in order."""
+        import numpy as np
+
+        x = np.asarray(rows, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            raise ValueError(f"expected rows of {len(self.features)} features, got shape {tuple(x.shape)}")
+        if self.meta["framework"] == "pytorch":
+            import torch
+
+            with torch.no_grad():
+                out = self.model(torch.from_numpy(x).to(self.device)).to("cpu").numpy()
+            return out.reshape(len(x)) if out.ndim == 2 and out.shape[1] == 1 else out
+        if self.meta["output"] == "probability":
+            return self.model.predict_proba(x)[:, 1]
+        if self.meta["output"] == "class-probabilities":
+            return self.model.predict_proba(x)
+        return self.model.predict(x)
+
+
+def load_meta(directory: Path) -> dict[str, Any]:
+    """The metadata of a model directory, checked for format and a present model file."""
+    meta_path = directory / META
+    if not meta_path.is_file():
+        raise ArtifactError(f"{directory} is not a model directory (no {META})")
+    meta = json.loads(meta_path.read_text("utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}, expected {FORMAT}")
+    if not (directory / meta.get("file", "")).is_file():
+        raise ArtifactError(f"{directory} has no model file {meta.get('file')!r}")
+    return meta
+
+
+def load(directory: Path, device: str | None = None) -> LoadedModel:
+    meta = load_meta(directory)
+    path = directory / meta["file"]
+    if meta["framework"] == "pytorch":
+        import torch
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        module = torch.export.load(path).module().to(device)
+        return LoadedModel(meta, module, device)
+    import joblib
+
+    return LoadedModel(meta, joblib.load(path))

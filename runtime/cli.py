@@ -1,0 +1,53 @@
+"""`python -m runtime STEP`: the entry point of workflow pods, and of `mlplat run` on a laptop.
+
+Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
+2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+STEPS = ("train", "evaluate", "gate", "register")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime", description="mlplat runtime steps")
+    parser.add_argument("step", choices=STEPS)
+    parser.add_argument("--spec", type=Path, default=Path(os.environ.get("MLPLAT_SPEC", "/etc/mlplat/model.json")),
+                        help="resolved spec JSON (the <model>-spec ConfigMap)")
+    parser.add_argument("--outputs", type=Path, default=Path(os.environ.get("MLPLAT_OUTPUTS", "/tmp/outputs")),
+                        help="folder for step outputs (run-id, metrics.json, gate.json, version)")
+    parser.add_argument("--run-id", default=None, help="tracking run of the candidate (all steps but train)")
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
+                        help="MLflow tracking and registry URI (default: $MLFLOW_TRACKING_URI)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.tracking_uri:
+        print(f"{args.step}: no MLflow tracking URI (set MLFLOW_TRACKING_URI or --tracking-uri)", file=sys.stderr)
+        return 2
+    if args.step != "train" and not args.run_id:
+        print(f"{args.step}: --run-id is required", file=sys.stderr)
+        return 2
+    from importlib import import_module
+
+    from runtime.resolved import ResolvedSpec
+
+    try:
+        spec = ResolvedSpec.load(args.spec)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"{args.step}: cannot read the resolved spec {args.spec}: {exc}", file=sys.stderr)
+        return 2
+    args.outputs.mkdir(parents=True, exist_ok=True)
+    step = import_module(f"runtime.steps.{args.step}")
+    return step.run(spec, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""train: fit the model with tracking set up, then log the model directory and its digest to the run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from runtime import artifact, data, tracking
+from runtime.contract import TrainingInput
+from runtime.resolved import ResolvedSpec
+
+
+def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
+    client = tracking.client(args.tracking_uri)
+    try:
+        experiment = tracking.experiment_id(client, spec.experiment, os.environ.get("MLPLAT_ARTIFACT_ROOT"))
+        tags = tracking.lineage_tags(spec, os.environ.get("MLPLAT_GIT_COMMIT") or "unknown")
+        run_id = client.create_run(experiment, tags=tags, run_name=f"{spec.name}-{spec.environment}").info.run_id
+    except Exception as exc:  # noqa: BLE001 - any tracking failure stops the step with its reason
+        print(f"train: cannot start a tracking run at {args.tracking_uri}: {exc}", file=sys.stderr)
+        return 2
+    (args.outputs / "run-id").write_text(run_id)
+    print(f"train: run {run_id} in experiment {spec.experiment!r}", flush=True)
+    try:
+        _log_params(client, run_id, spec)
+        with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
+            model_dir = Path(tmp) / tracking.ARTIFACT_PATH
+            started = time.perf_counter()
+            if spec.training.get("entrypoint"):
+                _fit_entrypoint(spec, model_dir, client, run_id)
+            else:
+                _run_command(spec, model_dir, args, run_id)
+            client.log_metric(run_id, "train_seconds", time.perf_counter() - started)
+            sha256 = artifact.digest(model_dir)
+            client.log_artifacts(run_id, str(model_dir), tracking.ARTIFACT_PATH)
+            client.set_tag(run_id, "mlplat.artifact_sha256", sha256)
+    except Exception as exc:  # noqa: BLE001 - the run is marked FAILED and the reason printed
+        client.set_terminated(run_id, "FAILED")
+        print(f"train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    client.set_terminated(run_id, "FINISHED")
+    print(f"train: finished; model artifact sha256 {sha256}", flush=True)
+    return 0
+
+
+def _log_params(client: Any, run_id: str, spec: ResolvedSpec) -> None:
+    from mlflow.entities import Param
+
+    params = {"task": spec.task, "framework": spec.framework,
+              **{k: json.dumps(v) if isinstance(v, bool) else str(v)
+                 for k, v in spec.training.get("hyperparameters", {}).items()}}
+    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
+
+
+def _device() -> str:
+    wanted = os.environ.get("MLPLAT_DEVICE")
+    if wanted:
+        return wanted
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: str) -> None:
+    module_name, _, function = spec.training["entrypoint"].partition(":")
+    code_dir = os.environ.get("MLPLAT_CODE_DIR")
+    if code_dir and code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    fit = getattr(importlib.import_module(module_name), function)
+    target = spec.training["data"].get("target", "target")
+    frame = data.load(spec.training["data"]["train"]["uri"], target)
+    features = data.feature_columns(frame, target)
+    device = _device()
+    if device == "cuda":  # deterministic cuBLAS; see torch.use_deterministic_algorithms
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    print(f"train: {len(frame)} rows, {len(features)} features, device {device}", flush=True)
+    model = fit(TrainingInput(
+        train=frame, features=features, target=target, hyperparameters=dict(spec.training.get("hyperparameters", {})),
+        task=spec.task, device=device,
+        log_metric=lambda name, value, step: client.log_metric(run_id, name, float(value), step=int(step)),
+    ))
+    artifact.save(model, model_dir, framework=spec.framework, task=spec.task, features=features)
+
+
+def _run_command(spec: ResolvedSpec, model_dir: Path, args: argparse.Namespace, run_id: str) -> None:
+    """Run the team's own program; it resumes the run (MLFLOW_RUN_ID) and writes MLPLAT_MODEL_DIR."""
+    data_spec = spec.training["data"]
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": args.tracking_uri,
+        "MLFLOW_RUN_ID": run_id,
+        "MLPLAT_MODEL_DIR": str(model_dir),
+        "MLPLAT_SPEC": str(args.spec),
+        "MLPLAT_HYPERPARAMETERS": json.dumps(spec.training.get("hyperparameters", {}), sort_keys=True),
+        "MLPLAT_TRAIN_URI": data_spec["train"]["uri"],
+        "MLPLAT_EVAL_URI": data_spec["eval"]["uri"],
+        "MLPLAT_TARGET": data_spec.get("target", "target"),
+    }
+    result = subprocess.run(spec.training["command"], env=env, cwd=os.environ.get("MLPLAT_CODE_DIR"))
+    if result.returncode != 0:
+        raise RuntimeError(f"training command {spec.training['command']} exited with {result.returncode}")
+    artifact.load_meta(model_dir)

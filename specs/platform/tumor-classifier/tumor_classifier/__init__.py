@@ -1,0 +1,1 @@
+"""Training code of the tumor-classifier reference model."""

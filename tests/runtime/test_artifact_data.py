@@ -1,0 +1,68 @@
+"""The model directory format, its digest, datasets and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from runtime import artifact, data, metrics
+
+
+def test_torch_model_round_trip_and_digest(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Sigmoid(), torch.nn.Flatten(0))
+    directory = artifact.save(module, tmp_path / "model", framework="pytorch", task="binary-classification",
+                              features=["a", "b", "c"])
+    loaded = artifact.load(directory, device="cpu")
+    rows = np.array([[0.1, 0.2, 0.3], [1.0, -1.0, 0.5], [0.0, 0.0, 0.0]], dtype=np.float32)
+    expected = module(torch.from_numpy(rows)).detach().numpy()
+    np.testing.assert_allclose(loaded.predict(rows), expected, rtol=1e-6)
+    assert loaded.predict(rows[:1]).shape == (1,)
+    with pytest.raises(ValueError, match="expected rows of 3 features, got shape \\(2, 2\\)"):
+        loaded.predict(rows[:2, :2])
+    before = artifact.digest(directory)
+    assert before == artifact.digest(directory)
+    (directory / "model.pt2").write_bytes((directory / "model.pt2").read_bytes() + b"\0")
+    assert artifact.digest(directory) != before
+
+
+def test_not_a_model_directory(tmp_path: Path) -> None:
+    with pytest.raises(artifact.ArtifactError, match="is not a model directory"):
+        artifact.load(tmp_path)
+
+
+def test_sklearn_splits_are_disjoint_deterministic_and_named_as_identifiers() -> None:
+    train = data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
+    evaluation = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+    assert (len(train), len(evaluation)) == (426, 143)
+    assert data.feature_columns(train, "benign")[:3] == ["mean_radius", "mean_texture", "mean_perimeter"]
+    assert train.equals(data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign"))
+    joined = train.merge(evaluation, how="inner")
+    assert joined.empty
+
+
+@pytest.mark.parametrize("uri,message", [
+    ("sklearn://mnist", "unknown scikit-learn dataset 'mnist'"),
+    ("sklearn://iris?split=test", "split must be train, eval or all"),
+    ("file:///nonexistent/x.csv", "no such file"),
+])
+def test_data_errors(uri: str, message: str) -> None:
+    with pytest.raises(data.DataError, match=message):
+        data.load(uri, "target")
+
+
+def test_csv_without_target(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(data.DataError, match="has no target column 'y'"):
+        data.load(path.as_uri(), "y")
+
+
+def test_binary_metrics() -> None:
+    values = metrics.compute("binary-classification", [0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    assert values["roc_auc"] == 0.75
+    assert values["accuracy"] == 0.5
+    assert metrics.higher_is_better("roc_auc") and not metrics.higher_is_better("log_loss")
