@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("model", help="model name (metadata.name)")
     run.add_argument("--env", default="dev", help="environment whose resolved spec to run (default: dev)")
     run.add_argument("--tracking-uri", help="a real MLflow server (default: SQLite under .mlplat/)")
+    serve = add("serve", "serve a registered model version locally with seldon-core-microservice")
+    serve.add_argument("model", help="model name (metadata.name)")
+    serve.add_argument("--version", help="registry version (default: the champion)")
+    serve.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
+    serve.add_argument("--port", type=int, default=9000, help="HTTP port (gRPC uses port+500)")
+    serve.add_argument("--metrics-port", type=int, default=6000, help="Prometheus metrics port")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=int, default=1, help="threads per worker")
     add("demo", "the main job on the embedded default: compile the specs, then train, gate and register "
         "the reference model")
     return parser

@@ -1,0 +1,159 @@
+"""The Seldon Core (1.x) Python model class: `seldon-core-microservice runtime.serving.MlplatModel`.
+
+It loads the model directory that the register step logged (the storage initializer puts it at
+`model_uri`, /mnt/models by default), checks its digest, and answers Seldon protocol requests:
+
+    POST /api/v1.0/predictions  {"data": {"names": [...features], "ndarray": [[...], ...]}}
+
+Bad requests get HTTP 400 with a message naming what is wrong; the server keeps serving. Each
+response carries the model name and version as tags, and feeds custom metrics the monitoring rules
+read on the metrics port (/prometheus): mlplat_predictions_total, mlplat_prediction_score_sum_total
+and cumulative mlplat_prediction_score_bucket_total{le=...} counters (a score histogram; Seldon 1.x
+has no histogram type for custom metrics). Set INCLUDE_METRICS_IN_CLIENT_RESPONSE=false (the
+renderer and `mlplat serve` do) so that clients do not receive them.
+
+Requests go through `predict_raw`, which skips Seldon's generic payload conversions.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from runtime import artifact
+
+MAX_ROWS = 10_000
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+try:  # present in the serving image; the class is also importable (and testable) without it
+    from seldon_core.flask_utils import SeldonMicroserviceException as BadRequest
+except ImportError:  # pragma: no cover - exercised only outside the serving environment
+
+    class BadRequest(Exception):  # type: ignore[no-redef]
+        def __init__(self, message: str, status_code: int = 400, reason: str = "MICROSERVICE_BAD_DATA"):
+            super().__init__(message)
+            self.message, self.status_code, self.reason = message, status_code, reason
+
+
+class MlplatModel:
+    def __init__(self, model_uri: str = "/mnt/models", **_: Any):
+        self.model_uri = Path(model_uri)
+        self.name = os.environ.get("MLPLAT_MODEL_NAME", "model")
+        self.version = os.environ.get("MLPLAT_MODEL_VERSION", "unknown")
+        self.expected_sha256 = os.environ.get("MLPLAT_ARTIFACT_SHA256")
+        self.model: artifact.LoadedModel | None = None
+
+    def load(self) -> None:
+        """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one."""
+        if self.expected_sha256:
+            actual = artifact.digest(self.model_uri)
+            if actual != self.expected_sha256:
+                raise RuntimeError(f"model artifact at {self.model_uri} has sha256 {actual}, "
+                                   f"but version {self.version} pins {self.expected_sha256}")
+        self.model = artifact.load(self.model_uri)
+        self._tags = {"model": self.name, "version": self.version}
+
+    # -- Seldon hooks --------------------------------------------------------------------------
+    def predict_raw(self, request: Any) -> Any:
+        if self.model is None:
+            self.load()
+        if not isinstance(request, dict):  # gRPC: a SeldonMessage
+            from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
+
+            return json_to_seldon_message(self.predict_raw(seldon_message_to_json(request)))
+        rows = self._rows(request)
+        scores = self.model.predict(rows)
+        values = scores.tolist()
+        return {
+            "data": {"names": self._output_names(scores), "ndarray": values},
+            "meta": {"tags": dict(self._tags), "metrics": self._metrics(values)},
+        }
+
+    def init_metadata(self) -> dict[str, Any]:
+        features = artifact.load_meta(self.model_uri)["features"]
+        return {
+            "name": self.name,
+            "versions": [self.version],
+            "platform": "mlplat",
+            "inputs": [{"messagetype": "ndarray", "schema": {"names": features, "shape": [len(features)]}}],
+            "outputs": [{"messagetype": "ndarray", "schema": {"shape": [1]}}],
+        }
+
+    def health_status(self) -> dict[str, Any]:
+        if self.model is None:
+            raise BadRequest("model not loaded", status_code=503, reason="MICROSERVICE_NOT_READY")
+        return {"model": self.name, "version": self.version}
+
+    # -- request checks ------------------------------------------------------------------------
+    def _rows(self, request: dict[str, Any]) -> list[list[float]]:
+        data = request.get("data")
+        if not isinstance(data, dict):
+            raise BadRequest('request needs "data" with "ndarray" or "tensor", e.g. '
+                             '{"data": {"names": [...], "ndarray": [[...]]}}')
+        features = self.model.features
+        if "ndarray" in data:
+            rows = data["ndarray"]
+        elif "tensor" in data:
+            rows = _tensor_rows(data["tensor"])
+        else:
+            raise BadRequest('"data" has neither "ndarray" nor "tensor"')
+        if not isinstance(rows, list) or not rows:
+            raise BadRequest("no rows to predict: data.ndarray must be a non-empty list of rows")
+        if len(rows) > MAX_ROWS:
+            raise BadRequest(f"{len(rows)} rows in one request; at most {MAX_ROWS}")
+        names = data.get("names")
+        order = None
+        if names:
+            if not isinstance(names, list) or sorted(map(str, names)) != sorted(features) or len(names) != len(
+                    features):
+                missing = [f for f in features if f not in (names or [])]
+                unknown = [n for n in (names or []) if n not in features]
+                raise BadRequest(f"feature names do not match the model's {len(features)} features"
+                                 + (f"; missing: {', '.join(missing)}" if missing else "")
+                                 + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else ""))
+            if names != features:
+                order = [names.index(f) for f in features]
+        width = len(features)
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != width:
+                got = len(row) if isinstance(row, list) else type(row).__name__
+                raise BadRequest(f"row {index} has {got} values; the model takes {width} features "
+                                 f"({', '.join(features[:3])}, ...)")
+            for value in row:
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    raise BadRequest(f"row {index} holds {value!r}; every feature must be a finite number")
+        if order is not None:
+            rows = [[row[i] for i in order] for row in rows]
+        return rows
+
+    def _output_names(self, scores: Any) -> list[str]:
+        output = self.model.meta["output"]
+        if output == "probability":
+            return ["probability"]
+        if output == "class-probabilities":
+            return [f"class_{i}" for i in range(scores.shape[1])]
+        return ["prediction"]
+
+    def _metrics(self, values: list[Any]) -> list[dict[str, Any]]:
+        # Fresh tag dicts each time: Seldon adds a "method" tag to the dicts it is given.
+        metrics = [{"type": "COUNTER", "key": "mlplat_predictions", "value": len(values), "tags": dict(self._tags)}]
+        if self.model.meta["output"] == "probability":
+            metrics.append({"type": "COUNTER", "key": "mlplat_prediction_score_sum", "value": float(sum(values)),
+                            "tags": dict(self._tags)})
+            for bound in SCORE_BUCKETS:
+                metrics.append({"type": "COUNTER", "key": "mlplat_prediction_score_bucket",
+                                "value": sum(1 for v in values if v <= bound),
+                                "tags": {**self._tags, "le": str(bound)}})
+        return metrics
+
+
+def _tensor_rows(tensor: Any) -> list[list[float]]:
+    if not isinstance(tensor, dict) or not isinstance(tensor.get("shape"), list) or len(tensor["shape"]) != 2:
+        raise BadRequest('data.tensor needs "shape": [rows, features] and "values"')
+    n, width = tensor["shape"]
+    values = tensor.get("values")
+    if not isinstance(values, list) or len(values) != n * width:
+        raise BadRequest(f"data.tensor.values must hold {n} x {width} numbers")
+    return [values[i * width:(i + 1) * width] for i in range(n)]
