@@ -144,10 +144,46 @@ DEMO_MODEL = "tumor-classifier"
 
 
 def demo(root: Path, args: argparse.Namespace) -> int:
-    """The README's main job: compile every spec, then run the reference model's pipeline locally."""
-    print("== [1/2] validate and compile the specs")
+    """The README's main job: compile every spec, run the reference model's pipeline locally, then serve
+    the new champion with seldon-core and send it one real prediction."""
+    print("== [1/3] validate and compile the specs")
     code = compile(root, argparse.Namespace(format="text", check=False))
     if code != EXIT_OK:
         return code
-    print(f"== [2/2] train, evaluate, gate and register {DEMO_MODEL} on the embedded default")
-    return run(root, argparse.Namespace(model=DEMO_MODEL, env="dev", tracking_uri=None))
+    print(f"== [2/3] train, evaluate, gate and register {DEMO_MODEL} on the embedded default")
+    code = run(root, argparse.Namespace(model=DEMO_MODEL, env="dev", tracking_uri=None))
+    if code != EXIT_OK:
+        return code
+    print(f"== [3/3] serve the champion of {DEMO_MODEL} with seldon-core-microservice and ask it once")
+    return _serve_once(root, DEMO_MODEL)
+
+
+def _serve_once(root: Path, model: str) -> int:
+    import socket
+    import time
+
+    from compiler import local_serve
+    from compiler.local_run import WORK_DIR, default_tracking
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    run_dir = root / WORK_DIR / "serving" / f"{model}-demo-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    try:
+        fetched = local_serve.fetch_version(root, model, None, default_tracking(root)[0], run_dir / "model")
+        server = local_serve.start(root, fetched, run_dir, port=free_port(), grpc_port=free_port(),
+                                   metrics_port=free_port())
+    except local_serve.ServeError as exc:
+        print(f"mlplat demo: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        print(f"   serving version {fetched['version']} at {server.url}{local_serve.PREDICT_PATH}")
+        features = fetched["features"]
+        print(f"   request:  one eval row of {len(features)} features ({', '.join(features[:3])}, ...)")
+        status, answer = server.predict([fetched["example"]])
+        print(f"   response: HTTP {status} {json.dumps(answer, sort_keys=True)}")
+    finally:
+        server.stop()
+    return EXIT_OK if status == 200 else EXIT_ERRORS

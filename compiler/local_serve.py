@@ -35,8 +35,10 @@ class ServeError(Exception):
 
 
 def serving_env(root: Path, echo: Any = print) -> Path:
-    """The serving virtual environment, created (or rebuilt when its requirements change) on demand."""
-    venv = root / WORK_DIR / "serving-venv"
+    """The serving virtual environment, created (or rebuilt when its requirements change) on demand.
+
+    MLPLAT_SERVING_VENV puts it elsewhere (the tests share one across scratch repositories)."""
+    venv = Path(os.environ.get("MLPLAT_SERVING_VENV") or root / WORK_DIR / "serving-venv")
     requirements = root / REQUIREMENTS
     wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
     marker = venv / "mlplat-requirements.sha256"
@@ -73,7 +75,8 @@ class Server:
     log: Path
     fetched: dict[str, Any]
 
-    def predict(self, rows: list[list[float]], names: list[str] | None = None, timeout: float = 30) -> dict:
+    def predict(self, rows: list[list[float]], names: list[str] | None = None,
+                timeout: float = 30) -> tuple[int, dict[str, Any]]:
         return post_json(self.url + PREDICT_PATH, {"data": {"names": names or self.fetched["features"],
                                                             "ndarray": rows}}, timeout)
 
@@ -87,14 +90,24 @@ class Server:
                 self.process.wait()
 
 
-def post_json(url: str, body: Any, timeout: float = 30) -> dict[str, Any]:
-    """POST JSON and return the decoded answer; an HTTP error's JSON body is returned with its status."""
+def _runtime_home() -> Path:
+    """The folder holding the `runtime` package (located, not imported), for the serving venv's path."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("runtime")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServeError("the mlplat runtime package is not installed in this environment")
+    return Path(list(spec.submodule_search_locations)[0]).parent
+
+
+def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    """POST JSON; returns (HTTP status, decoded answer), for errors as for successes."""
     request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return {"status": response.status, **json.loads(response.read())}
+            return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return {"status": exc.code, **json.loads(exc.read() or b"{}")}
+        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 9000, grpc_port: int = 9500,
@@ -105,7 +118,7 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
     log = run_dir / "seldon.log"
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")},
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": str(_runtime_home()),
         "MLPLAT_MODEL_NAME": fetched["model"],
         "MLPLAT_MODEL_VERSION": fetched["version"],
         "MLPLAT_ARTIFACT_SHA256": fetched["artifactSha256"],

@@ -14,43 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-MODEL = "tumor-classifier"
-SPEC = f"specs/platform/{MODEL}/model.yaml"
-
-
-def mlplat(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=600)
-
-
-def registry(tracking_uri: str):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def aliases(client) -> dict[str, str]:
-    return {alias: str(version) for alias, version in client.get_registered_model(MODEL).aliases.items()}
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("local-run")
-    shutil.copytree(REPO / "platform", root / "platform")
-    shutil.copytree(REPO / "specs", root / "specs")
-    return root
-
-
-@pytest.fixture(scope="module")
-def first_run(project: Path) -> subprocess.CompletedProcess[str]:
-    return mlplat(project, "run", MODEL, "--env", "dev")
-
-
-def sqlite_uri(root: Path) -> str:
-    return f"sqlite:///{(root / '.mlplat' / 'mlflow.db').resolve()}"
-
+from tests.runtime.conftest import MODEL, SPEC, aliases, mlplat, registry, sqlite_uri
 
 def test_local_run_registers_a_champion_that_passes_its_gates(project: Path, first_run) -> None:
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr

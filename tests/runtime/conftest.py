@@ -1,0 +1,55 @@
+"""One scratch repository per test session in which the reference model has been trained once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+MODEL = "tumor-classifier"
+SPEC = f"specs/platform/{MODEL}/model.yaml"
+
+
+def mlplat(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def registry(tracking_uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def aliases(client) -> dict[str, str]:
+    return {alias: str(version) for alias, version in client.get_registered_model(MODEL).aliases.items()}
+
+
+def sqlite_uri(root: Path) -> str:
+    return f"sqlite:///{(root / '.mlplat' / 'mlflow.db').resolve()}"
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("local-run")
+    shutil.copytree(REPO / "platform", root / "platform")
+    shutil.copytree(REPO / "specs", root / "specs")
+    return root
+
+
+@pytest.fixture(scope="session")
+def first_run(project: Path) -> subprocess.CompletedProcess[str]:
+    """`mlplat run` of the reference model: version 1, champion."""
+    return mlplat(project, "run", MODEL, "--env", "dev")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_serving_venv() -> None:
+    # The seldon-core environment takes a minute to build: make it once, in the real checkout.
+    os.environ.setdefault("MLPLAT_SERVING_VENV", str(REPO / ".mlplat" / "serving-venv"))

@@ -1,0 +1,106 @@
+"""The model class under the real seldon-core-microservice: HTTP predictions equal in-process ones,
+bad requests get a clear 400 and the server keeps serving, and metrics reach the metrics port."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compiler import local_serve
+from runtime import artifact, data
+from tests.runtime.conftest import MODEL, sqlite_uri
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(project: Path, first_run):
+    assert first_run.returncode == 0, first_run.stdout + first_run.stderr
+    run_dir = project / ".mlplat" / "serving-test"
+    fetched = local_serve.fetch_version(project, MODEL, "1", sqlite_uri(project), run_dir / "model")
+    running = local_serve.start(project, fetched, run_dir, port=free_port(), grpc_port=free_port(),
+                                metrics_port=free_port(), echo=lambda _: None)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def eval_rows(server) -> np.ndarray:
+    frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+    return frame[server.fetched["features"]].to_numpy()[:25]
+
+
+def test_http_prediction_equals_in_process_prediction(server, eval_rows) -> None:
+    status, answer = server.predict(eval_rows.tolist())
+    assert status == 200
+    assert answer["data"]["names"] == ["probability"]
+    expected = artifact.load(Path(server.fetched["directory"]), device="cpu").predict(eval_rows)
+    np.testing.assert_allclose(answer["data"]["ndarray"], expected, rtol=1e-6, atol=1e-7)
+    assert answer["meta"]["tags"] == {"model": MODEL, "version": "1"}
+    assert "metrics" not in answer["meta"]
+
+
+def test_feature_order_follows_the_names_given(server, eval_rows) -> None:
+    names = list(reversed(server.fetched["features"]))
+    _, reordered = server.predict(eval_rows[:, ::-1].tolist(), names=names)
+    assert reordered["data"]["ndarray"] == server.predict(eval_rows.tolist())[1]["data"]["ndarray"]
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"data": {"ndarray": [[1.0, 2.0]]}}, "row 0 has 2 values; the model takes 30 features"),
+    ({"data": {"names": ["a", "b"], "ndarray": [[1.0, 2.0]]}}, "feature names do not match the model's 30 features"),
+    ({"data": {"ndarray": [["x"] * 30]}}, "row 0 holds 'x'; every feature must be a finite number"),
+    ({"data": {"ndarray": []}}, "no rows to predict"),
+    ({"rows": [[1.0]]}, 'request needs "data" with "ndarray" or "tensor"'),
+    ({"data": {"tensor": {"shape": [1, 30], "values": [0.0] * 29}}}, "data.tensor.values must hold 1 x 30 numbers"),
+])
+def test_bad_requests_get_400_and_the_server_keeps_serving(server, eval_rows, body, message: str) -> None:
+    status, answer = local_serve.post_json(server.url + local_serve.PREDICT_PATH, body)
+    assert status == 400
+    assert answer["status"]["reason"] == "MICROSERVICE_BAD_DATA"
+    assert message in answer["status"]["info"]
+    assert server.predict(eval_rows[:1].tolist())[0] == 200
+    assert server.process.poll() is None
+
+
+def test_tensor_payload(server, eval_rows) -> None:
+    body = {"data": {"tensor": {"shape": [2, 30], "values": eval_rows[:2].ravel().tolist()}}}
+    _, answer = local_serve.post_json(server.url + local_serve.PREDICT_PATH, body)
+    assert answer["data"]["ndarray"] == server.predict(eval_rows[:2].tolist())[1]["data"]["ndarray"]
+
+
+def test_custom_metrics_reach_the_metrics_port(server, eval_rows) -> None:
+    before = _metric(server, "mlplat_predictions_total")
+    server.predict(eval_rows[:7].tolist())
+    assert _metric(server, "mlplat_predictions_total") == before + 7
+    assert _metric(server, 'mlplat_prediction_score_bucket_total', 'le="1.0"') >= 7
+
+
+def _metric(server, name: str, label: str = "") -> float:
+    port = server.process.args[server.process.args.index("--metrics-port") + 1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{local_serve.METRICS_PATH}", timeout=5) as response:
+        text = response.read().decode()
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith(name + "{") and label in line]
+    return sum(values)
+
+
+def test_a_tampered_artifact_is_refused(project: Path, server, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(server.fetched["directory"], copy)
+    (copy / "model.pt2").write_bytes((copy / "model.pt2").read_bytes() + b"tampered")
+    fetched = {**server.fetched, "directory": str(copy)}
+    with pytest.raises(local_serve.ServeError, match="exited with"):
+        local_serve.start(project, fetched, tmp_path / "run", port=free_port(), grpc_port=free_port(),
+                          metrics_port=free_port(), echo=lambda _: None, startup_timeout=120)
+    assert "has sha256" in (tmp_path / "run" / "seldon.log").read_text()
