@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = {"mlplat --help": ["--help"], "mlplat validate": ["validate"], "mlplat compile --check": ["compile", "--check"]}
+COMMANDS = {"mlplat --help": ["--help"], "mlplat validate": ["validate"],
+            "mlplat compile --check": ["compile", "--check"]}
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ sys.path[:0] = [str(REPO), str(REPO / "specs" / "platform" / "tumor-classifier")
 def main() -> None:
     import pandas as pd
     import torch
+    from tumor_classifier.train import fit
 
     from runtime import data
     from runtime.contract import TrainingInput
-    from tumor_classifier.train import fit
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicate", type=int, default=1)
@@ -45,7 +45,7 @@ def main() -> None:
         logged: dict[str, float] = {}
         started = time.perf_counter()
         fit(TrainingInput(train=frame, features=features, target="benign", task="binary-classification",
-                          device=device, log_metric=lambda name, value, step: logged.__setitem__(name, value),
+                          device=device, log_metric=lambda name, value, step, into=logged: into.__setitem__(name, value),
                           hyperparameters={"epochs": args.epochs, "batch_size": args.batch_size, "lr": 0.003,
                                            "hidden_units": 64, "seed": 7}))
         if device == "cuda":

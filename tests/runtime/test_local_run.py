@@ -4,7 +4,6 @@ embedded default (SQLite) and on a real `mlflow server`; failures leave the regi
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.conftest import MODEL, SPEC, aliases, mlplat, registry, sqlite_uri
+
 
 def test_local_run_registers_a_champion_that_passes_its_gates(project: Path, first_run) -> None:
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
