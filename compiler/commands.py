@@ -16,6 +16,7 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 SCHEMAS = {
     "specs/model.schema.json": ("compiler.model", "Model"),
     "platform/platform.schema.json": ("compiler.platform_config", "Platform"),
+    "platform/releases.schema.json": ("compiler.releases", "Releases"),
 }
 
 
@@ -63,6 +64,8 @@ def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the co
         print(f"  wrote   {path}")
     for path in result.deleted:
         print(f"  deleted {path}")
+    for note in plan.notes:
+        print(f"  note: {note}")
     return EXIT_OK
 
 

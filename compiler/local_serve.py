@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from compiler.local_run import WORK_DIR
+from renderers import seldon
 
 REQUIREMENTS = "platform/images/serving/requirements.txt"
 SERVING_CLASS = "runtime.serving.MlplatModel"
 PREDICT_PATH = "/api/v1.0/predictions"
-METRICS_PATH = "/prometheus"
-# The same settings the SeldonDeployment renderer gives the container.
-SELDON_ENV = {"INCLUDE_METRICS_IN_CLIENT_RESPONSE": "false", "PREDICTIVE_UNIT_METRICS_ENDPOINT": METRICS_PATH}
+METRICS_PATH = seldon.METRICS_PATH
 
 
 class ServeError(Exception):
@@ -122,7 +121,7 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
         "MLPLAT_MODEL_NAME": fetched["model"],
         "MLPLAT_MODEL_VERSION": fetched["version"],
         "MLPLAT_ARTIFACT_SHA256": fetched["artifactSha256"],
-        **SELDON_ENV,
+        **seldon.SERVER_ENV,  # as in the rendered SeldonDeployment
     }
     parameters = json.dumps([{"name": "model_uri", "value": fetched["directory"], "type": "STRING"}])
     command = [str(venv / "bin" / "seldon-core-microservice"), SERVING_CLASS, "--service-type", "MODEL",

@@ -12,6 +12,7 @@ from compiler.policy import (
     model_policy,
     platform_policy,
     quota_policy,
+    release_policy,
 )
 from compiler.project import Project, load_project
 from compiler.resolve import ResolvedEnvironment, ResolvedModel, SpecLocator, resolve_model
@@ -54,6 +55,7 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
             resolved.append((model, where))
     per_environment += quota_policy(resolved, platform, project.platform_doc)
     errors += merge_environments(per_environment, platform.environment_names)
+    errors += release_policy(project, [m for m, _ in resolved])
     if errors:
         return None, sorted(set(errors))
     environments = tuple(

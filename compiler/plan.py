@@ -31,6 +31,7 @@ class PlannedFile:
 @dataclass(frozen=True)
 class Plan:
     files: tuple[PlannedFile, ...]
+    notes: tuple[str, ...] = ()  # what is deliberately not rendered, and why
 
     def by_path(self) -> dict[str, PlannedFile]:
         return {f.path: f for f in self.files}
@@ -42,8 +43,11 @@ class DuplicateOutput(Exception):
 
 def build_plan(checked: Checked) -> Plan:
     files: dict[str, PlannedFile] = {}
+    notes: list[str] = []
     for environment in checked.environments:
         env = environment.env.name
+        notes += [f"{env}: {m.name} is not deployed (no version pinned in {OUTPUT_DIR}/{env}/releases.yaml)"
+                  for m in environment.models if m.spec.serving is not None and m.release is None]
         rendered: list[tuple[str, Manifest]] = []
         for model in environment.models:
             for renderer, render in MODEL_RENDERERS.items():
@@ -57,4 +61,4 @@ def build_plan(checked: Checked) -> Plan:
             content = to_json(manifest.body) if manifest.format == "json" else to_yaml(manifest.body, manifest.source)
             files[path] = PlannedFile(path, content, env, manifest.kind, manifest.name, manifest.namespace,
                                       manifest.source, renderer)
-    return Plan(tuple(files[p] for p in sorted(files)))
+    return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))

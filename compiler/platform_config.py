@@ -101,6 +101,8 @@ class Defaults(Strict):
     """Default images."""
     service_account: DnsLabel = "mlplat-runner"
     """Service account workflow and drift pods run as."""
+    artifact_secret: DnsLabel = "mlplat-artifact-store"
+    """Secret with the artifact store's credentials, for Seldon's storage initializer."""
 
 
 class ArgoCdSettings(Strict):

@@ -181,3 +181,35 @@ def _known(value: str, options: list[str]) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"known: {', '.join(options)}" if options else ""
+
+
+def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecError]:
+    """Pins name served models of the platform, and candidates match the model's rollout there."""
+    errors: list[SpecError] = []
+    by_key = {(m.environment, m.name): m for m in models}
+    known = {loaded.model.metadata.name for loaded in project.models}
+    for env, loaded in project.releases.items():
+        doc = loaded.doc
+        for name, release in loaded.releases.releases.items():
+            path = ("releases", name)
+            if name not in known:
+                errors.append(doc.error(path, f"no model named {name!r}", _known(name, sorted(known)), key=True))
+                continue
+            model = by_key.get((env, name))
+            if model is None:
+                continue  # the spec has errors of its own
+            if model.spec.serving is None:
+                errors.append(doc.error(path, f"{name} has no serving section, so nothing can be deployed",
+                                        "add spec.serving to the model, or remove the pin", key=True))
+                continue
+            if release.candidate is None:
+                continue
+            strategy = model.spec.serving.rollout.strategy
+            if strategy == "direct":
+                errors.append(doc.error((*path, "candidate"), f"{name} rolls out directly in {env!r}, so a "
+                                        "candidate version has nowhere to run",
+                                        "pin the new version as `version`, or use a canary or shadow rollout"))
+            if release.candidate.version == release.version:
+                errors.append(doc.error((*path, "candidate", "version"),
+                                        f"candidate version {release.version} is the version already served"))
+    return errors

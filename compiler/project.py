@@ -1,4 +1,5 @@
-"""Find and load the repository's inputs: platform/platform.yaml and every specs/<team>/<model>/model.yaml."""
+"""Find and load the repository's inputs: platform/platform.yaml, every specs/<team>/<model>/model.yaml,
+and each environment's releases.yaml."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from compiler.errors import SpecError
 from compiler.loader import Document, load_file
 from compiler.model import Model
 from compiler.platform_config import Platform
+from compiler.releases import Release, Releases, load_releases
 from compiler.validation import validate
 
 PLATFORM_FILE = "platform/platform.yaml"
@@ -23,11 +25,22 @@ class LoadedModel:
 
 
 @dataclass(frozen=True)
+class LoadedReleases:
+    doc: Document
+    releases: Releases
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     platform_doc: Document
     platform: Platform
     models: tuple[LoadedModel, ...]
+    releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
+
+    def release(self, environment: str, model: str) -> Release | None:
+        loaded = self.releases.get(environment)
+        return loaded.releases.releases.get(model) if loaded else None
 
 
 def find_root(start: Path) -> Path | None:
@@ -65,4 +78,10 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
             models.append(LoadedModel(doc, model))
     if platform is None or platform_doc is None:
         return None, errors
-    return Project(root, platform_doc, platform, tuple(models)), errors
+    releases = {}
+    for env in platform.environment_names:
+        doc, pinned, found = load_releases(root, env)
+        errors += found
+        if doc is not None and pinned is not None:
+            releases[env] = LoadedReleases(doc, pinned)
+    return Project(root, platform_doc, platform, tuple(models), releases), errors

@@ -20,6 +20,7 @@ from compiler.model import Spec
 from compiler.names import derived_names, namespace_for
 from compiler.platform_config import Cluster, Environment, GpuPool, Platform, Team
 from compiler.project import LoadedModel, Project
+from compiler.releases import Release
 from compiler.validation import translate
 
 MANAGED_BY = "mlplat"
@@ -79,6 +80,8 @@ class ResolvedModel:
     runtime_image: str  # the platform's runtime, for steps that do not run team code
     serving_image: str | None
     service_account: str
+    artifact_secret: str
+    release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
     names: dict[str, str] = field(hash=False)
 
     @property
@@ -183,5 +186,7 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         runtime_image=defaults.images.training,
         serving_image=(spec.serving.image or defaults.images.serving) if spec.serving else None,
         service_account=defaults.service_account,
+        artifact_secret=defaults.artifact_secret,
+        release=project.release(env.name, meta.name),
         names=derived_names(meta.name),
     ), []

@@ -97,6 +97,8 @@ Identifier = Annotated[
 ]
 Entrypoint = Annotated[str, _matcher(_ENTRYPOINT, "entrypoint", "a Python entry point such as package.module:function")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Sha256 = Annotated[str, _matcher(re.compile(r"[a-f0-9]{64}"), "sha256", "a SHA-256 digest (64 lower-case hex digits)")]
+RunId = Annotated[str, _matcher(re.compile(r"[a-f0-9]{32}"), "run_id", "an MLflow run id (32 lower-case hex digits)")]
 
 
 def _check_cron(value: str) -> str:

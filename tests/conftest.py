@@ -14,13 +14,22 @@ SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 UPDATE_GOLDEN = os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1"
 
 
-def copy_repo(target: Path, *, specs: bool = True, environments: bool = True) -> Path:
-    """A copy of the repository's inputs (and committed output) that a test may change."""
+def copy_inputs(target: Path) -> Path:
+    """A copy of what the compiler reads: platform/, specs/ and each environment's releases.yaml."""
     shutil.copytree(REPO / "platform", target / "platform")
-    if specs:
-        shutil.copytree(REPO / "specs", target / "specs")
-    if environments and (REPO / "environments").is_dir():
-        shutil.copytree(REPO / "environments", target / "environments")
+    shutil.copytree(REPO / "specs", target / "specs")
+    for releases in (REPO / "environments").glob("*/releases.yaml"):
+        destination = target / releases.relative_to(REPO)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(releases, destination)
+    return target
+
+
+def copy_repo(target: Path) -> Path:
+    """A copy of the repository's inputs and committed output that a test may change."""
+    shutil.copytree(REPO / "platform", target / "platform")
+    shutil.copytree(REPO / "specs", target / "specs")
+    shutil.copytree(REPO / "environments", target / "environments")
     return target
 
 

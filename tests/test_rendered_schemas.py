@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SHARED_SCHEMAS
+from tests.conftest import REPO, SHARED_SCHEMAS, copy_inputs
 
 VALIDATOR = SHARED_SCHEMAS / "validate.py"
 pytestmark = pytest.mark.skipif(not VALIDATOR.is_file(),
@@ -21,13 +20,11 @@ def validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
 
 
 def test_freshly_rendered_manifests_validate(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "platform", root / "platform")
-    shutil.copytree(REPO / "specs", root / "specs")
+    root = copy_inputs(tmp_path / "repo")
     subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), "compile"], check=True,
                    capture_output=True)
-    manifests = sorted((root / "environments").rglob("*.yaml"))
-    assert len(manifests) >= 27
+    manifests = sorted(p for p in (root / "environments").rglob("*.yaml") if p.name != "releases.yaml")
+    assert len(manifests) >= 60
     result = validate(manifests)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()

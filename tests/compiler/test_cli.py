@@ -11,6 +11,7 @@ import pytest
 
 from compiler.model import Model
 from compiler.platform_config import Platform
+from compiler.releases import Releases
 from tests.compiler.test_broken_corpus import build_case, run_validate
 from tests.conftest import REPO
 
@@ -99,7 +100,7 @@ def test_committed_json_schemas_are_current() -> None:
     assert (result.returncode, result.stdout) == (0, "ok: schemas are up to date\n")
 
 
-@pytest.mark.parametrize("model", [Model, Platform])
+@pytest.mark.parametrize("model", [Model, Platform, Releases])
 def test_every_field_has_a_description(model: type) -> None:
     schema = model.model_json_schema(by_alias=True)
     missing = [f"{name}.{field}" for name, definition in {"root": schema, **schema["$defs"]}.items()

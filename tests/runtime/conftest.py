@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_inputs
 
 MODEL = "tumor-classifier"
 SPEC = f"specs/platform/{MODEL}/model.yaml"
@@ -37,10 +36,7 @@ def sqlite_uri(root: Path) -> str:
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("local-run")
-    shutil.copytree(REPO / "platform", root / "platform")
-    shutil.copytree(REPO / "specs", root / "specs")
-    return root
+    return copy_inputs(tmp_path_factory.mktemp("local-run"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,142 @@
+"""Seldon Core v1: a `SeldonDeployment` serving the version environments/<env>/releases.yaml pins.
+
+The main predictor serves the pinned version. When the pin has a candidate, the spec's rollout adds a
+second predictor: `canary` with its traffic share, or `shadow`, which sees a copy of every request
+and answers no one. Nothing is rendered for a model without a pin (the plan notes it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.resolve import ResolvedModel
+from compiler.types import quantity_value
+from compiler.releases import PinnedVersion
+from renderers.base import Manifest, model_dir
+
+CONTAINER = "model"
+MODEL_MOUNT = "/mnt/models"  # where Seldon's storage initializer puts graph.modelUri
+HTTP_PORT = 9000
+METRICS_PORT = 6000
+METRICS_PATH = "/prometheus"
+# Settings of the Python wrapper; `mlplat serve` uses the same ones.
+SERVER_ENV = {
+    "INCLUDE_METRICS_IN_CLIENT_RESPONSE": "false",  # custom metrics go to Prometheus, not to clients
+    "PREDICTIVE_UNIT_METRICS_ENDPOINT": METRICS_PATH,
+}
+
+
+def render(model: ResolvedModel) -> list[Manifest]:
+    serving, release = model.spec.serving, model.release
+    if serving is None or release is None:
+        return []
+    rollout = serving.rollout
+    candidate = release.candidate
+    canary = rollout.canary_traffic if candidate and rollout.strategy == "canary" else 0
+    predictors = [_predictor(model, "main", release, traffic=100 - canary)]
+    if candidate and rollout.strategy == "canary":
+        predictors.append(_predictor(model, "canary", candidate, traffic=canary))
+    elif candidate and rollout.strategy == "shadow":
+        predictors.append(_predictor(model, "shadow", candidate, shadow=True))
+    name = model.names["deployment"]
+    body = {
+        "apiVersion": "machinelearning.seldon.io/v1",
+        "kind": "SeldonDeployment",
+        "metadata": {
+            "name": name,
+            "namespace": model.namespace,
+            "labels": {**model.labels, "mlplat.io/version": str(release.version)},
+            "annotations": {
+                "mlplat.io/source": model.source,
+                "mlplat.io/spec-hash": model.spec_hash,
+                "mlplat.io/artifact-sha256": release.artifact_sha256,
+                "mlplat.io/rollout": rollout.strategy,
+            },
+        },
+        "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
+    }
+    return [Manifest(f"{model_dir(model.team, model.name)}/seldondeployment-{name}.yaml", body, model.source)]
+
+
+def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffic: int = 0,
+               shadow: bool = False) -> dict[str, Any]:
+    serving = model.spec.serving
+    replicas = serving.replicas
+    labels = {**model.labels, "mlplat.io/version": str(pinned.version), "mlplat.io/predictor": role}
+    component: dict[str, Any] = {
+        "metadata": {
+            "labels": labels,
+            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/path": METRICS_PATH,
+                            "prometheus.io/port": str(METRICS_PORT)},
+        },
+        "spec": _pod_spec(model, pinned),
+    }
+    if replicas.max > replicas.min:
+        component["hpaSpec"] = {
+            "minReplicas": max(replicas.min, 1),
+            "maxReplicas": replicas.max,
+            "metricsv2": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+        }
+    if replicas.min >= 2:
+        component["pdbSpec"] = {"maxUnavailable": 1}
+    predictor: dict[str, Any] = {
+        "name": role,
+        "replicas": replicas.min,
+        "labels": {"version": f"v{pinned.version}"},
+        "componentSpecs": [component],
+        "graph": {
+            "name": CONTAINER,
+            "type": "MODEL",
+            "modelUri": pinned.model_uri,
+            "envSecretRefName": model.artifact_secret,
+            "parameters": [{"name": "model_uri", "type": "STRING", "value": MODEL_MOUNT}],
+        },
+    }
+    if shadow:
+        predictor["shadow"] = True
+    else:
+        predictor["traffic"] = traffic
+    return predictor
+
+
+def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
+    resources = model.spec.serving.resources
+    pool = model.gpu_pool(resources.gpu_type) if resources.gpus else None
+    amounts = {k: v for k, v in (("cpu", resources.cpu), ("memory", resources.memory)) if v}
+    limits = dict(amounts)
+    if pool is not None:
+        limits[pool.resource_name] = str(resources.gpus)
+    env = {
+        "MLPLAT_MODEL_NAME": model.name,
+        "MLPLAT_MODEL_VERSION": str(pinned.version),
+        "MLPLAT_ARTIFACT_SHA256": pinned.artifact_sha256,
+        **SERVER_ENV,
+        "GUNICORN_WORKERS": str(gunicorn_workers(resources.cpu)),
+    }
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": model.serving_image,
+        "env": [{"name": k, "value": v} for k, v in env.items()],
+        "resources": {k: v for k, v in (("requests", amounts), ("limits", limits)) if v},
+        # /health/status answers 200 only once the model is loaded; /health/ping while the process lives.
+        "readinessProbe": {"httpGet": {"path": "/health/status", "port": HTTP_PORT},
+                           "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"httpGet": {"path": "/health/ping", "port": HTTP_PORT},
+                          "initialDelaySeconds": 30, "periodSeconds": 10, "failureThreshold": 6},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    spec: dict[str, Any] = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+    }
+    if pool is not None:
+        spec["nodeSelector"] = dict(pool.node_selector)
+        spec["tolerations"] = [t.model_dump(exclude_none=True) for t in pool.tolerations]
+    return spec
+
+
+def gunicorn_workers(cpu: str | None) -> int:
+    """One worker process per whole CPU the container may use (at least 1, at most 8)."""
+    return min(8, max(1, int(quantity_value(cpu)))) if cpu else 1

@@ -1,0 +1,90 @@
+"""Golden SeldonDeployments for plain, canary and shadow rollouts, and what each predictor gets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from compiler.emit import to_yaml
+from compiler.pipeline import check_project
+from compiler.plan import build_plan
+from renderers import seldon
+from tests.conftest import REPO, check_golden
+
+GOLDEN = REPO / "tests" / "golden" / "seldon"
+
+
+@pytest.fixture(scope="module")
+def checked():
+    result, errors = check_project(REPO)
+    assert errors == []
+    return result
+
+
+@pytest.fixture(scope="module")
+def models(checked):
+    return {(m.name, m.environment): m for m in checked.models}
+
+
+@pytest.mark.parametrize("name,rollout", [
+    ("churn-predictor", "plain"), ("fraud-detector", "canary"), ("chargeback-risk", "shadow")])
+def test_golden(models, name: str, rollout: str) -> None:
+    [manifest] = seldon.render(models[(name, "prod")])
+    assert manifest.path == f"apps/{models[(name, 'prod')].team}/{name}/seldondeployment-{name}.yaml"
+    check_golden(GOLDEN / f"{name}-prod-{rollout}.yaml", to_yaml(manifest.body, manifest.source))
+
+
+def predictors(model) -> dict[str, dict]:
+    [manifest] = seldon.render(model)
+    return {p["name"]: p for p in manifest.body["spec"]["predictors"]}
+
+
+def test_canary_splits_traffic_between_pinned_version_and_candidate(models) -> None:
+    found = predictors(models[("fraud-detector", "prod")])
+    assert (found["main"]["traffic"], found["canary"]["traffic"]) == (90, 10)
+    assert found["main"]["labels"] == {"version": "v12"} and found["canary"]["labels"] == {"version": "v13"}
+    assert found["canary"]["graph"]["modelUri"].endswith("/9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/artifacts/model")
+
+
+def test_shadow_sees_traffic_but_answers_no_one(models) -> None:
+    found = predictors(models[("chargeback-risk", "prod")])
+    assert found["main"]["traffic"] == 100
+    assert found["shadow"]["shadow"] is True and "traffic" not in found["shadow"]
+
+
+def test_plain_rollout_serves_one_predictor_with_autoscaling(models) -> None:
+    found = predictors(models[("churn-predictor", "prod")])
+    assert list(found) == ["main"] and found["main"]["traffic"] == 100
+    component = found["main"]["componentSpecs"][0]
+    assert component["hpaSpec"]["minReplicas"] == 3 and component["hpaSpec"]["maxReplicas"] == 10
+    assert component["pdbSpec"] == {"maxUnavailable": 1}
+    assert component["metadata"]["annotations"]["prometheus.io/path"] == "/prometheus"
+    container = component["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MLPLAT_ARTIFACT_SHA256"] == models[("churn-predictor", "prod")].release.artifact_sha256
+    assert env["INCLUDE_METRICS_IN_CLIENT_RESPONSE"] == "false"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/status"
+
+
+def test_gpu_serving_gets_the_pool(models) -> None:
+    model = models[("query-ranker", "prod")]
+    pinned = models[("churn-predictor", "prod")].release
+    [manifest] = seldon.render(dataclasses.replace(model, release=pinned))
+    spec = manifest.body["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
+    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert spec["nodeSelector"] == {"node.kubernetes.io/instance-type": "g5.12xlarge"}
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_no_pin_no_deployment_and_the_plan_says_so(checked, models) -> None:
+    assert seldon.render(models[("fraud-detector", "dev")]) == []
+    notes = build_plan(checked).notes
+    assert "dev: fraud-detector is not deployed (no version pinned in environments/dev/releases.yaml)" in notes
+    assert not any(note.startswith("prod: fraud-detector") for note in notes)
+    assert not any("ltv-forecaster" in note for note in notes)  # not a served model
+
+
+@pytest.mark.parametrize("cpu,workers", [(None, 1), ("500m", 1), ("2", 2), ("4", 4), ("32", 8)])
+def test_gunicorn_workers_follow_the_cpu_limit(cpu, workers: int) -> None:
+    assert seldon.gunicorn_workers(cpu) == workers
