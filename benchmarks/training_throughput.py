@@ -44,8 +44,11 @@ def main() -> None:
             continue
         logged: dict[str, float] = {}
         started = time.perf_counter()
+        def record(name: str, value: float, step: int, into: dict[str, float] = logged) -> None:
+            into[name] = value
+
         fit(TrainingInput(train=frame, features=features, target="benign", task="binary-classification",
-                          device=device, log_metric=lambda name, value, step, into=logged: into.__setitem__(name, value),
+                          device=device, log_metric=record,
                           hyperparameters={"epochs": args.epochs, "batch_size": args.batch_size, "lr": 0.003,
                                            "hidden_units": 64, "seed": 7}))
         if device == "cuda":

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
     serve.add_argument("--port", type=int, default=9000, help="HTTP port (gRPC uses port+500)")
     serve.add_argument("--metrics-port", type=int, default=6000, help="Prometheus metrics port")
-    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (see benchmarks/serving)")
     serve.add_argument("--threads", type=int, default=1, help="threads per worker")
     add("demo", "the main job on the embedded default: compile the specs, then train, gate and register "
         "the reference model")

@@ -111,7 +111,11 @@ def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, dict[str, 
 
 def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 9000, grpc_port: int = 9500,
           metrics_port: int = 6000, workers: int = 1, threads: int = 1, echo: Any = print,
-          startup_timeout: float = 180) -> Server:
+          startup_timeout: float = 180, interface: str = SERVING_CLASS,
+          extra_env: dict[str, str] | None = None) -> Server:
+    """Start seldon-core-microservice on the fetched model; returns once /health/status answers 200.
+
+    `interface` and `extra_env` exist for the serving benchmark (a baseline class, other settings)."""
     venv = serving_env(root, echo)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "seldon.log"
@@ -122,9 +126,10 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
         "MLPLAT_MODEL_VERSION": fetched["version"],
         "MLPLAT_ARTIFACT_SHA256": fetched["artifactSha256"],
         **seldon.SERVER_ENV,  # as in the rendered SeldonDeployment
+        **(extra_env or {}),
     }
     parameters = json.dumps([{"name": "model_uri", "value": fetched["directory"], "type": "STRING"}])
-    command = [str(venv / "bin" / "seldon-core-microservice"), SERVING_CLASS, "--service-type", "MODEL",
+    command = [str(venv / "bin" / "seldon-core-microservice"), interface, "--service-type", "MODEL",
                "--http-port", str(port), "--grpc-port", str(grpc_port), "--metrics-port", str(metrics_port),
                "--workers", str(workers), "--threads", str(threads), "--parameters", parameters]
     with open(log, "wb") as sink:

@@ -88,7 +88,7 @@ class LoadedModel:
         if self.meta["framework"] == "pytorch":
             import torch
 
-            with torch.no_grad():
+            with torch.inference_mode():
                 out = self.model(torch.from_numpy(x).to(self.device)).to("cpu").numpy()
             return out.reshape(len(x)) if out.ndim == 2 and out.shape[1] == 1 else out
         if self.meta["output"] == "probability":

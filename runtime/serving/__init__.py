@@ -12,13 +12,20 @@ and cumulative mlplat_prediction_score_bucket_total{le=...} counters (a score hi
 has no histogram type for custom metrics). Set INCLUDE_METRICS_IN_CLIENT_RESPONSE=false (the
 renderer and `mlplat serve` do) so that clients do not receive them.
 
-Requests go through `predict_raw`, which skips Seldon's generic payload conversions.
+Requests go through `predict_raw`, which skips Seldon's generic payload conversions. Two costs
+dominate seldon-core's wrapper for small models (see benchmarks/serving): every request updates the
+worker's metrics through a multiprocessing manager (IPC round-trips, even with nothing to record),
+and torch's intra-op threads fight the other workers for the cores. So metrics are summed here and
+handed to Seldon at most every MLPLAT_METRICS_FLUSH_SECONDS (default 1; counters lag by at most that
+while traffic flows), requests with nothing to record skip the IPC, and torch runs
+MLPLAT_TORCH_THREADS threads (default 1) per worker.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +36,15 @@ SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 try:  # present in the serving image; the class is also importable (and testable) without it
     from seldon_core.flask_utils import SeldonMicroserviceException as BadRequest
+    from seldon_core.metrics import SeldonMetrics
+
+    _seldon_update = SeldonMetrics.update
+
+    def _update_if_any(self: Any, custom_metrics: list, method: str) -> None:
+        if custom_metrics:  # seldon-core 1.18 pays two IPC round-trips even for an empty list
+            _seldon_update(self, custom_metrics, method)
+
+    SeldonMetrics.update = _update_if_any
 except ImportError:  # pragma: no cover - exercised only outside the serving environment
 
     class BadRequest(Exception):  # type: ignore[no-redef]
@@ -43,7 +59,10 @@ class MlplatModel:
         self.name = os.environ.get("MLPLAT_MODEL_NAME", "model")
         self.version = os.environ.get("MLPLAT_MODEL_VERSION", "unknown")
         self.expected_sha256 = os.environ.get("MLPLAT_ARTIFACT_SHA256")
+        self.flush_seconds = float(os.environ.get("MLPLAT_METRICS_FLUSH_SECONDS", "1"))
         self.model: artifact.LoadedModel | None = None
+        self._pending = _Counts()
+        self._flushed_at = 0.0
 
     def load(self) -> None:
         """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one."""
@@ -52,8 +71,15 @@ class MlplatModel:
             if actual != self.expected_sha256:
                 raise RuntimeError(f"model artifact at {self.model_uri} has sha256 {actual}, "
                                    f"but version {self.version} pins {self.expected_sha256}")
+        if self._framework() == "pytorch":
+            import torch
+
+            torch.set_num_threads(int(os.environ.get("MLPLAT_TORCH_THREADS", "1")))
         self.model = artifact.load(self.model_uri)
         self._tags = {"model": self.name, "version": self.version}
+
+    def _framework(self) -> str:
+        return artifact.load_meta(self.model_uri)["framework"]
 
     # -- Seldon hooks --------------------------------------------------------------------------
     def predict_raw(self, request: Any) -> Any:
@@ -66,10 +92,14 @@ class MlplatModel:
         rows = self._rows(request)
         scores = self.model.predict(rows)
         values = scores.tolist()
-        return {
-            "data": {"names": self._output_names(scores), "ndarray": values},
-            "meta": {"tags": dict(self._tags), "metrics": self._metrics(values)},
-        }
+        self._pending.add(values, probability=self.model.meta["output"] == "probability")
+        meta: dict[str, Any] = {"tags": dict(self._tags)}
+        now = time.monotonic()
+        if now - self._flushed_at >= self.flush_seconds:
+            meta["metrics"] = self._pending.metrics(self._tags)
+            self._pending = _Counts()
+            self._flushed_at = now
+        return {"data": {"names": self._output_names(scores), "ndarray": values}, "meta": meta}
 
     def init_metadata(self) -> dict[str, Any]:
         features = artifact.load_meta(self.model_uri)["features"]
@@ -136,17 +166,36 @@ class MlplatModel:
             return [f"class_{i}" for i in range(scores.shape[1])]
         return ["prediction"]
 
-    def _metrics(self, values: list[Any]) -> list[dict[str, Any]]:
+
+
+class _Counts:
+    """Prediction counters summed between two hand-overs to Seldon."""
+
+    def __init__(self) -> None:
+        self.predictions = 0
+        self.score_sum = 0.0
+        self.buckets = [0] * len(SCORE_BUCKETS)
+        self.probability = False
+
+    def add(self, values: list[Any], *, probability: bool) -> None:
+        self.predictions += len(values)
+        if probability:
+            self.probability = True
+            self.score_sum += float(sum(values))
+            for index, bound in enumerate(SCORE_BUCKETS):
+                self.buckets[index] += sum(1 for v in values if v <= bound)
+
+    def metrics(self, tags: dict[str, str]) -> list[dict[str, Any]]:
+        if not self.predictions:
+            return []
         # Fresh tag dicts each time: Seldon adds a "method" tag to the dicts it is given.
-        metrics = [{"type": "COUNTER", "key": "mlplat_predictions", "value": len(values), "tags": dict(self._tags)}]
-        if self.model.meta["output"] == "probability":
-            metrics.append({"type": "COUNTER", "key": "mlplat_prediction_score_sum", "value": float(sum(values)),
-                            "tags": dict(self._tags)})
-            for bound in SCORE_BUCKETS:
-                metrics.append({"type": "COUNTER", "key": "mlplat_prediction_score_bucket",
-                                "value": sum(1 for v in values if v <= bound),
-                                "tags": {**self._tags, "le": str(bound)}})
-        return metrics
+        out = [{"type": "COUNTER", "key": "mlplat_predictions", "value": self.predictions, "tags": dict(tags)}]
+        if self.probability:
+            out.append({"type": "COUNTER", "key": "mlplat_prediction_score_sum", "value": self.score_sum,
+                        "tags": dict(tags)})
+            out += [{"type": "COUNTER", "key": "mlplat_prediction_score_bucket", "value": count,
+                     "tags": {**tags, "le": str(bound)}} for bound, count in zip(SCORE_BUCKETS, self.buckets)]
+        return out
 
 
 def _tensor_rows(tensor: Any) -> list[list[float]]:

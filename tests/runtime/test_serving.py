@@ -26,8 +26,10 @@ def server(project: Path, first_run):
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
     run_dir = project / ".mlplat" / "serving-test"
     fetched = local_serve.fetch_version(project, MODEL, "1", sqlite_uri(project), run_dir / "model")
+    # Hand metrics to Seldon on every request, so the metrics test need not wait for a flush.
     running = local_serve.start(project, fetched, run_dir, port=free_port(), grpc_port=free_port(),
-                                metrics_port=free_port(), echo=lambda _: None)
+                                metrics_port=free_port(), echo=lambda _: None,
+                                extra_env={"MLPLAT_METRICS_FLUSH_SECONDS": "0"})
     yield running
     running.stop()
 
@@ -104,3 +106,23 @@ def test_a_tampered_artifact_is_refused(project: Path, server, tmp_path: Path) -
         local_serve.start(project, fetched, tmp_path / "run", port=free_port(), grpc_port=free_port(),
                           metrics_port=free_port(), echo=lambda _: None, startup_timeout=120)
     assert "has sha256" in (tmp_path / "run" / "seldon.log").read_text()
+
+
+def test_metrics_are_summed_between_flushes(server, eval_rows, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.serving import MlplatModel
+
+    monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "3600")
+    model = MlplatModel(server.fetched["directory"])
+    model.load()
+    request = {"data": {"names": server.fetched["features"], "ndarray": eval_rows[:3].tolist()}}
+    first = model.predict_raw(request)["meta"]
+    assert first["metrics"][0] == {"type": "COUNTER", "key": "mlplat_predictions", "value": 3,
+                                   "tags": {"model": "model", "version": "unknown"}}
+    assert "metrics" not in model.predict_raw(request)["meta"]
+    assert "metrics" not in model.predict_raw(request)["meta"]
+    model._flushed_at -= 3600
+    counters = {(m["key"], m["tags"].get("le")): m["value"] for m in model.predict_raw(request)["meta"]["metrics"]}
+    assert counters[("mlplat_predictions", None)] == 9
+    assert counters[("mlplat_prediction_score_bucket", "1.0")] == 9
+    scores = model.predict_raw(request)["data"]["ndarray"]
+    assert counters[("mlplat_prediction_score_sum", None)] == pytest.approx(3 * sum(scores), rel=1e-6)
