@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.releases import PinnedVersion
 from compiler.resolve import ResolvedModel
 from compiler.types import quantity_value
-from compiler.releases import PinnedVersion
 from renderers.base import Manifest, model_dir
 
 CONTAINER = "model"

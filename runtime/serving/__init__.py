@@ -194,7 +194,8 @@ class _Counts:
             out.append({"type": "COUNTER", "key": "mlplat_prediction_score_sum", "value": self.score_sum,
                         "tags": dict(tags)})
             out += [{"type": "COUNTER", "key": "mlplat_prediction_score_bucket", "value": count,
-                     "tags": {**tags, "le": str(bound)}} for bound, count in zip(SCORE_BUCKETS, self.buckets)]
+                     "tags": {**tags, "le": str(bound)}}
+                    for bound, count in zip(SCORE_BUCKETS, self.buckets, strict=True)]
         return out
 
 
