@@ -143,6 +143,84 @@ def serve(root: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def plan(root: Path, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from compiler import gitbase, plandiff
+    from compiler.plan import build_plan
+
+    head = _checked(root, "text")
+    if head is None:
+        return EXIT_ERRORS
+    with tempfile.TemporaryDirectory(prefix="mlplat-base-") as tmp:
+        try:
+            base_root = gitbase.export_inputs(root, args.base, Path(tmp))
+        except gitbase.GitError as exc:
+            print(f"mlplat plan: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        base, errors = check_project(base_root)
+    if base is None:
+        print(f"mlplat plan: the base {args.base} does not validate ({len(errors)} errors); "
+              "planning against an empty base")
+    base_plan = build_plan(base) if base else None
+    from compiler.plan import Plan
+
+    changes = plandiff.diff_plans(base_plan or Plan(()), build_plan(head))
+    formatter = plandiff.format_markdown if args.format == "markdown" else plandiff.format_text
+    sys.stdout.write(formatter(changes, args.base))
+    return EXIT_OK
+
+
+def gate(root: Path, args: argparse.Namespace) -> int:
+    from compiler import gatecheck, gitbase
+
+    checked = _checked(root, "text")
+    if checked is None:
+        return EXIT_ERRORS
+    if args.env not in checked.project.platform.environment_names:
+        print(f"mlplat gate: unknown environment {args.env!r}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        base = gatecheck.base_releases(root, args.env, args.base)
+    except gitbase.GitError as exc:
+        print(f"mlplat gate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    uri = args.tracking_uri or checked.project.platform.environment(args.env).mlflow.tracking_uri
+    results = gatecheck.check_pins(root, checked, args.env, base, uri)
+    formatter = gatecheck.format_markdown if args.format == "markdown" else gatecheck.format_text
+    sys.stdout.write(formatter(results, args.env, args.base))
+    return EXIT_OK if all(r.passed for r in results) else EXIT_ERRORS
+
+
+def promote(root: Path, args: argparse.Namespace) -> int:
+    from compiler import gitbase
+    from compiler import promote as promotion
+
+    try:
+        done = promotion.promote(root, args.model, args.env, args.version, args.tracking_uri,
+                                 candidate=args.candidate, approved_by=tuple(args.approved_by))
+    except (promotion.PromoteError, gitbase.GitError) as exc:
+        print(f"mlplat promote: refused: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
+    print(done.message)
+    return EXIT_OK
+
+
+def rollback(root: Path, args: argparse.Namespace) -> int:
+    from compiler import gitbase
+    from compiler import promote as promotion
+
+    try:
+        done = promotion.rollback(root, args.model, args.env, args.tracking_uri)
+    except (promotion.PromoteError, gitbase.GitError) as exc:
+        print(f"mlplat rollback: refused: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
+    print(done.message)
+    return EXIT_OK
+
+
 DEMO_MODEL = "tumor-classifier"
 
 

@@ -1,6 +1,7 @@
 """`python -m runtime STEP`: the entry point of workflow pods, and of `mlplat run` on a laptop.
 
-`python -m runtime fetch ...` downloads a registered version for `mlplat serve` (see runtime/fetch.py).
+`python -m runtime fetch ...` downloads a registered version for `mlplat serve` (runtime/fetch.py);
+`python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py).
 
 Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
@@ -31,10 +32,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["fetch"]:
-        from runtime import fetch
+    if argv[:1] in (["fetch"], ["verify"]):  # helpers of `mlplat serve` and `mlplat gate`, not workflow steps
+        from importlib import import_module
 
-        return fetch.main(argv[1:])
+        return import_module(f"runtime.{argv[0]}").main(argv[1:])
     args = _parser().parse_args(argv)
     if not args.tracking_uri:
         print(f"{args.step}: no MLflow tracking URI (set MLFLOW_TRACKING_URI or --tracking-uri)", file=sys.stderr)

@@ -50,7 +50,8 @@ def main(argv: list[str]) -> int:
         return 2
     print(json.dumps({"model": args.model, "version": str(version.version), "runId": version.run_id,
                       "artifactSha256": sha256, "directory": str(local), "features": meta["features"],
-                      "example": example}))
+                      "example": example, "source": version.source,
+                      "specHash": version.tags.get("mlplat.spec_hash"), "gate": version.tags.get("mlplat.gate")}))
     return 0
 
 

@@ -1,0 +1,103 @@
+"""`python -m runtime verify`: check a release pin against the model registry; every doubt fails.
+
+Reads one JSON request on stdin:
+    {"model": ..., "pin": {version, runId, artifactSha256, specHash, gate}, "gates": [...],
+     "baseline": <the pin live now, or null>}
+and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}]}. Exit 0 when every
+check passed, 1 otherwise (MLflow unreachable included: the gate fails closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from runtime import artifact, tracking
+from runtime.steps.gate import judge
+
+
+class Fatal(Exception):
+    """A check whose failure makes the later ones meaningless."""
+
+
+def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+    from mlflow.exceptions import MlflowException
+
+    model, pin = request["model"], request["pin"]
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, passed: bool, detail: str, fatal: bool = False) -> None:
+        checks.append({"name": name, "passed": bool(passed), "detail": detail})
+        if fatal and not passed:
+            raise Fatal(detail)
+
+    try:
+        try:
+            version = client.get_model_version(model, str(pin["version"]))
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                check("version exists", False, f"{model} version {pin['version']} does not exist in the registry "
+                      "(never registered, or deleted)", fatal=True)
+            raise
+        check("version exists", True, f"{model} version {version.version}, registered from run {version.run_id}")
+        tags = version.tags
+        same_run = version.run_id == pin["runId"]
+        check("run id", same_run, f"registry run {version.run_id}" + ("" if same_run else f" != pinned {pin['runId']}"))
+        recorded = tags.get("mlplat.artifact_sha256")
+        check("artifact digest recorded", recorded == pin["artifactSha256"],
+              f"registry records {recorded}" + ("" if recorded == pin["artifactSha256"] else
+                                                f", the pin says {pin['artifactSha256']}"))
+        with tempfile.TemporaryDirectory(prefix="mlplat-verify-") as tmp:
+            try:
+                import mlflow.artifacts
+
+                local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, dst_path=tmp,
+                                                                 tracking_uri=tracking_uri))
+                actual = artifact.digest(local)
+            except Exception as exc:  # noqa: BLE001 - a missing artifact fails the pin
+                check("artifact intact", False, f"cannot read the artifact at {version.source}: {exc}", fatal=True)
+            check("artifact intact", actual == pin["artifactSha256"],
+                  f"artifact sha256 {actual}" + ("" if actual == pin["artifactSha256"] else " differs from the pin"))
+        spec_hash = tags.get("mlplat.spec_hash")
+        same_spec = spec_hash == pin["specHash"]
+        check("spec hash", same_spec,
+              f"trained from spec {spec_hash}" + ("" if same_spec else f", pinned {pin['specHash']}"))
+        gate, stage = tags.get("mlplat.gate"), version.current_stage
+        check("stage", gate == "passed" and stage != "Archived",
+              f"registered with gate {gate!r}, stage {stage!r}" + ("" if gate == "passed" and stage != "Archived"
+                                                                  else "; only versions that passed may be pinned"))
+        metrics = dict(client.get_run(version.run_id).data.metrics)
+        baseline, baseline_version = None, None
+        if request.get("baseline"):
+            base = request["baseline"]
+            try:
+                baseline = dict(client.get_run(base["runId"]).data.metrics)
+                baseline_version = str(base["version"])
+            except MlflowException as exc:
+                check("pinned version readable", False, f"cannot read the metrics of the version live now "
+                      f"(v{base['version']}, run {base['runId']}): {exc.error_code}", fatal=True)
+        for result in judge(request.get("gates", []), metrics, baseline, baseline_version):
+            check(f"gate {result.condition}", result.passed, result.reason)
+    except Fatal:
+        pass
+    except Exception as exc:  # noqa: BLE001 - MLflow unreachable or failing: fail closed
+        checks.append({"name": "registry reachable", "passed": False,
+                       "detail": f"MLflow at {tracking_uri} did not answer: {type(exc).__name__}: {exc}"[:500]})
+    return checks
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runtime verify")
+    parser.add_argument("--tracking-uri", required=True)
+    args = parser.parse_args(argv)
+    request = json.load(sys.stdin)
+    client = tracking.client(args.tracking_uri)
+    checks = verify(client, args.tracking_uri, request)
+    passed = bool(checks) and all(c["passed"] for c in checks)
+    print(json.dumps({"model": request["model"], "version": request["pin"]["version"], "passed": passed,
+                      "checks": checks}))
+    return 0 if passed else 1

@@ -1,0 +1,319 @@
+"""GitOps promotion on real temporary git repositories and a real MLflow registry (SQLite):
+`mlplat plan` between two commits, `mlplat gate` on changed pins (good and faulty), and promote /
+rollback round trips with their refusals."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import git
+import pytest
+import torch
+
+from compiler.cli import main
+from compiler.pipeline import check_project
+from compiler.promote import PromoteError, promote, rollback
+from runtime import artifact
+from tests.conftest import copy_repo
+
+MODEL = "tumor-classifier"
+GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
+
+
+def run(root: Path, *args: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--root", str(root), *args])
+    return code, out.getvalue() + err.getvalue()
+
+
+class Registry:
+    """A real MLflow registry on SQLite, filled with versions whose facts each test chooses."""
+
+    def __init__(self, root: Path, spec_hash: str):
+        from mlflow.tracking import MlflowClient
+
+        self.uri = f"sqlite:///{root / 'registry.db'}"
+        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        self.experiment = self.client.create_experiment("platform/tumor-classifier",
+                                                        artifact_location=(root / "artifacts").as_uri())
+        self.spec_hash = spec_hash
+        self.model_dir = root / "model"
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(torch.nn.Linear(30, 1), torch.nn.Sigmoid(), torch.nn.Flatten(0))
+        artifact.save(module, self.model_dir, framework="pytorch", task="binary-classification",
+                      features=[f"f{i}" for i in range(30)])
+        self.sha256 = artifact.digest(self.model_dir)
+        self.client.create_registered_model(MODEL)
+
+    def register(self, metrics: dict[str, float] = GOOD, gate: str = "passed") -> dict:
+        run = self.client.create_run(self.experiment)
+        run_id = run.info.run_id
+        for name, value in metrics.items():
+            self.client.log_metric(run_id, name, value)
+        self.client.log_artifacts(run_id, str(self.model_dir), "model")
+        self.client.set_terminated(run_id, "FINISHED")
+        source = f"{run.info.artifact_uri}/model"
+        version = self.client.create_model_version(MODEL, source, run_id=run_id, tags={
+            "mlplat.gate": gate, "mlplat.artifact_sha256": self.sha256, "mlplat.spec_hash": self.spec_hash,
+            "mlplat.run_id": run_id})
+        return {"version": int(version.version), "runId": run_id, "modelUri": source,
+                "artifactSha256": self.sha256, "specHash": self.spec_hash, "gate": "passed"}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = copy_repo(tmp_path / "repo")
+    (root / ".gitignore").write_text("/.mlplat/\n")
+    repository = git.Repo.init(root, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("--all")
+    repository.index.commit("base")
+    return root
+
+
+@pytest.fixture
+def registry(tmp_path: Path, repo: Path) -> Registry:
+    checked, _ = check_project(repo)
+    spec_hash = next(m.spec_hash for m in checked.models if m.name == MODEL)
+    return Registry(tmp_path / "mlflow", spec_hash)
+
+
+def pin_yaml(env: str, pins: dict[str, dict]) -> str:
+    lines = ["apiVersion: mlplat/v1", "kind: Releases", f"environment: {env}", "releases:"]
+    for model, pin in pins.items():
+        lines.append(f"  {model}:")
+        lines += [f"    {key}: {value if key == 'version' else repr(str(value))}" for key, value in pin.items()]
+    return "\n".join(lines) + "\n"
+
+
+def set_dev_pin(repo: Path, pin: dict, *, commit: str | None = None) -> None:
+    (repo / "environments/dev/releases.yaml").write_text(pin_yaml("dev", {MODEL: pin}))
+    if commit:
+        repository = git.Repo(repo)
+        repository.git.add("--all")
+        repository.index.commit(commit)
+
+
+# -- plan ---------------------------------------------------------------------------------------------
+def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
+    spec = repo / "specs/payments/fraud-detector/model.yaml"
+    spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.92}", "{metric: roc_auc, min: 0.93}")
+                    .replace("threshold: 0.2\n", "threshold: 0.15\n"))
+    releases = repo / "environments/prod/releases.yaml"
+    releases.write_text(releases.read_text().replace("    version: 31\n", "    version: 32\n"))
+    shutil.rmtree(repo / "specs/growth/ltv-forecaster")
+    assert run(repo, "compile")[0] == 0
+    repository = git.Repo(repo)
+    repository.git.add("--all")
+    repository.index.commit("PR: tighten the fraud gate, bump churn in prod, retire ltv")
+    code, out = run(repo, "plan", "--base", "HEAD~1")
+    assert code == 0
+    resources = sorted(line.split("  (")[0].strip() for line in out.splitlines() if line.startswith("  ")
+                       and line.strip()[:1] in "+~-" and "/" in line)
+    expected = sorted(
+        ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train"] * 3  # dev, staging, prod
+        + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector"] * 2  # staging, prod
+        + ["~ SeldonDeployment/churn-predictor"]
+        + [f"- {kind}" for _ in ("dev", "prod", "staging")
+           for kind in ("ConfigMap/ltv-forecaster-spec", "WorkflowTemplate/ltv-forecaster-train")]
+        + ["- CronWorkflow/ltv-forecaster-train"] * 2)
+    assert resources == expected, out
+    assert "gate roc_auc min: 0.92 -> 0.93" in out
+    assert "drift threshold: 0.2 -> 0.15" in out
+    assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
+    assert "metadata.annotations.mlplat.io/spec-hash: 3c90749af451 -> " in out  # same objects, new spec hash
+    assert out.splitlines()[-1] == "plan against HEAD~1: 0 to create, 11 to change, 8 to delete"
+    code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
+    assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n**0** to create, **11** to change, **8** to delete")
+    assert "| ~ | `SeldonDeployment/churn-predictor` | main: version 31" in markdown
+
+
+def test_plan_without_changes(repo: Path) -> None:
+    assert run(repo, "plan", "--base", "HEAD") == (0, "no changes against HEAD\n")
+
+
+def test_hand_edit_in_a_commit_is_caught_by_compile_check(repo: Path) -> None:
+    target = repo / "environments/prod/argocd/teams/search.yaml"
+    target.write_text(target.read_text().replace("prune: true", "prune: false"))
+    repository = git.Repo(repo)
+    repository.git.add("--all")
+    repository.index.commit("hand edit")
+    code, out = run(repo, "compile", "--check")
+    assert code == 1 and "environments/prod/argocd/teams/search.yaml: differs" in out
+
+
+# -- gate ---------------------------------------------------------------------------------------------
+def gate(repo: Path, registry_uri: str) -> tuple[int, str]:
+    return run(repo, "gate", "--env", "dev", "--base", "HEAD", "--tracking-uri", registry_uri)
+
+
+def failed_checks(out: str) -> list[str]:
+    return [line.split(":")[0].replace("FAIL", "").strip() for line in out.splitlines() if line.startswith("  FAIL")]
+
+
+def test_gate_passes_a_good_version(repo: Path, registry: Registry) -> None:
+    set_dev_pin(repo, registry.register())
+    code, out = gate(repo, registry.uri)
+    assert code == 0, out
+    assert out.splitlines()[0] == f"PASS {MODEL} version 1 in dev"
+    assert out.splitlines()[-1] == "gate dev: 1 of 1 changed pins pass"
+
+
+def test_gate_with_no_changed_pins(repo: Path, registry: Registry) -> None:
+    assert gate(repo, registry.uri) == (0, "gate dev: no release pins changed against HEAD\n")
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fault_mlflow_down(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return pin, f"http://127.0.0.1:{unused_port()}"
+
+
+def _fault_version_missing(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return {**pin, "version": 99}, registry.uri
+
+
+def _fault_version_deleted(registry: Registry, pin: dict) -> tuple[dict, str]:
+    registry.client.delete_model_version(MODEL, str(pin["version"]))
+    return pin, registry.uri
+
+
+def _fault_run_mismatch(registry: Registry, pin: dict) -> tuple[dict, str]:
+    other = registry.register()
+    return {**pin, "runId": other["runId"]}, registry.uri
+
+
+def _fault_digest_mismatch(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return {**pin, "artifactSha256": "f" * 64}, registry.uri
+
+
+def _fault_artifact_tampered(registry: Registry, pin: dict) -> tuple[dict, str]:
+    stored = Path(pin["modelUri"].removeprefix("file://")) / "model.pt2"
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    return pin, registry.uri
+
+
+def _fault_spec_mismatch(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return {**pin, "specHash": "e" * 64}, registry.uri
+
+
+def _fault_stage_mismatch(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return registry.register(gate="failed"), registry.uri
+
+
+def _fault_metric_absent(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return registry.register(metrics={"roc_auc": 0.99, "accuracy": 0.97}), registry.uri
+
+
+def _fault_threshold(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return registry.register(metrics={**GOOD, "roc_auc": 0.9}), registry.uri
+
+
+FAULTS = {
+    "mlflow down": (_fault_mlflow_down, "registry reachable"),
+    "version missing": (_fault_version_missing, "version exists"),
+    "version deleted": (_fault_version_deleted, "version exists"),
+    "run id mismatch": (_fault_run_mismatch, "run id"),
+    "digest mismatch": (_fault_digest_mismatch, "artifact digest recorded"),
+    "artifact tampered": (_fault_artifact_tampered, "artifact intact"),
+    "spec hash mismatch": (_fault_spec_mismatch, "spec hash"),
+    "stage mismatch": (_fault_stage_mismatch, "stage"),
+    "metric absent": (_fault_metric_absent, "gate log_loss max 0.25"),
+    "threshold missed": (_fault_threshold, "gate roc_auc min 0.97"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_gate_fails_closed_on(repo: Path, registry: Registry, fault: str) -> None:
+    make, failing_check = FAULTS[fault]
+    pin, uri = make(registry, registry.register())
+    set_dev_pin(repo, pin)
+    code, out = gate(repo, uri)
+    assert code == 1, out
+    assert out.splitlines()[0].startswith(f"FAIL {MODEL} version")
+    assert failing_check in failed_checks(out), out
+    assert out.splitlines()[-1] == "gate dev: 0 of 1 changed pins pass"
+
+
+def test_gate_checks_regression_against_the_version_pinned_at_base(repo: Path, registry: Registry) -> None:
+    set_dev_pin(repo, registry.register(), commit="pin v1")
+    set_dev_pin(repo, registry.register(metrics={**GOOD, "roc_auc": 0.975}))
+    code, out = gate(repo, registry.uri)
+    assert code == 1
+    assert "  FAIL gate roc_auc maxRegressionVsChampion 0.01: roc_auc 0.9750 vs champion v1 0.9900: " \
+           "regression 0.0150 > 0.01" in out
+    code, markdown = run(repo, "gate", "--env", "dev", "--tracking-uri", registry.uri, "--format", "markdown")
+    assert "| gate roc_auc maxRegressionVsChampion 0.01 | **FAIL** |" in markdown
+
+
+# -- promote and rollback -------------------------------------------------------------------------------
+def test_promote_then_rollback_round_trips_to_the_original_bytes(repo: Path, registry: Registry) -> None:
+    registry.register()
+    first = promote(repo, MODEL, "dev", "1", registry.uri)
+    assert first.branch == f"mlplat/promote-{MODEL}-dev-v1"
+    releases = repo / "environments/dev/releases.yaml"
+    original = releases.read_bytes()
+    assert (repo / f"environments/dev/apps/platform/{MODEL}/seldondeployment-{MODEL}.yaml").is_file()
+    registry.register()
+    second = promote(repo, MODEL, "dev", "2", registry.uri)
+    assert b"version: 2" in releases.read_bytes()
+    message = git.Repo(repo).head.commit.message
+    assert message.startswith(f"promote {MODEL} version 2 to dev\n\nrun ") and "artifact sha256" in message
+    back = rollback(repo, MODEL, "dev", registry.uri)
+    assert back.branch == f"mlplat/rollback-{MODEL}-dev-v1"
+    assert releases.read_bytes() == original
+    assert git.Repo(repo).head.commit.message.startswith(f"roll back {MODEL} in dev from version 2 to 1")
+    assert run(repo, "compile", "--check")[0] == 0
+    assert not git.Repo(repo).is_dirty(untracked_files=True)
+    del second
+
+
+def test_promoting_to_prod_before_staging_is_refused(repo: Path, registry: Registry) -> None:
+    registry.register()
+    promote(repo, MODEL, "dev", "1", registry.uri)
+    with pytest.raises(PromoteError, match="is not pinned in 'staging'; promotion goes dev -> staging -> prod"):
+        promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@acme/ml-platform",))
+    staged = promote(repo, MODEL, "staging", "1", registry.uri)
+    assert staged.branch == f"mlplat/promote-{MODEL}-staging-v1"
+    with pytest.raises(PromoteError, match="'prod' requires a recorded approval"):
+        promote(repo, MODEL, "prod", "1", registry.uri)
+    assert promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@acme/ml-platform",)).commit
+
+
+def test_promote_refuses_a_dirty_tree_and_a_failed_gate(repo: Path, registry: Registry) -> None:
+    registry.register(gate="failed")
+    registry.register(metrics={**GOOD, "accuracy": 0.5})
+    with pytest.raises(PromoteError, match="did not pass its gate when it was registered"):
+        promote(repo, MODEL, "dev", "1", registry.uri)
+    with pytest.raises(PromoteError, match="the gate refuses tumor-classifier version 2 for 'dev': accuracy 0.5000"):
+        promote(repo, MODEL, "dev", "2", registry.uri)
+    (repo / "specs/notes.txt").write_text("work in progress\n")
+    with pytest.raises(PromoteError, match="uncommitted changes"):
+        promote(repo, MODEL, "dev", "2", registry.uri)
+    code, out = run(repo, "promote", MODEL, "--to", "dev", "--version", "2", "--tracking-uri", registry.uri)
+    assert code == 1 and out.startswith("mlplat promote: refused: the work tree has uncommitted changes")
+
+
+def test_rollback_needs_an_earlier_pin_whose_artifact_still_exists(repo: Path, registry: Registry) -> None:
+    registry.register()
+    with pytest.raises(PromoteError, match="nothing is pinned for tumor-classifier in 'dev'"):
+        rollback(repo, MODEL, "dev", registry.uri)
+    promote(repo, MODEL, "dev", "1", registry.uri)
+    with pytest.raises(PromoteError, match="no earlier version of tumor-classifier was ever pinned"):
+        rollback(repo, MODEL, "dev", registry.uri)
+    registry.register()
+    promote(repo, MODEL, "dev", "2", registry.uri)
+    registry.client.delete_model_version(MODEL, "1")
+    with pytest.raises(PromoteError, match="cannot roll back tumor-classifier in 'dev' to version 1: .*does not exist"):
+        rollback(repo, MODEL, "dev", registry.uri)
