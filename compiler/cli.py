@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--base", required=True, help="base revision, e.g. origin/main")
     plan.add_argument("--format", choices=("text", "markdown"), default="text")
     gate = add("gate", "check every release pin changed against a base commit in the model registry")
-    gate.add_argument("--env", required=True, help="environment whose releases.yaml to check")
+    gate.add_argument("--env", required=True, help="environment whose releases.yaml to check, or all")
     gate.add_argument("--base", default="HEAD", help="base revision (default: HEAD)")
     gate.add_argument("--tracking-uri", help="MLflow server (default: the environment's, from platform.yaml)")
     gate.add_argument("--format", choices=("text", "markdown"), default="text")

@@ -177,19 +177,24 @@ def gate(root: Path, args: argparse.Namespace) -> int:
     checked = _checked(root, "text")
     if checked is None:
         return EXIT_ERRORS
-    if args.env not in checked.project.platform.environment_names:
+    platform = checked.project.platform
+    envs = platform.environment_names if args.env == "all" else [args.env]
+    if not set(envs) <= set(platform.environment_names):
         print(f"mlplat gate: unknown environment {args.env!r}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        base = gatecheck.base_releases(root, args.env, args.base)
-    except gitbase.GitError as exc:
-        print(f"mlplat gate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    uri = args.tracking_uri or checked.project.platform.environment(args.env).mlflow.tracking_uri
-    results = gatecheck.check_pins(root, checked, args.env, base, uri)
     formatter = gatecheck.format_markdown if args.format == "markdown" else gatecheck.format_text
-    sys.stdout.write(formatter(results, args.env, args.base))
-    return EXIT_OK if all(r.passed for r in results) else EXIT_ERRORS
+    passed = True
+    for env in envs:
+        try:
+            base = gatecheck.base_releases(root, env, args.base)
+        except gitbase.GitError as exc:
+            print(f"mlplat gate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        uri = args.tracking_uri or platform.environment(env).mlflow.tracking_uri
+        results = gatecheck.check_pins(root, checked, env, base, uri)
+        sys.stdout.write(formatter(results, env, args.base))
+        passed = passed and all(r.passed for r in results)
+    return EXIT_OK if passed else EXIT_ERRORS
 
 
 def promote(root: Path, args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from compiler import codeowners
 from compiler.emit import to_json, to_yaml
 from compiler.pipeline import Checked
 from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, Manifest
@@ -61,4 +62,7 @@ def build_plan(checked: Checked) -> Plan:
             content = to_json(manifest.body) if manifest.format == "json" else to_yaml(manifest.body, manifest.source)
             files[path] = PlannedFile(path, content, env, manifest.kind, manifest.name, manifest.namespace,
                                       manifest.source, renderer)
+    owners = codeowners.render(checked.project.platform).encode()
+    files[codeowners.PATH] = PlannedFile(codeowners.PATH, owners, "", "CODEOWNERS", codeowners.PATH, "",
+                                         "platform/platform.yaml", "codeowners")
     return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))

@@ -109,7 +109,8 @@ class ArgoCdSettings(Strict):
     namespace: DnsLabel = "argocd"
     """Namespace Argo CD runs in (where Applications live)."""
     project: DnsLabel = "default"
-    """Argo CD project of the rendered Applications."""
+    """Argo CD project of each environment's root Application (team Applications get a generated
+    AppProject per environment)."""
     repo_url: HttpUrl = Field(alias="repoURL")
     """This repository's URL, as Argo CD clones it."""
     target_revision: Annotated[str, Field(min_length=1)] = "main"
@@ -122,6 +123,8 @@ class PlatformMetadata(Strict):
 
 
 class PlatformSpec(Strict):
+    platform_team: DnsLabel = "platform"
+    """Team that owns the platform itself (platform/, compiler/, renderers/, runtime/, .github/) in CODEOWNERS."""
     environments: list[Environment] = Field(min_length=1)
     """Environments in promotion order."""
     clusters: list[Cluster] = Field(min_length=1)

@@ -38,6 +38,9 @@ def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
             if problem:
                 errors.append(doc.error(("spec", "environments", index, "namespace"),
                                         f"for team {team.name!r}: {problem}"))
+    if platform.team(spec.platform_team) is None:
+        errors.append(doc.error(("spec", "platformTeam"), f"unknown team {spec.platform_team!r}",
+                                _known(spec.platform_team, [t.name for t in spec.teams])))
     for index, team in enumerate(spec.teams):
         for env_name in team.gpu_quota:
             if env_name not in envs:

@@ -202,9 +202,8 @@ def _commit(root: Path, repository, env: str, releases: Releases, branch: str, m
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        checked = _checked(root)
-        write_plan(root, build_plan(checked))
-        repository.git.add("--all", "--", "environments")
+        written = write_plan(root, build_plan(_checked(root)))
+        repository.git.add("--all", "--", releases_path(env), *written.written, *written.deleted)
         commit = repository.index.commit(message)
     except Exception:
         repository.git.checkout("--force", original_branch.name)

@@ -37,7 +37,8 @@ class Difference:
 
 def desired_files(plan: Plan) -> dict[str, bytes]:
     files = {f.path: f.content for f in plan.files}
-    files[INDEX] = "".join(f"{f.sha256}  {f.path}\n" for f in plan.files).encode()
+    generated = [f for f in plan.files if f.path.startswith(f"{OUTPUT_DIR}/")]
+    files[INDEX] = "".join(f"{f.sha256}  {f.path}\n" for f in generated).encode()
     return files
 
 
@@ -97,6 +98,10 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
     stale = sorted(p for p in owned_files(root) - desired.keys() if (root / p).exists())
     if not changed and not stale:
         return WriteResult((), ())
+    for path in [p for p in changed if not p.startswith(f"{OUTPUT_DIR}/")]:  # e.g. .github/CODEOWNERS
+        _replace_file(root / path, desired[path])
+    if not any(p.startswith(f"{OUTPUT_DIR}/") for p in changed) and not stale:
+        return WriteResult(tuple(sorted(changed)), ())
     staging = root / f".{OUTPUT_DIR}.new-{os.getpid()}"
     backup = root / f".{OUTPUT_DIR}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -107,7 +112,7 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
             staging.mkdir()
         for path in stale:
             _remove(staging, path)
-        for path in changed:
+        for path in (p for p in changed if p.startswith(f"{OUTPUT_DIR}/")):
             target = staging / Path(path).relative_to(OUTPUT_DIR)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(desired[path])
@@ -123,6 +128,14 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return WriteResult(tuple(sorted(changed)), tuple(stale))
+
+
+def _replace_file(target: Path, content: bytes) -> None:
+    """Write one file outside environments/ atomically (a temporary file renamed over it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.mlplat-{os.getpid()}")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
 
 
 def _remove(staging: Path, path: str) -> None:

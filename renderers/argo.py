@@ -34,12 +34,13 @@ def render(model: ResolvedModel) -> list[Manifest]:
     return manifests
 
 
-def _metadata(model: ResolvedModel, name: str) -> dict[str, Any]:
+def _metadata(model: ResolvedModel, name: str, wave: int) -> dict[str, Any]:
     return {
         "name": name,
         "namespace": model.namespace,
         "labels": {**model.labels, "mlplat.io/pipeline": "training"},
-        "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash},
+        "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
+                        "argocd.argoproj.io/sync-wave": str(wave)},
     }
 
 
@@ -114,7 +115,7 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
             # register acts on the gate's recorded decision: champion if passed, challenger if failed.
             register(name="register", arguments={"run-id": run_id_value}, depends="gate.Succeeded || gate.Failed")
     body = workflow.to_dict()
-    body["metadata"] = _metadata(model, model.names["trainingTemplate"])
+    body["metadata"] = _metadata(model, model.names["trainingTemplate"], 0)
     return body
 
 
@@ -143,5 +144,5 @@ def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
         workflow_template_ref=m.WorkflowTemplateRef(name=model.names["trainingTemplate"]),
     )
     body = cron.to_dict()
-    body["metadata"] = _metadata(model, model.names["trainingSchedule"])
+    body["metadata"] = _metadata(model, model.names["trainingSchedule"], 1)  # after the template it runs
     return body

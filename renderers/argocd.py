@@ -1,8 +1,10 @@
 """Argo CD: one Application per (environment, team), and a root Application per environment.
 
 Each team Application syncs environments/<env>/apps/<team>/ to the team's namespace on the
-environment's cluster. The root Application ("app of apps") syncs the team Applications, so an
-environment is bootstrapped once with `kubectl apply -f environments/<env>/argocd/root.yaml`.
+environment's cluster, inside an AppProject per environment that allows nothing else. The root
+Application ("app of apps") per environment syncs the AppProject and the team Applications, so an
+environment is bootstrapped once with `kubectl apply -f environments/<env>/argocd/root.yaml`, and
+each environment syncs on its own: a failing prod sync never holds back dev.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from compiler.resolve import MANAGED_BY, ResolvedEnvironment
 from renderers.base import ARGOCD_DIR, TEAM_APPS_DIR, Manifest
 
 PLATFORM_SOURCE = "platform/platform.yaml"
+APPLICATIONS = f"{ARGOCD_DIR}/applications"
 IN_CLUSTER = "https://kubernetes.default.svc"
 # ML-BOMs and other non-Kubernetes files never live under apps/, and are excluded again here.
 NOT_KUBERNETES = "{*.cdx.json,**/*.cdx.json}"
@@ -22,6 +25,7 @@ NOT_KUBERNETES = "{*.cdx.json,**/*.cdx.json}"
 def render(environment: ResolvedEnvironment) -> list[Manifest]:
     env, platform = environment.env, environment.platform
     argocd = platform.spec.argocd
+    project = f"mlplat-{env.name}"
     manifests = []
     for team in environment.teams:
         name = f"mlplat-{env.name}-{team}"
@@ -29,7 +33,7 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             name=name,
             labels={**_labels(env.name), "mlplat.io/team": team},
             namespace=argocd.namespace,
-            project=argocd.project,
+            project=project,
             source={
                 "repoURL": argocd.repo_url,
                 "targetRevision": argocd.target_revision,
@@ -39,8 +43,10 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             destination={"server": environment.cluster.server, "namespace": namespace_for(env, team)},
             create_namespace=True,
         )
-        manifests.append(Manifest(f"{ARGOCD_DIR}/teams/{team}.yaml", body, PLATFORM_SOURCE))
+        manifests.append(Manifest(f"{APPLICATIONS}/{team}.yaml", body, PLATFORM_SOURCE))
     if manifests:
+        manifests.insert(0, Manifest(f"{APPLICATIONS}/appproject-{project}.yaml",
+                                     _project(environment, project), PLATFORM_SOURCE))
         root = _application(
             name=f"mlplat-{env.name}",
             labels=_labels(env.name),
@@ -49,13 +55,33 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             source={
                 "repoURL": argocd.repo_url,
                 "targetRevision": argocd.target_revision,
-                "path": f"environments/{env.name}/{ARGOCD_DIR}/teams",
+                "path": f"environments/{env.name}/{APPLICATIONS}",
             },
             destination={"server": IN_CLUSTER, "namespace": argocd.namespace},
             create_namespace=False,
         )
         manifests.append(Manifest(f"{ARGOCD_DIR}/root.yaml", root, PLATFORM_SOURCE))
     return manifests
+
+
+def _project(environment: ResolvedEnvironment, name: str) -> dict[str, Any]:
+    """One AppProject per environment: its Applications can deploy only to that environment's cluster
+    and team namespaces, so dev, staging and prod stay independent of each other."""
+    env, argocd = environment.env, environment.platform.spec.argocd
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": name, "namespace": argocd.namespace, "labels": _labels(env.name),
+                     # Created before the Applications that belong to it.
+                     "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
+        "spec": {
+            "description": f"mlplat models in {env.name}",
+            "sourceRepos": [argocd.repo_url],
+            "destinations": [{"server": environment.cluster.server, "namespace": namespace_for(env, team)}
+                             for team in environment.teams],
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+        },
+    }
 
 
 def _labels(env: str) -> dict[str, str]:

@@ -20,7 +20,9 @@ def render(model: ResolvedModel) -> list[Manifest]:
             "name": name,
             "namespace": model.namespace,
             "labels": model.labels,
-            "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash},
+            # Synced first: the workflow and drift pods mount it.
+            "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
+                            "argocd.argoproj.io/sync-wave": "-1"},
         },
         "data": {"model.json": json.dumps(model.summary(), indent=2, sort_keys=True) + "\n"},
     }

@@ -30,6 +30,8 @@ def copy_repo(target: Path) -> Path:
     shutil.copytree(REPO / "platform", target / "platform")
     shutil.copytree(REPO / "specs", target / "specs")
     shutil.copytree(REPO / "environments", target / "environments")
+    (target / ".github").mkdir()
+    shutil.copy(REPO / ".github" / "CODEOWNERS", target / ".github" / "CODEOWNERS")
     return target
 
 

@@ -140,13 +140,13 @@ def test_plan_without_changes(repo: Path) -> None:
 
 
 def test_hand_edit_in_a_commit_is_caught_by_compile_check(repo: Path) -> None:
-    target = repo / "environments/prod/argocd/teams/search.yaml"
+    target = repo / "environments/prod/argocd/applications/search.yaml"
     target.write_text(target.read_text().replace("prune: true", "prune: false"))
     repository = git.Repo(repo)
     repository.git.add("--all")
     repository.index.commit("hand edit")
     code, out = run(repo, "compile", "--check")
-    assert code == 1 and "environments/prod/argocd/teams/search.yaml: differs" in out
+    assert code == 1 and "environments/prod/argocd/applications/search.yaml: differs" in out
 
 
 # -- gate ---------------------------------------------------------------------------------------------

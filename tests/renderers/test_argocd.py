@@ -29,8 +29,9 @@ def test_registry_lists_each_renderer_once() -> None:
 def test_argocd_applications_golden(checked, env: str) -> None:
     environment = next(e for e in checked.environments if e.env.name == env)
     manifests = argocd.render(environment)
-    assert [m.path for m in manifests] == ["argocd/teams/growth.yaml", "argocd/teams/payments.yaml",
-                                           "argocd/teams/platform.yaml", "argocd/teams/search.yaml",
+    assert [m.path for m in manifests] == [f"argocd/applications/appproject-mlplat-{env}.yaml",
+                                           "argocd/applications/growth.yaml", "argocd/applications/payments.yaml",
+                                           "argocd/applications/platform.yaml", "argocd/applications/search.yaml",
                                            "argocd/root.yaml"]
     for manifest in manifests:
         check_golden(GOLDEN / "argocd" / env / manifest.path.replace("argocd/", ""),
@@ -39,7 +40,7 @@ def test_argocd_applications_golden(checked, env: str) -> None:
 
 def test_team_application_syncs_only_its_folder(checked) -> None:
     prod = next(e for e in checked.environments if e.env.name == "prod")
-    app = next(m for m in argocd.render(prod) if m.path == "argocd/teams/search.yaml").body
+    app = next(m for m in argocd.render(prod) if m.path == "argocd/applications/search.yaml").body
     assert app["spec"]["source"]["path"] == "environments/prod/apps/search"
     assert app["spec"]["destination"] == {"server": "https://gpu-prod-eu.k8s.acme.internal",
                                           "namespace": "ml-search-prod"}
@@ -59,3 +60,14 @@ def test_resolved_spec_configmap_golden(checked) -> None:
     [manifest] = resolved_spec.render(model)
     assert manifest.path == "apps/payments/fraud-detector/configmap-fraud-detector-spec.yaml"
     check_golden(GOLDEN / "resolved-spec" / "fraud-detector-staging.yaml", to_yaml(manifest.body, manifest.source))
+
+
+def test_each_environment_has_a_project_that_reaches_only_its_cluster(checked) -> None:
+    for environment in checked.environments:
+        [project] = [m.body for m in argocd.render(environment) if m.kind == "AppProject"]
+        servers = {d["server"] for d in project["spec"]["destinations"]}
+        assert servers == {environment.cluster.server}
+        assert {d["namespace"] for d in project["spec"]["destinations"]} == {
+            f"ml-{team}-{environment.env.name}" for team in environment.teams}
+        apps = [m.body for m in argocd.render(environment) if m.kind == "Application" and m.path != "argocd/root.yaml"]
+        assert {app["spec"]["project"] for app in apps} == {f"mlplat-{environment.env.name}"}

