@@ -147,7 +147,7 @@ def plan(root: Path, args: argparse.Namespace) -> int:
     import tempfile
 
     from compiler import gitbase, plandiff
-    from compiler.plan import build_plan
+    from compiler.plan import Plan, build_plan
 
     head = _checked(root, "text")
     if head is None:
@@ -162,10 +162,7 @@ def plan(root: Path, args: argparse.Namespace) -> int:
     if base is None:
         print(f"mlplat plan: the base {args.base} does not validate ({len(errors)} errors); "
               "planning against an empty base")
-    base_plan = build_plan(base) if base else None
-    from compiler.plan import Plan
-
-    changes = plandiff.diff_plans(base_plan or Plan(()), build_plan(head))
+    changes = plandiff.diff_plans(build_plan(base) if base else Plan(()), build_plan(head))
     formatter = plandiff.format_markdown if args.format == "markdown" else plandiff.format_text
     sys.stdout.write(formatter(changes, args.base))
     return EXIT_OK
@@ -198,28 +195,27 @@ def gate(root: Path, args: argparse.Namespace) -> int:
 
 
 def promote(root: Path, args: argparse.Namespace) -> int:
-    from compiler import gitbase
     from compiler import promote as promotion
 
-    try:
-        done = promotion.promote(root, args.model, args.env, args.version, args.tracking_uri,
-                                 candidate=args.candidate, approved_by=tuple(args.approved_by))
-    except (promotion.PromoteError, gitbase.GitError) as exc:
-        print(f"mlplat promote: refused: {exc}", file=sys.stderr)
-        return EXIT_ERRORS
-    print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
-    print(done.message)
-    return EXIT_OK
+    return _commit_pin("promote", lambda: promotion.promote(
+        root, args.model, args.env, args.version, args.tracking_uri, candidate=args.candidate,
+        approved_by=tuple(args.approved_by)))
 
 
 def rollback(root: Path, args: argparse.Namespace) -> int:
-    from compiler import gitbase
     from compiler import promote as promotion
 
+    return _commit_pin("rollback", lambda: promotion.rollback(root, args.model, args.env, args.tracking_uri))
+
+
+def _commit_pin(command: str, action) -> int:
+    from compiler import gitbase
+    from compiler.promote import PromoteError
+
     try:
-        done = promotion.rollback(root, args.model, args.env, args.tracking_uri)
-    except (promotion.PromoteError, gitbase.GitError) as exc:
-        print(f"mlplat rollback: refused: {exc}", file=sys.stderr)
+        done = action()
+    except (PromoteError, gitbase.GitError) as exc:
+        print(f"mlplat {command}: refused: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
     print(done.message)
@@ -245,17 +241,12 @@ def demo(root: Path, args: argparse.Namespace) -> int:
 
 
 def _serve_once(root: Path, model: str) -> int:
-    import socket
     import time
 
     from compiler import local_serve
     from compiler.local_run import WORK_DIR, default_tracking
 
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
+    free_port = local_serve.free_port
     run_dir = root / WORK_DIR / "serving" / f"{model}-demo-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     try:
         fetched = local_serve.fetch_version(root, model, None, default_tracking(root)[0], run_dir / "model")

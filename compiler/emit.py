@@ -31,10 +31,14 @@ def header(source: str) -> str:
             "# change the spec and run `mlplat compile`.\n")
 
 
-def to_yaml(body: Any, source: str) -> bytes:
-    text = yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+def dump_yaml(body: Any) -> str:
+    """Block-style YAML in the key order the body was built in."""
+    return yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
                      width=4096)
-    return (header(source) + text).encode("utf-8")
+
+
+def to_yaml(body: Any, source: str) -> bytes:
+    return (header(source) + dump_yaml(body)).encode("utf-8")
 
 
 def to_json(body: Any) -> bytes:

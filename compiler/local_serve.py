@@ -89,6 +89,15 @@ class Server:
                 self.process.wait()
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _runtime_home() -> Path:
     """The folder holding the `runtime` package (located, not imported), for the serving venv's path."""
     import importlib.util

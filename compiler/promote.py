@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler import gatecheck, gitbase
-from compiler.emit import _Dumper
+from compiler.emit import dump_yaml
 from compiler.loader import load_bytes
 from compiler.pipeline import Checked, check_project
 from compiler.plan import build_plan
@@ -40,15 +40,12 @@ def releases_path(env: str) -> str:
 
 def dump_releases(releases: Releases, header: str) -> bytes:
     """Deterministic releases.yaml: the header comments kept, then the pins in a fixed field order."""
-    import yaml
-
     body = releases.model_dump(mode="json", by_alias=True, exclude_none=True)
     for release in body["releases"].values():
         for pinned in (release, release.get("candidate") or {}):
             if pinned.get("approvedBy") == []:
                 del pinned["approvedBy"]
-    text = yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096)
-    return (header + text).encode()
+    return (header + dump_yaml(body)).encode()
 
 
 def _header(path: Path, env: str) -> str:

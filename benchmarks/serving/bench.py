@@ -13,7 +13,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -108,11 +107,6 @@ def in_process(model_dir: Path, seconds: float, body: dict) -> dict[str, dict[st
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 CONFIGS = [
     # label, class, workers, threads, extra environment
@@ -145,8 +139,9 @@ def main() -> None:
             if args.only and args.only not in label:
                 continue
             python_path = os.pathsep.join([str(local_serve._runtime_home()), str(Path(__file__).resolve().parent)])
-            server = local_serve.start(REPO, fetched, Path(tmp) / label.split()[0], port=free_port(),
-                                       grpc_port=free_port(), metrics_port=free_port(), workers=workers,
+            port = local_serve.free_port
+            server = local_serve.start(REPO, fetched, Path(tmp) / label.split()[0], port=port(), grpc_port=port(),
+                                       metrics_port=port(), workers=workers,
                                        threads=threads, echo=lambda _: None, interface=interface,
                                        extra_env={"PYTHONPATH": python_path, **extra})
             try:

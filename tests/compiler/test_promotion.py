@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import torch
 
 from compiler.cli import main
+from compiler.local_serve import free_port
 from compiler.pipeline import check_project
 from compiler.promote import PromoteError, promote, rollback
 from runtime import artifact
@@ -170,14 +170,9 @@ def test_gate_with_no_changed_pins(repo: Path, registry: Registry) -> None:
     assert gate(repo, registry.uri) == (0, "gate dev: no release pins changed against HEAD\n")
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _fault_mlflow_down(registry: Registry, pin: dict) -> tuple[dict, str]:
-    return pin, f"http://127.0.0.1:{unused_port()}"
+    return pin, f"http://127.0.0.1:{free_port()}"
 
 
 def _fault_version_missing(registry: Registry, pin: dict) -> tuple[dict, str]:

@@ -4,7 +4,6 @@ embedded default (SQLite) and on a real `mlflow server`; failures leave the regi
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.local_serve import free_port
 from tests.runtime.conftest import MODEL, SPEC, aliases, mlplat, registry, sqlite_uri
 
 
@@ -43,15 +43,20 @@ def test_local_run_registers_a_champion_that_passes_its_gates(project: Path, fir
     assert (project / ".mlplat" / "artifacts").is_dir()
 
 
-def test_impossible_gate_registers_nothing_as_champion(project: Path, first_run) -> None:
-    assert first_run.returncode == 0
+def run_with_spec_edit(project: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    """`mlplat run` of the reference model with one edit to its spec, restored afterwards."""
     spec = project / SPEC
     original = spec.read_text()
-    spec.write_text(original.replace("{metric: roc_auc, min: 0.97}", "{metric: roc_auc, min: 0.9999}"))
+    spec.write_text(original.replace(old, new))
     try:
-        result = mlplat(project, "run", MODEL)
+        return mlplat(project, "run", MODEL)
     finally:
         spec.write_text(original)
+
+
+def test_impossible_gate_registers_nothing_as_champion(project: Path, first_run) -> None:
+    assert first_run.returncode == 0
+    result = run_with_spec_edit(project, "{metric: roc_auc, min: 0.97}", "{metric: roc_auc, min: 0.9999}")
     assert result.returncode == 1
     assert "gate: FAIL roc_auc" in result.stdout
     assert f"   registered: {MODEL} version 2 as challenger" in result.stdout
@@ -66,13 +71,7 @@ def test_impossible_gate_registers_nothing_as_champion(project: Path, first_run)
 def test_failing_step_stops_the_run_and_registers_nothing(project: Path, first_run) -> None:
     client = registry(sqlite_uri(project))
     before = (len(client.search_model_versions(f"name='{MODEL}'")), aliases(client))
-    spec = project / SPEC
-    original = spec.read_text()
-    spec.write_text(original.replace("tumor_classifier.train:fit", "tumor_classifier.train:missing"))
-    try:
-        result = mlplat(project, "run", MODEL)
-    finally:
-        spec.write_text(original)
+    result = run_with_spec_edit(project, "tumor_classifier.train:fit", "tumor_classifier.train:missing")
     assert result.returncode == 1
     assert "train: failed: AttributeError" in result.stderr
     assert "FAILED:     train failed (exit code 1); later steps did not run and nothing was registered" \
@@ -83,11 +82,6 @@ def test_failing_step_stops_the_run_and_registers_nothing(project: Path, first_r
     assert latest.info.status == "FAILED"
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 FAST_FAIL = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
 
@@ -97,7 +91,7 @@ def test_gate_with_mlflow_unreachable_fails_closed(project: Path, first_run, tmp
     outputs = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", "runtime", "gate", "--spec", str(spec), "--outputs", str(outputs),
-         "--run-id", "0123456789abcdef", "--tracking-uri", f"http://127.0.0.1:{unused_port()}"],
+         "--run-id", "0123456789abcdef", "--tracking-uri", f"http://127.0.0.1:{free_port()}"],
         capture_output=True, text=True, env={**os.environ, **FAST_FAIL}, timeout=120)
     assert result.returncode == 2
     assert "gate: could not decide, failing closed" in result.stderr
@@ -106,14 +100,14 @@ def test_gate_with_mlflow_unreachable_fails_closed(project: Path, first_run, tmp
 
 
 def test_run_against_unreachable_mlflow_stops_at_train(project: Path) -> None:
-    result = mlplat(project, "run", MODEL, "--tracking-uri", f"http://127.0.0.1:{unused_port()}", env=FAST_FAIL)
+    result = mlplat(project, "run", MODEL, "--tracking-uri", f"http://127.0.0.1:{free_port()}", env=FAST_FAIL)
     assert result.returncode == 1
     assert "train: cannot start a tracking run" in result.stderr
     assert "FAILED:     train failed (exit code 2)" in result.stdout
 
 
 def test_run_against_a_real_mlflow_server(project: Path, tmp_path: Path) -> None:
-    port = unused_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
          "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",

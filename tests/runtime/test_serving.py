@@ -3,7 +3,6 @@ bad requests get a clear 400 and the server keeps serving, and metrics reach the
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from pathlib import Path
 
@@ -15,20 +14,15 @@ from runtime import artifact, data
 from tests.runtime.conftest import MODEL, sqlite_uri
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(project: Path, first_run):
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
     run_dir = project / ".mlplat" / "serving-test"
     fetched = local_serve.fetch_version(project, MODEL, "1", sqlite_uri(project), run_dir / "model")
     # Hand metrics to Seldon on every request, so the metrics test need not wait for a flush.
-    running = local_serve.start(project, fetched, run_dir, port=free_port(), grpc_port=free_port(),
-                                metrics_port=free_port(), echo=lambda _: None,
+    port = local_serve.free_port
+    running = local_serve.start(project, fetched, run_dir, port=port(), grpc_port=port(), metrics_port=port(),
+                                echo=lambda _: None,
                                 extra_env={"MLPLAT_METRICS_FLUSH_SECONDS": "0"})
     yield running
     running.stop()
@@ -103,8 +97,9 @@ def test_a_tampered_artifact_is_refused(project: Path, server, tmp_path: Path) -
     (copy / "model.pt2").write_bytes((copy / "model.pt2").read_bytes() + b"tampered")
     fetched = {**server.fetched, "directory": str(copy)}
     with pytest.raises(local_serve.ServeError, match="exited with"):
-        local_serve.start(project, fetched, tmp_path / "run", port=free_port(), grpc_port=free_port(),
-                          metrics_port=free_port(), echo=lambda _: None, startup_timeout=120)
+        port = local_serve.free_port
+        local_serve.start(project, fetched, tmp_path / "run", port=port(), grpc_port=port(), metrics_port=port(),
+                          echo=lambda _: None, startup_timeout=120)
     assert "has sha256" in (tmp_path / "run" / "seldon.log").read_text()
 
 
