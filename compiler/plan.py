@@ -63,6 +63,6 @@ def build_plan(checked: Checked) -> Plan:
             files[path] = PlannedFile(path, content, env, manifest.kind, manifest.name, manifest.namespace,
                                       manifest.source, renderer)
     owners = codeowners.render(checked.project.platform).encode()
-    files[codeowners.PATH] = PlannedFile(codeowners.PATH, owners, "", "CODEOWNERS", codeowners.PATH, "",
+    files[codeowners.PATH] = PlannedFile(codeowners.PATH, owners, "repository", "CODEOWNERS", codeowners.PATH, "",
                                          "platform/platform.yaml", "codeowners")
     return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))

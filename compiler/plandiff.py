@@ -46,7 +46,11 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
 
 
 def _body(planned: PlannedFile) -> Any:
-    return yaml.safe_load(planned.content) if planned.path.endswith(".yaml") else json.loads(planned.content)
+    if planned.path.endswith(".yaml"):
+        return yaml.safe_load(planned.content)
+    if planned.path.endswith(".json"):
+        return json.loads(planned.content)
+    return planned.content.decode()
 
 
 # -- describing -------------------------------------------------------------------------------------
@@ -129,9 +133,17 @@ def _cron(old: dict, new: dict) -> list[str]:
 def _resolved_spec(old: dict, new: dict) -> list[str]:
     if "model.json" not in old.get("data", {}) or "model.json" not in new.get("data", {}):
         return []
-    before = json.loads(old["data"]["model.json"])["spec"]
-    after = json.loads(new["data"]["model.json"])["spec"]
+    old_doc, new_doc = json.loads(old["data"]["model.json"]), json.loads(new["data"]["model.json"])
+    if {**old_doc, "specHash": ""} == {**new_doc, "specHash": ""}:
+        return [f"spec hash only ({_show(old_doc['specHash'])} -> {_show(new_doc['specHash'])}): "
+                "the spec changed for another environment"]
+    before, after = old_doc["spec"], new_doc["spec"]
     details = []
+    for section in ("training", "serving"):
+        old_part, new_part = before.get(section) or {}, after.get(section) or {}
+        for field in ("resources", "replicas"):
+            if old_part.get(field) != new_part.get(field):
+                details.append(f"{section} {field}: {_show(old_part.get(field))} -> {_show(new_part.get(field))}")
     old_gates, new_gates = _gates(before), _gates(after)
     for key in sorted(old_gates.keys() | new_gates.keys()):
         metric, condition = key
@@ -172,6 +184,8 @@ def _show(value: Any) -> str:
         return "(none)"
     if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
         return value[:12]  # a digest: the prefix identifies it
+    if isinstance(value, str) and (len(value) > 80 or "\n" in value):
+        return value.replace("\n", " ")[:77] + "..."
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, list):

@@ -1,0 +1,41 @@
+"""The plan's wording for changes people care about: GPUs, versions, spec-hash-only updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compiler.pipeline import check_project
+from compiler.plan import Plan, build_plan
+from compiler.plandiff import diff_plans, format_text
+
+
+def plan_of(root: Path) -> Plan:
+    checked, errors = check_project(root)
+    assert errors == []
+    return build_plan(checked)
+
+
+def test_gpu_change_in_one_overlay_is_spelled_out_and_elsewhere_marked_hash_only(repo_copy: Path) -> None:
+    before = plan_of(repo_copy)
+    spec = repo_copy / "specs/search/query-ranker/model.yaml"
+    spec.write_text(spec.read_text().replace("      training:\n        resources: {gpus: 1}\n",
+                                              "      training:\n        resources: {gpus: 2}\n"))
+    changes = {(c.environment, c.kind, c.name): c.details for c in diff_plans(before, plan_of(repo_copy))}
+    assert changes[("staging", "WorkflowTemplate", "query-ranker-train")][0] == "train on 1 GPU (h100) -> 2 GPUs (h100)"
+    assert changes[("staging", "ConfigMap", "query-ranker-spec")] == (
+        "training resources: cpu=32, gpuType=h100, gpus=1, memory=256Gi -> cpu=32, gpuType=h100, gpus=2, "
+        "memory=256Gi",)
+    assert changes[("prod", "ConfigMap", "query-ranker-spec")][0].startswith("spec hash only (")
+
+
+def test_new_and_removed_resources(repo_copy: Path) -> None:
+    empty = Plan(())
+    text = format_text(diff_plans(empty, plan_of(repo_copy)), "nothing")
+    assert "  + SeldonDeployment/fraud-detector  (environments/prod/apps/payments/fraud-detector/" in text
+    assert "      main: version 12, 90% traffic, 3 replicas" in text
+    assert "      canary: version 13, 10% traffic, 3 replicas" in text
+    assert "      shadow: version 5, shadow (copies of traffic), 2 replicas" in text
+    full = plan_of(repo_copy)
+    gone = format_text(diff_plans(full, empty), "HEAD")
+    assert gone.splitlines()[-1] == f"plan against HEAD: 0 to create, 0 to change, {len(full.files)} to delete"
+    assert len(full.files) > 60
