@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("model")
     rollback.add_argument("--env", required=True)
     rollback.add_argument("--tracking-uri", help="MLflow server (default: the environment's)")
-    add("demo", "the main job on the embedded default: compile the specs, then train, gate and register "
-        "the reference model")
+    add("demo", "the main job on the embedded default: compile the specs; train, gate and register the "
+        "reference model; serve it and ask it once")
     return parser
 
 
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _find_root() -> Path | None:
+    """The nearest folder at or above the current one that holds platform/platform.yaml."""
     cwd = Path.cwd()
     for candidate in (cwd, *cwd.parents):
         if (candidate / "platform" / "platform.yaml").is_file():

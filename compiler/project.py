@@ -43,14 +43,6 @@ class Project:
         return loaded.releases.releases.get(model) if loaded else None
 
 
-def find_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` that holds platform/platform.yaml."""
-    for candidate in (start, *start.parents):
-        if (candidate / PLATFORM_FILE).is_file():
-            return candidate
-    return None
-
-
 def spec_files(root: Path) -> list[Path]:
     """Every model.yaml under specs/, sorted so that output never depends on directory order."""
     return sorted((root / SPECS_DIR).rglob(SPEC_NAME), key=lambda p: p.relative_to(root).as_posix())

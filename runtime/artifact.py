@@ -53,6 +53,8 @@ def _save_torch(module: Any, target: Path, n_features: int) -> None:
     batch = Dim("batch", min=1, max=1 << 20)
     with torch.no_grad():
         program = export(module, (example,), dynamic_shapes=({0: batch},))
+    for node in program.graph.nodes:  # source file paths would make the bytes depend on the checkout
+        node.meta.pop("stack_trace", None)
     torch.export.save(program, target)
 
 

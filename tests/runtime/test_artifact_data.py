@@ -66,3 +66,24 @@ def test_binary_metrics() -> None:
     assert values["roc_auc"] == 0.75
     assert values["accuracy"] == 0.5
     assert metrics.higher_is_better("roc_auc") and not metrics.higher_is_better("log_loss")
+
+
+def test_artifact_bytes_do_not_depend_on_where_the_code_lives(tmp_path: Path) -> None:
+    import importlib.util
+
+    source = ("import torch\n\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        self.l = torch.nn.Linear(3, 1)\n\n    def forward(self, x):\n"
+              "        return torch.sigmoid(self.l(x)).squeeze(-1)\n")
+    digests = []
+    for checkout in ("one", "two"):
+        path = tmp_path / checkout / "model_code.py"
+        path.parent.mkdir()
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("model_code", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        torch.manual_seed(0)
+        saved = artifact.save(module.M(), tmp_path / checkout / "model", framework="pytorch",
+                              task="binary-classification", features=["a", "b", "c"])
+        digests.append(artifact.digest(saved))
+    assert digests[0] == digests[1]
