@@ -93,15 +93,18 @@ class WriteResult:
 def write_plan(root: Path, plan: Plan) -> WriteResult:
     """Replace environments/ in one step: build the new tree beside it, then swap directories."""
     desired = desired_files(plan)
-    out = root / OUTPUT_DIR
     changed = [p for p, c in desired.items() if not (root / p).is_file() or (root / p).read_bytes() != c]
     stale = sorted(p for p in owned_files(root) - desired.keys() if (root / p).exists())
-    if not changed and not stale:
-        return WriteResult((), ())
-    for path in [p for p in changed if not p.startswith(f"{OUTPUT_DIR}/")]:  # e.g. .github/CODEOWNERS
+    inside = [p for p in changed if p.startswith(f"{OUTPUT_DIR}/")]
+    for path in sorted(set(changed) - set(inside)):  # e.g. .github/CODEOWNERS
         _replace_file(root / path, desired[path])
-    if not any(p.startswith(f"{OUTPUT_DIR}/") for p in changed) and not stale:
-        return WriteResult(tuple(sorted(changed)), ())
+    if inside or stale:
+        _swap_tree(root, {p: desired[p] for p in inside}, stale)
+    return WriteResult(tuple(sorted(changed)), tuple(stale))
+
+
+def _swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
+    out = root / OUTPUT_DIR
     staging = root / f".{OUTPUT_DIR}.new-{os.getpid()}"
     backup = root / f".{OUTPUT_DIR}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -112,10 +115,10 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
             staging.mkdir()
         for path in stale:
             _remove(staging, path)
-        for path in (p for p in changed if p.startswith(f"{OUTPUT_DIR}/")):
+        for path, content in writes.items():
             target = staging / Path(path).relative_to(OUTPUT_DIR)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(desired[path])
+            target.write_bytes(content)
         if out.exists():
             os.rename(out, backup)
         try:
@@ -127,7 +130,6 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
         shutil.rmtree(backup, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return WriteResult(tuple(sorted(changed)), tuple(stale))
 
 
 def _replace_file(target: Path, content: bytes) -> None:
