@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.resolve import ResolvedEnvironment, ResolvedModel
-from renderers import argo, argocd, resolved_spec, seldon
+from renderers import argo, argocd, monitoring, resolved_spec, seldon
 from renderers.base import Manifest
 
 ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
@@ -18,6 +18,7 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "resolved-spec": resolved_spec.render,
     "argo": argo.render,
     "seldon": seldon.render,
+    "monitoring": monitoring.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
     "argocd": argocd.render,

@@ -6,7 +6,7 @@ import pytest
 
 from compiler.emit import to_yaml
 from compiler.pipeline import check_project
-from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argo, argocd, resolved_spec, seldon
+from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argo, argocd, monitoring, resolved_spec, seldon
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
@@ -21,7 +21,7 @@ def checked():
 
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
-                               "seldon": seldon.render}
+                               "seldon": seldon.render, "monitoring": monitoring.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
 
 
