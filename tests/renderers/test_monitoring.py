@@ -92,7 +92,7 @@ def requests(code: str, per_minute: int) -> dict:
 def buckets(fast: int) -> list[dict]:
     # fast: requests per minute answered within 50 ms; the other 100 - fast take up to 100 ms.
     series = REQ.replace("{SUFFIX}", "_bucket")
-    return [{"series": series + f', le="0.05"}}', "values": f"0+{fast}x200"},
+    return [{"series": series + ', le="0.05"}', "values": f"0+{fast}x200"},
             {"series": series + ', le="0.1"}', "values": "0+100x200"},
             {"series": series + ', le="+Inf"}', "values": "0+100x200"}]
 
