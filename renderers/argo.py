@@ -15,7 +15,7 @@ from typing import Any
 
 from compiler.resolve import ResolvedModel
 from compiler.types import duration_seconds
-from renderers.base import Manifest, model_dir
+from renderers.base import Manifest, model_dir, model_metadata
 
 SPEC_MOUNT = "/etc/mlplat"
 OUTPUTS = "/tmp/outputs"
@@ -35,13 +35,8 @@ def render(model: ResolvedModel) -> list[Manifest]:
 
 
 def _metadata(model: ResolvedModel, name: str, wave: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": model.namespace,
-        "labels": {**model.labels, "mlplat.io/pipeline": "training"},
-        "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
-                        "argocd.argoproj.io/sync-wave": str(wave)},
-    }
+    return model_metadata(model, name, labels={"mlplat.io/pipeline": "training"},
+                          annotations={"argocd.argoproj.io/sync-wave": str(wave)})
 
 
 def _workflow_template(model: ResolvedModel) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from compiler.resolve import ResolvedModel
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,16 @@ def model_dir(team: str, model: str) -> str:
 
 TEAM_APPS_DIR = "apps"
 ARGOCD_DIR = "argocd"
+
+
+def model_metadata(model: ResolvedModel, name: str, labels: dict[str, str] | None = None,
+                   annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """Metadata of an object rendered for a model: its labels plus `labels`, and annotations naming the
+    source spec and its hash, plus `annotations`."""
+    return {
+        "name": name,
+        "namespace": model.namespace,
+        "labels": {**model.labels, **(labels or {})},
+        "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
+                        **(annotations or {})},
+    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.resolve import ResolvedModel
-from renderers.base import Manifest, model_dir
+from renderers.base import Manifest, model_dir, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
 # (alert, severity, burn rate, long window, short window, for): the SRE workbook's multi-window pairs.
@@ -84,12 +84,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {
-            "name": name,
-            "namespace": model.namespace,
-            "labels": {**model.labels, "prometheus": "mlplat", "role": "alert-rules"},
-            "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash},
-        },
+        "metadata": model_metadata(model, name, labels={"prometheus": "mlplat", "role": "alert-rules"}),
         "spec": {"groups": [{"name": f"mlplat.{model.environment}.{model.name}", "rules": rules}]},
     }
     return [Manifest(f"{model_dir(model.team, model.name)}/prometheusrule-{name}.yaml", body, model.source)]

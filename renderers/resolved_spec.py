@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from compiler.resolve import ResolvedModel
-from renderers.base import Manifest, model_dir
+from renderers.base import Manifest, model_dir, model_metadata
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
@@ -16,14 +16,8 @@ def render(model: ResolvedModel) -> list[Manifest]:
     body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": model.namespace,
-            "labels": model.labels,
-            # Synced first: the workflow and drift pods mount it.
-            "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
-                            "argocd.argoproj.io/sync-wave": "-1"},
-        },
+        # Synced first: the workflow and drift pods mount it.
+        "metadata": model_metadata(model, name, annotations={"argocd.argoproj.io/sync-wave": "-1"}),
         "data": {"model.json": json.dumps(model.summary(), indent=2, sort_keys=True) + "\n"},
     }
     return [Manifest(f"{model_dir(model.team, model.name)}/configmap-{name}.yaml", body, model.source)]

@@ -12,7 +12,7 @@ from typing import Any
 from compiler.releases import PinnedVersion
 from compiler.resolve import ResolvedModel
 from compiler.types import quantity_value
-from renderers.base import Manifest, model_dir
+from renderers.base import Manifest, model_dir, model_metadata
 
 CONTAINER = "model"
 MODEL_MOUNT = "/mnt/models"  # where Seldon's storage initializer puts graph.modelUri
@@ -42,17 +42,9 @@ def render(model: ResolvedModel) -> list[Manifest]:
     body = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
-        "metadata": {
-            "name": name,
-            "namespace": model.namespace,
-            "labels": {**model.labels, "mlplat.io/version": str(release.version)},
-            "annotations": {
-                "mlplat.io/source": model.source,
-                "mlplat.io/spec-hash": model.spec_hash,
-                "mlplat.io/artifact-sha256": release.artifact_sha256,
-                "mlplat.io/rollout": rollout.strategy,
-            },
-        },
+        "metadata": model_metadata(model, name, labels={"mlplat.io/version": str(release.version)},
+                                   annotations={"mlplat.io/artifact-sha256": release.artifact_sha256,
+                                                "mlplat.io/rollout": rollout.strategy}),
         "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
     }
     return [Manifest(f"{model_dir(model.team, model.name)}/seldondeployment-{name}.yaml", body, model.source)]
