@@ -5,15 +5,15 @@ for that environment, with regression measured against the version pinned at the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler import runtime_call
 from compiler.gitbase import file_at
 from compiler.loader import load_bytes
+from compiler.model import Gate
 from compiler.pipeline import Checked
 from compiler.releases import PinnedVersion, Release, Releases
 from compiler.validation import validate
@@ -26,6 +26,10 @@ class PinCheck:
     version: int
     passed: bool
     checks: tuple[dict[str, Any], ...]
+
+    @property
+    def failures(self) -> str:
+        return "; ".join(c["detail"] for c in self.checks if not c["passed"])
 
 
 def base_releases(root: Path, env: str, ref: str) -> dict[str, Release]:
@@ -58,28 +62,26 @@ def _pin(pinned: PinnedVersion) -> dict[str, Any]:
 def check_pins(root: Path, checked: Checked, env: str, base: dict[str, Release],
                tracking_uri: str) -> list[PinCheck]:
     models = {m.name: m for m in checked.models if m.environment == env}
-    results = []
-    for model, role, pinned in changed_pins(checked, env, base):
-        live = base.get(model)
-        request = {"model": model, "pin": _pin(pinned),
-                   "gates": [g.model_dump(mode="json", by_alias=True, exclude_none=True)
-                             for g in models[model].spec.evaluation.gates],
-                   "baseline": _pin(live) if live else None}
-        results.append(verify(root, request, tracking_uri, role))
-    return results
+    return [verify(root, model, pinned, models[model].spec.evaluation.gates, base.get(model), tracking_uri, role)
+            for model, role, pinned in changed_pins(checked, env, base)]
 
 
-def verify(root: Path, request: dict[str, Any], tracking_uri: str, role: str = "version") -> PinCheck:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run([sys.executable, "-m", "runtime", "verify", "--tracking-uri", tracking_uri],
-                            input=json.dumps(request), capture_output=True, text=True, env=env)
+def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseline: PinnedVersion | None,
+           tracking_uri: str, role: str = "version") -> PinCheck:
+    """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`."""
+    request = {"model": model, "pin": _pin(pin),
+               "gates": [g.model_dump(mode="json", by_alias=True, exclude_none=True) for g in gates],
+               "baseline": _pin(baseline) if baseline else None}
+    result = subprocess.run(runtime_call.runtime_command("verify", "--tracking-uri", tracking_uri),
+                            input=json.dumps(request), capture_output=True, text=True,
+                            env=runtime_call.runtime_env(root))
     try:
         answer = json.loads(result.stdout)
     except json.JSONDecodeError:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        answer = {"passed": False, "checks": [{"name": "verifier", "passed": False, "detail": reason}]}
+        answer = {"passed": False,
+                  "checks": [{"name": "verifier", "passed": False, "detail": runtime_call.last_error(result)}]}
     passed = bool(answer["passed"]) and result.returncode == 0
-    return PinCheck(request["model"], role, request["pin"]["version"], passed, tuple(answer["checks"]))
+    return PinCheck(model, role, pin.version, passed, tuple(answer["checks"]))
 
 
 def format_text(results: list[PinCheck], env: str, base: str) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compiler.resolve import ResolvedModel
+from compiler.runtime_call import runtime_command, runtime_env
 
 WORK_DIR = ".mlplat"
 GATE_PASSED, GATE_FAILED = 0, 1
@@ -76,20 +76,15 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     spec_file = run_dir / "model.json"
     spec_file.write_text(json.dumps(model.summary(), indent=2, sort_keys=True) + "\n", "utf-8")
     code_dir = (root / model.source).parent
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLPLAT_CODE_DIR": str(code_dir),
-        "MLPLAT_GIT_COMMIT": git_commit(root),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
-    }
+    env = runtime_env(root, MLFLOW_TRACKING_URI=tracking_uri, MLPLAT_CODE_DIR=str(code_dir),
+                      MLPLAT_GIT_COMMIT=git_commit(root))
     if artifact_root:
         env["MLPLAT_ARTIFACT_ROOT"] = artifact_root
     result = RunResult(model.name, model.environment, tracking_uri, run_dir)
     echo(f"== {model.name} ({model.environment}): train -> evaluate -> gate -> register on {tracking_uri}")
     for index, step in enumerate(("train", "evaluate", "gate", "register"), start=1):
-        args = [sys.executable, "-m", "runtime", step, "--spec", str(spec_file), "--outputs", str(outputs),
-                "--tracking-uri", tracking_uri]
+        args = runtime_command(step, "--spec", str(spec_file), "--outputs", str(outputs), "--tracking-uri",
+                               tracking_uri)
         if result.run_id:
             args += ["--run-id", result.run_id]
         echo(f"-- [{index}/4] {step}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler import runtime_call
 from compiler.local_run import WORK_DIR
 from renderers import seldon
 
@@ -55,16 +56,10 @@ def serving_env(root: Path, echo: Any = print) -> Path:
 
 def fetch_version(root: Path, model: str, version: str | None, tracking_uri: str, dest: Path) -> dict[str, Any]:
     """Download a registered version (default: the champion) through the runtime; returns its facts."""
-    args = [sys.executable, "-m", "runtime", "fetch", "--model", model, "--dest", str(dest),
-            "--tracking-uri", tracking_uri]
-    if version:
-        args += ["--version", version]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=root)
-    if result.returncode != 0:
-        raise ServeError(f"cannot fetch {model} version {version or 'champion'} from {tracking_uri}: "
-                         f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
-    return json.loads(result.stdout)
+    try:
+        return runtime_call.fetch_version(root, model, version, tracking_uri, dest)
+    except runtime_call.RuntimeCallError as exc:
+        raise ServeError(str(exc)) from exc
 
 
 @dataclass

@@ -7,13 +7,10 @@ follows the platform's environment order and runs the same checks as `mlplat gat
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler import gatecheck, gitbase
+from compiler import gatecheck, gitbase, runtime_call
 from compiler.emit import dump_yaml
 from compiler.loader import load_bytes
 from compiler.pipeline import Checked, check_project
@@ -67,13 +64,10 @@ def describe_version(root: Path, model: str, version: str | None, tracking_uri: 
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mlplat-promote-") as tmp:
-        args = [sys.executable, "-m", "runtime", "fetch", "--model", model, "--dest", tmp, "--tracking-uri",
-                tracking_uri] + (["--version", version] if version else [])
-        result = subprocess.run(args, capture_output=True, text=True, cwd=root)
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise PromoteError(f"cannot read {model} version {version or 'champion'} from {tracking_uri}: {reason}")
-    facts = json.loads(result.stdout)
+        try:
+            facts = runtime_call.fetch_version(root, model, version, tracking_uri, Path(tmp))
+        except runtime_call.RuntimeCallError as exc:
+            raise PromoteError(str(exc)) from exc
     if facts.get("gate") != "passed":
         raise PromoteError(f"{model} version {facts['version']} did not pass its gate when it was registered "
                            f"(gate {facts.get('gate')!r}); only versions that passed can be promoted")
@@ -133,13 +127,9 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
             raise PromoteError(f"nothing is pinned for {model} in {env!r} yet; promote a version first")
         if resolved.spec.serving is None or resolved.spec.serving.rollout.strategy == "direct":
             raise PromoteError(f"{model} rolls out directly in {env!r}; a candidate needs a canary or shadow rollout")
-    result = gatecheck.verify(root, {"model": model, "pin": gatecheck._pin(pin),
-                                     "gates": [g.model_dump(mode="json", by_alias=True, exclude_none=True)
-                                               for g in resolved.spec.evaluation.gates],
-                                     "baseline": gatecheck._pin(live) if live else None}, uri)
+    result = gatecheck.verify(root, model, pin, resolved.spec.evaluation.gates, live, uri)
     if not result.passed:
-        failures = "; ".join(c["detail"] for c in result.checks if not c["passed"])
-        raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {failures}")
+        raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {result.failures}")
     new_release = live.model_copy(update={"candidate": pin}) if candidate else Release.model_validate(
         pin.model_dump(by_alias=True))
     updated = releases.model_copy(update={"releases": {**releases.releases, model: new_release}})
@@ -162,10 +152,9 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
     if target is None:
         raise PromoteError(f"no earlier version of {model} was ever pinned in {env!r}")
     uri = tracking_uri or checked.project.platform.environment(env).mlflow.tracking_uri
-    result = gatecheck.verify(root, {"model": model, "pin": gatecheck._pin(target), "gates": [], "baseline": None}, uri)
+    result = gatecheck.verify(root, model, target, [], None, uri)
     if not result.passed:
-        failures = "; ".join(c["detail"] for c in result.checks if not c["passed"])
-        raise PromoteError(f"cannot roll back {model} in {env!r} to version {target.version}: {failures}")
+        raise PromoteError(f"cannot roll back {model} in {env!r} to version {target.version}: {result.failures}")
     releases = _current(checked, env)
     updated = releases.model_copy(update={"releases": {**releases.releases, model: target}})
     message = (f"roll back {model} in {env} from version {current.version} to {target.version}\n\n"

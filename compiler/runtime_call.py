@@ -1,0 +1,44 @@
+"""Calling the runtime (`python -m runtime ...`) from the compiler, which never imports it.
+
+MLflow, torch and the model artifact live on the runtime's side; the compiler's commands that need
+them (run, serve, gate, promote) start it as a subprocess with the repository on its path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class RuntimeCallError(Exception):
+    """The runtime could not do what was asked; the message carries its last error line."""
+
+
+def runtime_env(root: Path, **extra: str) -> dict[str, str]:
+    """This process's environment with the repository on PYTHONPATH, plus `extra`."""
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def runtime_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "runtime", *args]
+
+
+def last_error(result: subprocess.CompletedProcess[str]) -> str:
+    return (result.stderr.strip().splitlines() or ["no output"])[-1]
+
+
+def fetch_version(root: Path, model: str, version: str | None, tracking_uri: str, dest: Path) -> dict[str, Any]:
+    """Download a registered version (default: the champion) and return its facts (see runtime/fetch.py)."""
+    args = runtime_command("fetch", "--model", model, "--dest", str(dest), "--tracking-uri", tracking_uri)
+    if version:
+        args += ["--version", version]
+    result = subprocess.run(args, capture_output=True, text=True, env=runtime_env(root), cwd=root)
+    if result.returncode != 0:
+        raise RuntimeCallError(f"cannot fetch {model} version {version or 'champion'} from {tracking_uri}: "
+                               f"{last_error(result)}")
+    return json.loads(result.stdout)
