@@ -7,9 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler.errors import format_errors
 from compiler.pipeline import Checked, check_project
+
+if TYPE_CHECKING:
+    from compiler.resolve import ResolvedModel
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -100,16 +104,52 @@ def run(root: Path, args: argparse.Namespace) -> int:
     checked = _checked(root, "text")
     if checked is None:
         return EXIT_ERRORS
-    found = [m for m in checked.models if m.name == args.model and m.environment == args.env]
+    model = _find_model(checked, "run", args.model, args.env)
+    if model is None:
+        return EXIT_USAGE
+    result = run_pipeline(root, model, args.tracking_uri)
+    print(describe(result))
+    return EXIT_OK if result.ok else EXIT_ERRORS
+
+
+def _find_model(checked: Checked, command: str, name: str, env: str) -> ResolvedModel | None:
+    found = [m for m in checked.models if m.name == name and m.environment == env]
     if not found:
         names = sorted({m.name for m in checked.models})
         envs = [e.env.name for e in checked.environments]
-        print(f"mlplat run: no model {args.model!r} in environment {args.env!r} (models: {', '.join(names)}; "
+        print(f"mlplat {command}: no model {name!r} in environment {env!r} (models: {', '.join(names)}; "
               f"environments: {', '.join(envs)})", file=sys.stderr)
+        return None
+    return found[0]
+
+
+def drift(root: Path, args: argparse.Namespace) -> int:
+    """Exit codes are the drift step's: 0 no drift, 1 drift, 2 bad data (or no such model)."""
+    import subprocess
+
+    from compiler.local_run import WORK_DIR
+    from compiler.runtime_call import runtime_command, runtime_env
+
+    checked = _checked(root, "text")
+    if checked is None:
         return EXIT_USAGE
-    result = run_pipeline(root, found[0], args.tracking_uri)
-    print(describe(result))
-    return EXIT_OK if result.ok else EXIT_ERRORS
+    model = _find_model(checked, "drift", args.model, args.env)
+    if model is None:
+        return EXIT_USAGE
+    if model.spec.monitoring.drift is None:
+        print(f"mlplat drift: {model.name} has no monitoring.drift settings in {model.environment} "
+              f"({model.source})", file=sys.stderr)
+        return EXIT_USAGE
+    work = root / WORK_DIR / "drift" / f"{model.name}-{model.environment}"
+    work.mkdir(parents=True, exist_ok=True)
+    spec_file = work / "model.json"
+    spec_file.write_text(json.dumps(model.summary(), indent=2, sort_keys=True) + "\n", "utf-8")
+    command = runtime_command("drift", "--spec", str(spec_file), "--outputs", str(work), "--reference",
+                              args.reference, "--current", args.current,
+                              "--report", str(args.report or work / "drift-report.html"))
+    if args.pushgateway:
+        command += ["--pushgateway", args.pushgateway]
+    return subprocess.run(command, env=runtime_env(root), cwd=Path.cwd()).returncode
 
 
 def serve(root: Path, args: argparse.Namespace) -> int:

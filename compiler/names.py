@@ -15,6 +15,7 @@ _DERIVED = {
     "trainingTemplate": ("{model}-train", LABEL_MAX),
     "trainingSchedule": ("{model}-train", CRON_WORKFLOW_MAX),
     "driftSchedule": ("{model}-drift", CRON_WORKFLOW_MAX),
+    "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
     "deployment": ("{model}", LABEL_MAX),
     "resolvedSpec": ("{model}-spec", LABEL_MAX),
     "rules": ("{model}-rules", LABEL_MAX),

@@ -67,7 +67,7 @@ def _describe_new(body: Any) -> list[str]:
 
 
 def _describe_change(kind: str, old: Any, new: Any) -> list[str]:
-    describe = {"SeldonDeployment": _seldon, "WorkflowTemplate": _workflow, "ConfigMap": _resolved_spec,
+    describe = {"SeldonDeployment": _seldon, "WorkflowTemplate": _workflow, "ConfigMap": _config_map,
                 "CronWorkflow": _cron}.get(kind)
     details = describe(old, new) if describe else []
     return details or _generic(old, new)
@@ -130,9 +130,30 @@ def _cron(old: dict, new: dict) -> list[str]:
         if old["spec"].get("schedules") != new["spec"].get("schedules") else []
 
 
+def _config_map(old: dict, new: dict) -> list[str]:
+    old_data, new_data = old.get("data", {}), new.get("data", {})
+    if "model.json" in old_data and "model.json" in new_data:
+        return _resolved_spec(old, new)
+    dashboards = [key for key in sorted(old_data.keys() & new_data.keys()) if key.startswith("mlplat-dashboard-")]
+    return [line for key in dashboards for line in _dashboard(json.loads(old_data[key]), json.loads(new_data[key]))]
+
+
+def _dashboard(old: dict, new: dict) -> list[str]:
+    """Changed panels, named by their row (the model) and title, with the fields that changed."""
+    old_panels, new_panels = old.get("panels", []), new.get("panels", [])
+    if len(old_panels) != len(new_panels):
+        return [f"dashboard panels: {len(old_panels)} -> {len(new_panels)}"]
+    lines, row = [], ""
+    for before, after in zip(old_panels, new_panels, strict=True):
+        if after.get("type") == "row":
+            row = after["title"]
+        if before != after:
+            name = f"row {before['title']}" if after.get("type") == "row" else f"panel {row} > {after['title']}"
+            lines += [f"{name}: {line}" for line in _generic(before, after)]
+    return lines[:MAX_GENERIC] + ([f"... and {len(lines) - MAX_GENERIC} more"] if len(lines) > MAX_GENERIC else [])
+
+
 def _resolved_spec(old: dict, new: dict) -> list[str]:
-    if "model.json" not in old.get("data", {}) or "model.json" not in new.get("data", {}):
-        return []
     old_doc, new_doc = json.loads(old["data"]["model.json"]), json.loads(new["data"]["model.json"])
     if {**old_doc, "specHash": ""} == {**new_doc, "specHash": ""}:
         return [f"spec hash only ({_show(old_doc['specHash'])} -> {_show(new_doc['specHash'])}): "

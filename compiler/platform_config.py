@@ -54,6 +54,14 @@ class EnvironmentPolicies(Strict):
     """Promotions need a recorded approval."""
 
 
+class MonitoringSettings(Strict):
+    pushgateway: HttpUrl = "http://prometheus-pushgateway.monitoring.svc.cluster.local:9091"
+    """Prometheus Pushgateway the drift jobs push their results to."""
+    prediction_log: DataUri | None = None
+    """Where the request logger writes served features as Parquet, one folder per model and UTC hour
+    (<team>/<model>/date=YYYY-MM-DD/hour=HH/); default: <artifactStore>/prediction-logs."""
+
+
 class Environment(Strict):
     name: DnsLabel
     """Environment name: dev, staging, prod. The list order is the promotion order."""
@@ -67,6 +75,8 @@ class Environment(Strict):
     """Where model artifacts are stored, e.g. s3://mlplat-artifacts-prod."""
     policies: EnvironmentPolicies = EnvironmentPolicies()
     """What this environment requires of every model."""
+    monitoring: MonitoringSettings = MonitoringSettings()
+    """Where drift jobs read served traffic and push results."""
 
 
 class AlertRoute(Strict):

@@ -97,6 +97,12 @@ class ResolvedModel:
             "mlplat.io/environment": self.environment,
         }
 
+    @property
+    def prediction_log(self) -> str:
+        """Folder of this model's logged features in its environment (read by the drift job)."""
+        base = self.env.monitoring.prediction_log or f"{self.env.artifact_store.rstrip('/')}/prediction-logs"
+        return f"{base.rstrip('/')}/{self.team}/{self.name}"
+
     def gpu_pool(self, gpu_type: str | None) -> GpuPool | None:
         return self.cluster.gpu_pools.get(gpu_type) if gpu_type else None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.resolve import ResolvedEnvironment, ResolvedModel
-from renderers import argo, argocd, monitoring, resolved_spec, seldon
+from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, seldon
 from renderers.base import Manifest
 
 ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
@@ -19,9 +19,11 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "argo": argo.render,
     "seldon": seldon.render,
     "monitoring": monitoring.render,
+    "drift": drift.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
     "argocd": argocd.render,
+    "dashboards": dashboards.render,
 }
 
 __all__ = ["MODEL_RENDERERS", "ENVIRONMENT_RENDERERS", "Manifest"]

@@ -54,10 +54,8 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         Env(name="MLPLAT_GIT_COMMIT", value="{{workflow.parameters.git-commit}}"),
         Env(name="HOME", value="/tmp"),
     ]
-    mounts = [m.VolumeMount(name="spec", mount_path=SPEC_MOUNT, read_only=True),
-              m.VolumeMount(name="tmp", mount_path="/tmp")]
-    hardened = m.SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=True,
-                                 capabilities=m.Capabilities(drop=["ALL"]))
+    mounts = spec_mounts()
+    hardened = container_security()
     run_id = Parameter(name="run-id")
 
     def step(name: str, image: str, compute: m.ResourceRequirements, **extra: Any) -> Container:
@@ -72,16 +70,10 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         arguments=[Parameter(name="git-commit", value="unknown",
                              description="commit of the training code, recorded on the run")],
         service_account_name=model.service_account,
-        security_context=m.PodSecurityContext(run_as_non_root=True, run_as_user=RUNTIME_USER,
-                                              run_as_group=RUNTIME_USER, fs_group=RUNTIME_USER,
-                                              seccomp_profile=m.SeccompProfile(type="RuntimeDefault")),
-        volumes=[m.Volume(name="spec", config_map=m.ConfigMapVolumeSource(name=model.names["resolvedSpec"])),
-                 m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())],
-        ttl_strategy=m.TTLStrategy(seconds_after_completion=7 * 24 * 3600),
-        pod_gc=m.PodGC(strategy="OnPodSuccess"),
+        **pod_settings(model),
     ) as workflow:
         train = step(
-            "train", model.training_image, _compute(resources.cpu, resources.memory, resources.gpus, pool),
+            "train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
             outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id"))],
             active_deadline_seconds=duration_seconds(training.timeout),
             retry_strategy=m.RetryStrategy(limit=str(training.retries), retry_policy="Always",
@@ -94,12 +86,12 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         # Transient pod errors are retried; a decided gate failure (exit 1) never is.
         on_error = m.RetryStrategy(limit="2", retry_policy="OnError")
         runtime_image = model.runtime_image  # evaluate, gate and register need only the platform runtime
-        evaluate = step("evaluate", runtime_image, _compute(resources.cpu, resources.memory, 0, None),
+        evaluate = step("evaluate", runtime_image, compute(resources.cpu, resources.memory, 0, None),
                         retry_strategy=on_error)
-        gate = step("gate", runtime_image, _compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None), retry_strategy=on_error,
+        gate = step("gate", runtime_image, compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None), retry_strategy=on_error,
                     outputs=[Parameter(name="decision", value_from=m.ValueFrom(path=f"{OUTPUTS}/decision",
                                                                               default="error"))])
-        register = step("register", runtime_image, _compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None),
+        register = step("register", runtime_image, compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None),
                         retry_strategy=on_error)
         run_id_value = "{{tasks.train.outputs.parameters.run-id}}"
         with DAG(name="pipeline"):
@@ -114,7 +106,37 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
     return body
 
 
-def _compute(cpu: str | None, memory: str | None, gpus: int, pool: Any) -> Any:
+def pod_settings(model: ResolvedModel) -> dict[str, Any]:
+    """Workflow-level settings every mlplat workflow shares: non-root pods, the resolved spec and a
+    writable /tmp as volumes, garbage collection."""
+    from hera.workflows import models as m
+
+    return {
+        "security_context": m.PodSecurityContext(run_as_non_root=True, run_as_user=RUNTIME_USER,
+                                                 run_as_group=RUNTIME_USER, fs_group=RUNTIME_USER,
+                                                 seccomp_profile=m.SeccompProfile(type="RuntimeDefault")),
+        "volumes": [m.Volume(name="spec", config_map=m.ConfigMapVolumeSource(name=model.names["resolvedSpec"])),
+                    m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())],
+        "ttl_strategy": m.TTLStrategy(seconds_after_completion=7 * 24 * 3600),
+        "pod_gc": m.PodGC(strategy="OnPodSuccess"),
+    }
+
+
+def spec_mounts() -> list[Any]:
+    from hera.workflows import models as m
+
+    return [m.VolumeMount(name="spec", mount_path=SPEC_MOUNT, read_only=True),
+            m.VolumeMount(name="tmp", mount_path="/tmp")]
+
+
+def container_security() -> Any:
+    from hera.workflows import models as m
+
+    return m.SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=True,
+                             capabilities=m.Capabilities(drop=["ALL"]))
+
+
+def compute(cpu: str | None, memory: str | None, gpus: int, pool: Any) -> Any:
     from hera.workflows import models as m
 
     amounts = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}

@@ -1,7 +1,8 @@
 """`python -m runtime STEP`: the entry point of workflow pods, and of `mlplat run` on a laptop.
 
 `python -m runtime fetch ...` downloads a registered version for `mlplat serve` (runtime/fetch.py);
-`python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py).
+`python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py);
+`python -m runtime drift ...` is the drift job's step, with its own arguments (runtime/steps/drift.py).
 
 Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from importlib import import_module
 
         return import_module(f"runtime.{argv[0]}").main(argv[1:])
+    if argv[:1] == ["drift"]:
+        from runtime.steps.drift import main as drift
+
+        return drift(argv[1:])
     args = _parser().parse_args(argv)
     if not args.tracking_uri:
         print(f"{args.step}: no MLflow tracking URI (set MLFLOW_TRACKING_URI or --tracking-uri)", file=sys.stderr)

@@ -121,7 +121,9 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
         ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train"] * 3  # dev, staging, prod
         + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector",
            "~ PrometheusRule/fraud-detector-rules"] * 2  # staging, prod
-        + ["~ SeldonDeployment/churn-predictor"]
+        + [f"~ {kind}/fraud-detector-drift" for kind in ("CronWorkflow", "ServiceAccount", "Role", "RoleBinding")] * 2
+        + ["~ ConfigMap/mlplat-dashboard-payments"] * 2  # staging, prod: the drift panel's threshold
+        + ["~ SeldonDeployment/churn-predictor", "~ ConfigMap/mlplat-dashboard-growth"]
         + [f"- {kind}" for _ in ("dev", "prod", "staging")
            for kind in ("ConfigMap/ltv-forecaster-spec", "WorkflowTemplate/ltv-forecaster-train")]
         + ["- CronWorkflow/ltv-forecaster-train"] * 2)
@@ -130,9 +132,13 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     assert "drift threshold: 0.2 -> 0.15" in out
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
     assert "metadata.annotations.mlplat.io/spec-hash: 3c90749af451 -> " in out  # same objects, new spec hash
-    assert out.splitlines()[-1] == "plan against HEAD~1: 0 to create, 13 to change, 8 to delete"
+    assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
+           "-> psi per feature; drifted at 0.15" in out
+    assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
+        in out
+    assert out.splitlines()[-1] == "plan against HEAD~1: 0 to create, 24 to change, 8 to delete"
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
-    assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n**0** to create, **13** to change, **8** to delete")
+    assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n**0** to create, **24** to change, **8** to delete")
     assert "| ~ | `SeldonDeployment/churn-predictor` | main: version 31" in markdown
 
 

@@ -6,7 +6,17 @@ import pytest
 
 from compiler.emit import to_yaml
 from compiler.pipeline import check_project
-from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, argo, argocd, monitoring, resolved_spec, seldon
+from renderers import (
+    ENVIRONMENT_RENDERERS,
+    MODEL_RENDERERS,
+    argo,
+    argocd,
+    dashboards,
+    drift,
+    monitoring,
+    resolved_spec,
+    seldon,
+)
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
@@ -21,8 +31,8 @@ def checked():
 
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
-                               "seldon": seldon.render, "monitoring": monitoring.render}
-    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
+                               "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render}
+    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render}
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -45,7 +45,8 @@ def alerts(model) -> dict[str, dict]:
 
 def test_alert_list_and_routing(models) -> None:
     found = alerts(models[("fraud-detector", "prod")])
-    assert sorted(found) == ["MlplatDataDrift", "MlplatDriftJobNotReporting", "MlplatErrorBudgetBurnFast",
+    assert sorted(found) == ["MlplatDataDrift", "MlplatDriftBadData", "MlplatDriftJobNotReporting",
+                             "MlplatErrorBudgetBurnFast",
                              "MlplatErrorBudgetBurnSlow", "MlplatLatencyP95High", "MlplatPredictionScoreShift",
                              "MlplatServingMetricsMissing"]
     for rule in found.values():
@@ -56,6 +57,7 @@ def test_alert_list_and_routing(models) -> None:
     assert "> 0.003 and" in found["MlplatErrorBudgetBurnSlow"]["expr"]
     assert found["MlplatLatencyP95High"]["expr"].endswith("> 0.05")
     assert "> 7200" in found["MlplatDriftJobNotReporting"]["expr"]  # hourly drift job, twice its period
+    assert {case.partition("@")[0] for case in CASES} == set(found)  # every alert has a promtool unit test
 
 
 @pytest.mark.parametrize("schedule,seconds", [("0 * * * *", 3600), ("*/10 * * * *", 600), ("0 */6 * * *", 21600),
@@ -118,6 +120,13 @@ CASES = {
     "MlplatDataDrift": ("5m", [{"series": f'mlplat_drift_score{{{OWN}, feature="amount"}}', "values": "0.35x10"}],
                         [{"series": f'mlplat_drift_score{{{OWN}, feature="amount"}}', "values": "0.1x10"}],
                         {"feature": "amount"}),
+    # At the threshold counts as drift, as in the drift step (runtime/drift/stats.py).
+    "MlplatDataDrift@threshold": ("5m", [{"series": f'mlplat_drift_score{{{OWN}, feature="amount"}}',
+                                          "values": "0.2x10"}],
+                                  [{"series": f'mlplat_drift_score{{{OWN}, feature="amount"}}', "values": "0.19x10"}],
+                                  {"feature": "amount"}),
+    "MlplatDriftBadData": ("5m", [{"series": f"mlplat_drift_data_error{{{OWN}}}", "values": "1x10"}],
+                           [{"series": f"mlplat_drift_data_error{{{OWN}}}", "values": "0x10"}], {}),
     "MlplatDriftJobNotReporting": ("3h", [{"series": f"mlplat_drift_last_run_timestamp_seconds{{{OWN}}}",
                                            "values": "0x200"}],
                                    [{"series": f"mlplat_drift_last_run_timestamp_seconds{{{OWN}}}",
@@ -126,12 +135,13 @@ CASES = {
 
 
 @needs_promtool
-@pytest.mark.parametrize("alert", sorted(CASES))
-def test_alert_fires_on_bad_series_and_stays_quiet_on_healthy_ones(models, tmp_path: Path, alert: str) -> None:
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_alert_fires_on_bad_series_and_stays_quiet_on_healthy_ones(models, tmp_path: Path, case: str) -> None:
     [manifest] = monitoring.render(models[(MODEL, ENV)])
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(manifest.body["spec"]))
+    alert = case.partition("@")[0]
     rule = alerts(models[(MODEL, ENV)])[alert]
-    eval_time, bad, good, extra_labels = CASES[alert]
+    eval_time, bad, good, extra_labels = CASES[case]
     annotations = {k: v.replace("{{ $labels.feature }}", extra_labels.get("feature", "")) for k, v in
                    rule["annotations"].items()}
     expected = [{"exp_labels": {**rule["labels"], **extra_labels}, "exp_annotations": annotations}]

@@ -1,0 +1,108 @@
+"""Grafana dashboards: golden ConfigMap, a row of five panels per deployed model without overlaps, and every
+query a valid PromQL expression over the series the rules and the serving class produce."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.emit import to_yaml
+from compiler.pipeline import check_project
+from renderers import dashboards
+from tests.conftest import REPO, check_golden
+
+GOLDEN = REPO / "tests" / "golden" / "dashboards"
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.fixture(scope="module")
+def environments():
+    checked, errors = check_project(REPO)
+    assert errors == []
+    return {e.env.name: e for e in checked.environments}
+
+
+def rendered(environments, env: str) -> dict[str, dict]:
+    return {m.body["metadata"]["name"]: m for m in dashboards.render(environments[env])}
+
+
+def board(manifest) -> dict:
+    [text] = manifest.body["data"].values()
+    return json.loads(text)
+
+
+def test_golden(environments) -> None:
+    manifest = rendered(environments, "prod")["mlplat-dashboard-payments"]
+    assert manifest.path == "apps/payments/configmap-mlplat-dashboard-payments.yaml"
+    check_golden(GOLDEN / "payments-prod.yaml", to_yaml(manifest.body, manifest.source))
+
+
+def test_one_dashboard_per_team_with_deployed_models(environments) -> None:
+    assert sorted(rendered(environments, "prod")) == ["mlplat-dashboard-growth", "mlplat-dashboard-payments"]
+    assert sorted(rendered(environments, "staging")) == ["mlplat-dashboard-payments"]
+    assert rendered(environments, "dev") == {}  # nothing deployed in dev
+    metadata = rendered(environments, "prod")["mlplat-dashboard-growth"].body["metadata"]
+    assert metadata["namespace"] == "ml-growth-prod" and metadata["labels"]["grafana_dashboard"] == "1"
+
+
+def test_a_row_of_five_panels_per_model_without_overlaps(environments) -> None:
+    dashboard = board(rendered(environments, "prod")["mlplat-dashboard-payments"])
+    panels = dashboard["panels"]
+    rows = [p["title"] for p in panels if p["type"] == "row"]
+    assert rows == ["chargeback-risk (version 4, candidate 5)", "fraud-detector (version 12, candidate 13)"]
+    assert [p["title"] for p in panels if p["type"] != "row"] == [
+        "Traffic", "Latency", "Error ratio", "Score distribution", "Drift"] * 2
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    cells = set()
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24
+        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])}
+        assert not cells & area, panel["title"]
+        cells |= area
+
+
+def test_panels_follow_the_spec(environments) -> None:
+    panels = board(rendered(environments, "prod")["mlplat-dashboard-payments"])["panels"]
+    fraud = {p["title"]: p for p in panels[7:]}
+    assert fraud["Latency"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.05
+    assert fraud["Error ratio"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.0005
+    assert fraud["Drift"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.2
+    assert fraud["Drift"]["targets"][0]["expr"] == (
+        'max by (feature) (mlplat_drift_score{model="fraud-detector", environment="prod"})')
+    chargeback = {p["title"]: p for p in panels[1:6]}
+    assert chargeback["Drift"]["targets"] == []  # no drift job: the panel says so in its description
+    growth = board(rendered(environments, "prod")["mlplat-dashboard-growth"])["panels"]
+    assert growth[4]["title"] == "Score distribution" and growth[4]["type"] == "heatmap"
+
+
+def all_queries(environments) -> list[str]:
+    return [t["expr"] for env in ("staging", "prod") for manifest in dashboards.render(environments[env])
+            for panel in board(manifest)["panels"] for t in panel.get("targets", [])]
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is absent (Debian's prometheus package; .ci/run installs it)")
+def test_every_query_is_valid_promql(environments, tmp_path: Path) -> None:
+    queries = all_queries(environments)
+    assert len(queries) >= 20
+    # promtool parses expressions in rule files; Grafana's $__rate_interval becomes a plain range.
+    rules = [{"record": f"dashboard:query{i}", "expr": q.replace("$__rate_interval", "5m")}
+             for i, q in enumerate(queries)]
+    path = tmp_path / "queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_queries_read_series_that_exist(environments) -> None:
+    # Recorded by the PrometheusRule, exported by Seldon or the serving class, or pushed by the drift job.
+    known = ("seldon_api_executor_server_requests_seconds_", "mlplat:request_error_ratio:rate",
+             "mlplat_prediction_score_bucket_total", "mlplat_predictions_total", "mlplat_drift_score")
+    for query in all_queries(environments):
+        assert any(series in query for series in known), query
