@@ -152,6 +152,33 @@ def drift(root: Path, args: argparse.Namespace) -> int:
     return subprocess.run(command, env=runtime_env(root), cwd=Path.cwd()).returncode
 
 
+def sbom(root: Path, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from compiler.local_run import default_tracking
+    from compiler.runtime_call import RuntimeCallError, fetch_version
+    from renderers.sbom import document, to_text
+
+    tracking_uri = args.tracking_uri or default_tracking(root)[0]
+    with tempfile.TemporaryDirectory(prefix="mlplat-sbom-") as tmp:
+        try:  # downloads the artifact and checks its digest against the registry and the evidence
+            facts = fetch_version(root, args.model, args.version, tracking_uri, Path(tmp))
+        except RuntimeCallError as exc:
+            print(f"mlplat sbom: {exc}", file=sys.stderr)
+            return EXIT_ERRORS
+    if not facts.get("evidence"):
+        print(f"mlplat sbom: {args.model} version {facts['version']} has no evidence on its run; it was registered "
+              "without an ML-BOM", file=sys.stderr)
+        return EXIT_ERRORS
+    text = to_text(document(facts["evidence"]))
+    if args.output:
+        args.output.write_text(text, "utf-8")
+        print(f"wrote the ML-BOM of {args.model} version {facts['version']} to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def serve(root: Path, args: argparse.Namespace) -> int:
     import time
 

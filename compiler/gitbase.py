@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 INPUT_PREFIXES = ("platform/", "specs/")
+EVIDENCE_DIR = "evidence"  # compiler.evidence.EVIDENCE_DIR; not imported: this module stays light
 
 
 class GitError(Exception):
@@ -21,13 +22,15 @@ def repo(root: Path):
 
 
 def is_input(path: str) -> bool:
+    """platform/, specs/, and each environment's releases.yaml and evidence/ (what promotion commits)."""
     parts = path.split("/")
-    return path.startswith(INPUT_PREFIXES) or (len(parts) == 3 and parts[0] == "environments"
-                                               and parts[2] == "releases.yaml")
+    return path.startswith(INPUT_PREFIXES) or (
+        len(parts) >= 3 and parts[0] == "environments"
+        and (parts[2] == "releases.yaml" or (parts[2] == EVIDENCE_DIR and len(parts) == 4)))
 
 
 def export_inputs(root: Path, ref: str, destination: Path) -> Path:
-    """Write platform/, specs/ and environments/*/releases.yaml as of `ref` into `destination`."""
+    """Write the inputs (see is_input) as of `ref` into `destination`."""
     import git
 
     repository = repo(root)

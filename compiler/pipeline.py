@@ -11,6 +11,7 @@ from compiler.policy import (
     merge_environments,
     model_policy,
     platform_policy,
+    production_policy,
     quota_policy,
     release_policy,
 )
@@ -51,7 +52,8 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
                 continue
             where = SpecLocator(loaded.doc, env.name)
             errors += spec_rules(model, where)
-            per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)]
+            per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)
+                                + production_policy(model, where, project.platform_doc)]
             resolved.append((model, where))
     per_environment += quota_policy(resolved, platform, project.platform_doc)
     errors += merge_environments(per_environment, platform.environment_names)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from compiler import codeowners
 from compiler.emit import to_json, to_yaml
 from compiler.pipeline import Checked
-from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, Manifest
+from compiler.resolve import ResolvedModel
+from renderers import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, Manifest, model_card
 
 OUTPUT_DIR = "environments"
 
@@ -59,10 +60,31 @@ def build_plan(checked: Checked) -> Plan:
             path = f"{OUTPUT_DIR}/{env}/{manifest.path}"
             if path in files:
                 raise DuplicateOutput(f"{path} is rendered by both {files[path].renderer} and {renderer}")
-            content = to_json(manifest.body) if manifest.format == "json" else to_yaml(manifest.body, manifest.source)
-            files[path] = PlannedFile(path, content, env, manifest.kind, manifest.name, manifest.namespace,
-                                      manifest.source, renderer)
+            files[path] = _planned(path, manifest, env, renderer)
+    for models in _by_model(checked):
+        card = model_card.render(models)
+        path = f"{OUTPUT_DIR}/{card.path}"
+        files[path] = _planned(path, card, "repository", "model-card")
     owners = codeowners.render(checked.project.platform).encode()
     files[codeowners.PATH] = PlannedFile(codeowners.PATH, owners, "repository", "CODEOWNERS", codeowners.PATH, "",
                                          "platform/platform.yaml", "codeowners")
     return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))
+
+
+def _planned(path: str, manifest: Manifest, environment: str, renderer: str) -> PlannedFile:
+    if manifest.format == "json":
+        content = to_json(manifest.body)
+    elif manifest.format == "text":
+        content = manifest.body.encode("utf-8")
+    else:
+        content = to_yaml(manifest.body, manifest.source)
+    return PlannedFile(path, content, environment, manifest.kind, manifest.name, manifest.namespace, manifest.source,
+                       renderer)
+
+
+def _by_model(checked: Checked) -> list[list[ResolvedModel]]:
+    """Each model's resolutions in promotion order, models by name."""
+    found: dict[str, list[ResolvedModel]] = {}
+    for model in checked.models:  # environments come in promotion order
+        found.setdefault(model.name, []).append(model)
+    return [found[name] for name in sorted(found)]

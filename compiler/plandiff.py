@@ -69,8 +69,20 @@ def _describe_new(body: Any) -> list[str]:
 def _describe_change(kind: str, old: Any, new: Any) -> list[str]:
     describe = {"SeldonDeployment": _seldon, "WorkflowTemplate": _workflow, "ConfigMap": _config_map,
                 "CronWorkflow": _cron}.get(kind)
+    if isinstance(old, str) and isinstance(new, str):
+        return _text(old, new)
     details = describe(old, new) if describe else []
     return details or _generic(old, new)
+
+
+def _text(old: str, new: str) -> list[str]:
+    """Changed lines of a text file (a model card), as -/+ pairs."""
+    import difflib
+
+    changed = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), n=0, lineterm="")
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    lines = [f"{line[0]} {line[1:].strip()}" for line in changed[:MAX_GENERIC]]  # whole lines: a cut hides the change
+    return lines + ([f"... and {len(changed) - MAX_GENERIC} more lines"] if len(changed) > MAX_GENERIC else [])
 
 
 def _predictor_summary(predictor: dict[str, Any]) -> str:

@@ -52,6 +52,9 @@ class EnvironmentPolicies(Strict):
     """Training and serving must set CPU and memory."""
     require_approval: bool = False
     """Promotions need a recorded approval."""
+    production: bool = False
+    """Production: every model needs a risk tier, owners, a model card, digest-pinned images and a gate
+    bounding a quality metric; pins of high-risk models need a recorded approval."""
 
 
 class MonitoringSettings(Strict):

@@ -8,10 +8,12 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from compiler.errors import SpecError
+from compiler.evidence import evidence_path, pin_mismatches
 from compiler.loader import Document
 from compiler.names import model_name_problem, namespace_for, namespace_problem
-from compiler.platform_config import Platform
-from compiler.project import LoadedModel, Project
+from compiler.platform_config import Environment, Platform
+from compiler.project import LoadedModel, LoadedReleases, Project
+from compiler.releases import Release
 from compiler.resolve import ResolvedModel, SpecLocator
 from compiler.types import is_digest_pinned
 
@@ -105,7 +107,7 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
                                       f"GPU type {resources.gpu_type!r} is not offered by cluster "
                                       f"{model.cluster.name!r} of {{envs}} (offered: {offered})",
                                       "override gpuType (or gpus: 0) for that environment under spec.environments"))
-        if env.policies.require_image_digests and not is_digest_pinned(image):
+        if _digests_required(env) and not is_digest_pinned(image):
             hint = "pin it: image@sha256:<digest>"
             if own_image is None:
                 errors.append(platform_doc.error(("spec", "defaults", "images", section),
@@ -121,6 +123,36 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
                                           f"{{envs}} require resource limits; {section} does not set "
                                           f"{' and '.join(missing)}",
                                           "set cpu and memory, e.g. {cpu: \"2\", memory: 4Gi}"))
+    return errors
+
+
+def _digests_required(env: Environment) -> bool:
+    return env.policies.require_image_digests or env.policies.production
+
+
+def production_policy(model: ResolvedModel, where: SpecLocator, platform_doc: Document) -> list[SpecError]:
+    """What a production environment requires of every model (`{envs}` as in environment_policy)."""
+    if not model.env.policies.production:
+        return []
+    errors = []
+    doc = where.doc
+    if model.risk_tier is None:
+        errors.append(doc.error(("metadata", "riskTier"), "{envs} is production: metadata.riskTier is required",
+                                "set riskTier: low, medium or high"))
+    if not model.owners:
+        errors.append(doc.error(("metadata", "owners"), "{envs} is production: metadata.owners names nobody",
+                                "name the people accountable, e.g. owners: [\"@handle\"]"))
+    if model.spec.governance.model_card is None:
+        errors.append(where.error(("governance", "modelCard"), "{envs} is production: a model card is required",
+                                  "add governance.modelCard with at least intendedUse"))
+    if not any(g.min is not None or g.max is not None for g in model.spec.evaluation.gates):
+        errors.append(where.error(("evaluation", "gates"), "{envs} is production: no gate bounds a quality metric",
+                                  "add a gate with min or max, e.g. {metric: roc_auc, min: 0.9}; a regression "
+                                  "check alone passes a model that was poor from the start"))
+    if not is_digest_pinned(model.runtime_image):  # evaluate, gate and register run in it
+        errors.append(platform_doc.error(("spec", "defaults", "images", "training"),
+                                         f"{{envs}} is production: the runtime image {model.runtime_image!r} has no "
+                                         "@sha256 digest", "pin it: image@sha256:<digest>"))
     return errors
 
 
@@ -205,6 +237,8 @@ def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecEr
                 errors.append(doc.error(path, f"{name} has no serving section, so nothing can be deployed",
                                         "add spec.serving to the model, or remove the pin", key=True))
                 continue
+            errors += _evidence_problems(env, loaded, name, release)
+            errors += _approval_problems(model, loaded, name, release)
             if release.candidate is None:
                 continue
             strategy = model.spec.serving.rollout.strategy
@@ -216,3 +250,32 @@ def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecEr
                 errors.append(doc.error((*path, "candidate", "version"),
                                         f"candidate version {release.version} is the version already served"))
     return errors
+
+
+def _evidence_problems(env: str, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:
+    """Every pinned version needs its registry evidence committed beside the pin, agreeing with it."""
+    errors = []
+    pins = [(("releases", name), release)] + ([(("releases", name, "candidate"), release.candidate)]
+                                              if release.candidate else [])
+    for path, pin in pins:
+        key = (name, pin.version)
+        if key not in loaded.evidence:
+            errors.append(loaded.doc.error((*path, "version"), f"no evidence for {name} version {pin.version}: "
+                                           f"{evidence_path(env, name, pin.version)} is missing",
+                                           "`mlplat promote` writes it from the registry; its ML-BOM is rendered "
+                                           "from it"))
+        elif loaded.evidence[key] is not None:
+            errors += pin_mismatches(loaded.evidence[key], name, pin)
+    return errors
+
+
+def _approval_problems(model: ResolvedModel, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:
+    """In production, every pin of a high-risk model records who approved it."""
+    if not (model.env.policies.production and model.risk_tier == "high"):
+        return []
+    pins = [(("releases", name), release)] + ([(("releases", name, "candidate"), release.candidate)]
+                                              if release.candidate else [])
+    return [loaded.doc.error((*path, "version"), f"{name} is high-risk and {model.environment!r} is production: "
+                             f"version {pin.version} needs a recorded approval (approvedBy)",
+                             "promote with --approved-by @handle")
+            for path, pin in pins if not pin.approved_by]

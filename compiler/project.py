@@ -1,12 +1,14 @@
 """Find and load the repository's inputs: platform/platform.yaml, every specs/<team>/<model>/model.yaml,
-and each environment's releases.yaml."""
+each environment's releases.yaml and the evidence of its pins."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compiler.errors import SpecError
+from compiler.evidence import evidence_path, load_evidence
 from compiler.loader import Document, load_file
 from compiler.model import Model
 from compiler.platform_config import Platform
@@ -28,6 +30,8 @@ class LoadedModel:
 class LoadedReleases:
     doc: Document
     releases: Releases
+    # (model, version) -> its evidence document, or None where the file is there but invalid
+    evidence: dict[tuple[str, int], Document | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,13 @@ class Project:
     def release(self, environment: str, model: str) -> Release | None:
         loaded = self.releases.get(environment)
         return loaded.releases.releases.get(model) if loaded else None
+
+    def evidence(self, environment: str, model: str) -> dict[int, Any]:
+        """Valid evidence documents of the model's pinned versions there, by version."""
+        loaded = self.releases.get(environment)
+        if loaded is None:
+            return {}
+        return {version: doc.data for (name, version), doc in loaded.evidence.items() if name == model and doc}
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -75,5 +86,11 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
         doc, pinned, found = load_releases(root, env)
         errors += found
         if doc is not None and pinned is not None:
-            releases[env] = LoadedReleases(doc, pinned)
+            evidence = {}
+            for name, release in pinned.releases.items():
+                for version in (release.version, *([release.candidate.version] if release.candidate else [])):
+                    if (root / evidence_path(env, name, version)).is_file():
+                        evidence[(name, version)], found = load_evidence(root, env, name, version)
+                        errors += found
+            releases[env] = LoadedReleases(doc, pinned, evidence)
     return Project(root, platform_doc, platform, tuple(models), releases), errors

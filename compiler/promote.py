@@ -7,11 +7,13 @@ follows the platform's environment order and runs the same checks as `mlplat gat
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from compiler import gatecheck, gitbase, runtime_call
 from compiler.emit import dump_yaml
+from compiler.evidence import evidence_path
 from compiler.loader import load_bytes
 from compiler.pipeline import Checked, check_project
 from compiler.plan import build_plan
@@ -59,8 +61,9 @@ def _header(path: Path, env: str) -> str:
             f"# Versions {env} serves, with their evidence. Promotion pull requests edit this file (mlplat promote).\n")
 
 
-def describe_version(root: Path, model: str, version: str | None, tracking_uri: str) -> PinnedVersion:
-    """The registry's facts about a version (default: the champion), as a pin; the artifact is checked."""
+def describe_version(root: Path, model: str, version: str | None, tracking_uri: str) -> tuple[PinnedVersion, bytes]:
+    """The registry's facts about a version (default: the champion), as a pin, and its evidence document
+    (as committed under environments/<env>/evidence/); the artifact is checked against both."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mlplat-promote-") as tmp:
@@ -71,9 +74,13 @@ def describe_version(root: Path, model: str, version: str | None, tracking_uri: 
     if facts.get("gate") != "passed":
         raise PromoteError(f"{model} version {facts['version']} did not pass its gate when it was registered "
                            f"(gate {facts.get('gate')!r}); only versions that passed can be promoted")
-    return PinnedVersion.model_validate({
+    if not facts.get("evidence"):
+        raise PromoteError(f"{model} version {facts['version']} has no evidence on its run "
+                           f"({runtime_call.EVIDENCE_PATH}); register it again with this platform version")
+    pin = PinnedVersion.model_validate({
         "version": int(facts["version"]), "runId": facts["runId"], "modelUri": facts["source"],
         "artifactSha256": facts["artifactSha256"], "specHash": facts["specHash"], "gate": "passed"})
+    return pin, (json.dumps(facts["evidence"], indent=2, sort_keys=True) + "\n").encode()
 
 
 def _clean_repo(root: Path):
@@ -108,7 +115,7 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
         raise PromoteError(f"no model named {model!r}")
     environment = platform.environment(env)
     uri = tracking_uri or environment.mlflow.tracking_uri
-    pin = describe_version(root, model, version, uri)
+    pin, evidence_doc = describe_version(root, model, version, uri)
     order = platform.environment_names
     if order.index(env) > 0:
         previous = order[order.index(env) - 1]
@@ -139,7 +146,8 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
                f"run {pin.run_id}, artifact sha256 {pin.artifact_sha256}, spec {pin.spec_hash[:12]}\n"
                f"{evidence}\n")
     branch = f"mlplat/promote-{model}-{env}-v{pin.version}"
-    return _commit(root, repository, env, updated, branch, message)
+    return _commit(root, repository, env, updated, branch, message,
+                   {evidence_path(env, model, pin.version): evidence_doc})
 
 
 def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Committed:
@@ -159,7 +167,12 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
     updated = releases.model_copy(update={"releases": {**releases.releases, model: target}})
     message = (f"roll back {model} in {env} from version {current.version} to {target.version}\n\n"
                f"run {target.run_id}, artifact sha256 {target.artifact_sha256} (artifact verified in the registry)\n")
-    return _commit(root, repository, env, updated, f"mlplat/rollback-{model}-{env}-v{target.version}", message)
+    evidence = {}
+    if not (root / evidence_path(env, model, target.version)).is_file():  # pinned there before; keep it if kept
+        evidence[evidence_path(env, model, target.version)] = describe_version(root, model, str(target.version),
+                                                                               uri)[1]
+    return _commit(root, repository, env, updated, f"mlplat/rollback-{model}-{env}-v{target.version}", message,
+                   evidence)
 
 
 def previous_pin(root: Path, env: str, model: str, current_version: int) -> Release | None:
@@ -178,7 +191,8 @@ def previous_pin(root: Path, env: str, model: str, current_version: int) -> Rele
     return None
 
 
-def _commit(root: Path, repository, env: str, releases: Releases, branch: str, message: str) -> Committed:
+def _commit(root: Path, repository, env: str, releases: Releases, branch: str, message: str,
+            evidence: dict[str, bytes]) -> Committed:
     if branch in [head.name for head in repository.heads]:
         raise PromoteError(f"branch {branch} exists already")
     path = root / releases_path(env)
@@ -188,11 +202,16 @@ def _commit(root: Path, repository, env: str, releases: Releases, branch: str, m
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+        for relative, document in evidence.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_bytes(document)
         written = write_plan(root, build_plan(_checked(root)))
-        repository.git.add("--all", "--", releases_path(env), *written.written, *written.deleted)
+        repository.git.add("--all", "--", releases_path(env), *evidence, *written.written, *written.deleted)
         commit = repository.index.commit(message)
     except Exception:
         repository.git.checkout("--force", original_branch.name)
         repository.git.branch("-D", branch)
+        for relative in evidence:  # untracked, so the checkout above leaves them behind
+            (root / relative).unlink(missing_ok=True)
         raise
     return Committed(branch, commit.hexsha, message)

@@ -83,6 +83,11 @@ class ResolvedModel:
     artifact_secret: str
     release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
     names: dict[str, str] = field(hash=False)
+    evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
+
+    @property
+    def release_source(self) -> str:
+        return f"environments/{self.environment}/releases.yaml"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -116,6 +121,8 @@ class ResolvedModel:
             "environment": self.environment,
             "source": self.source,
             "description": self.description,
+            "owners": list(self.owners),
+            "riskTier": self.risk_tier,
             "specHash": self.spec_hash,
             "namespace": self.namespace,
             "mlflowTrackingUri": self.env.mlflow.tracking_uri,
@@ -195,4 +202,5 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         artifact_secret=defaults.artifact_secret,
         release=project.release(env.name, meta.name),
         names=derived_names(meta.name),
+        evidence=project.evidence(env.name, meta.name),
     ), []

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+EVIDENCE_PATH = "mlplat/evidence.json"  # where the register step logs a version's evidence on its run
+
 
 class RuntimeCallError(Exception):
     """The runtime could not do what was asked; the message carries its last error line."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.resolve import ResolvedEnvironment, ResolvedModel
-from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, seldon
+from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
 from renderers.base import Manifest
 
 ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
@@ -20,6 +20,7 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "seldon": seldon.render,
     "monitoring": monitoring.render,
     "drift": drift.render,
+    "sbom": sbom.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
     "argocd": argocd.render,

@@ -16,12 +16,13 @@ class Manifest:
     path: str
     body: Any
     source: str
-    format: Literal["yaml", "json"] = "yaml"
+    format: Literal["yaml", "json", "text"] = "yaml"  # text: body is the file's text (Markdown)
     kubernetes: bool = True  # False for files Argo CD must never apply (ML-BOMs, model cards)
+    file_kind: str = "File"  # what plans call a file that is not a Kubernetes object
 
     @property
     def kind(self) -> str:
-        return self.body.get("kind", "") if self.kubernetes else "File"
+        return self.body.get("kind", "") if self.kubernetes else self.file_kind
 
     @property
     def name(self) -> str:

@@ -1,7 +1,9 @@
 """`python -m runtime fetch`: download a registered model version's artifact for local serving.
 
-Prints one JSON object: model, version, run id, artifact digest, local directory, and an example
-request row taken from the eval split (so `mlplat serve` can show a real request).
+Prints one JSON object: model, version, run id, artifact digest, local directory, an example request
+row taken from the eval split (so `mlplat serve` can show a real request), and the version's evidence
+(`mlplat promote` commits it; `mlplat sbom` renders its ML-BOM). The artifact's digest is checked
+against the registry's tag and the evidence before anything is printed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from runtime import artifact, data, tracking
+from runtime import artifact, data, evidence, tracking
 
 
 def main(argv: list[str]) -> int:
@@ -37,6 +39,10 @@ def main(argv: list[str]) -> int:
         if pinned and pinned != sha256:
             raise RuntimeError(f"downloaded artifact has sha256 {sha256}, the registry pins {pinned}")
         meta = artifact.load_meta(local)
+        recorded = _evidence(version.run_id)
+        if recorded is not None and recorded.get("artifactSha256") != sha256:
+            raise RuntimeError(f"the version's evidence records artifact sha256 {recorded.get('artifactSha256')}, "
+                               f"the downloaded artifact has {sha256}")
         example = None
         eval_uri = client.get_run(version.run_id).data.tags.get("mlplat.data.eval.uri")
         if eval_uri:
@@ -51,8 +57,21 @@ def main(argv: list[str]) -> int:
     print(json.dumps({"model": args.model, "version": str(version.version), "runId": version.run_id,
                       "artifactSha256": sha256, "directory": str(local), "features": meta["features"],
                       "example": example, "source": version.source,
-                      "specHash": version.tags.get("mlplat.spec_hash"), "gate": version.tags.get("mlplat.gate")}))
+                      "specHash": version.tags.get("mlplat.spec_hash"), "gate": version.tags.get("mlplat.gate"),
+                      "evidence": recorded}))
     return 0
+
+
+def _evidence(run_id: str) -> dict | None:
+    """The evidence the register step logged (runtime/evidence.py); None for versions registered without."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        text = mlflow.artifacts.load_text(f"runs:/{run_id}/{evidence.RECORD_PATH}")
+    except (MlflowException, OSError):
+        return None
+    return json.loads(text)
 
 
 def _target(client, run_id: str) -> str:

@@ -15,13 +15,13 @@ UPDATE_GOLDEN = os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1"
 
 
 def copy_inputs(target: Path) -> Path:
-    """A copy of what the compiler reads: platform/, specs/ and each environment's releases.yaml."""
+    """A copy of what the compiler reads: platform/, specs/, each environment's releases.yaml and evidence/."""
     shutil.copytree(REPO / "platform", target / "platform")
     shutil.copytree(REPO / "specs", target / "specs")
-    for releases in (REPO / "environments").glob("*/releases.yaml"):
-        destination = target / releases.relative_to(REPO)
+    for source in [*(REPO / "environments").glob("*/releases.yaml"), *(REPO / "environments").glob("*/evidence/*")]:
+        destination = target / source.relative_to(REPO)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(releases, destination)
+        shutil.copy(source, destination)
     return target
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime import artifact, data, tracking
+from runtime import artifact, data, environment, tracking
 from runtime.contract import TrainingInput
 from runtime.resolved import ResolvedSpec
 
@@ -42,6 +42,7 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
             sha256 = artifact.digest(model_dir)
             client.log_artifacts(run_id, str(model_dir), tracking.ARTIFACT_PATH)
             client.set_tag(run_id, "mlplat.artifact_sha256", sha256)
+            client.log_dict(run_id, environment.describe(), environment.RECORD_PATH)
     except Exception as exc:  # noqa: BLE001 - the run is marked FAILED and the reason printed
         client.set_terminated(run_id, "FAILED")
         print(f"train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -19,7 +19,8 @@ from tests.conftest import REPO, check_golden
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 # Cases whose one mistake is, correctly, more than one error.
-MULTIPLE = {"duplicate-model-name": 1, "gpu-quota-overrun": 1}
+MULTIPLE = {"duplicate-model-name": 1, "gpu-quota-overrun": 1,
+            "gate-without-condition": 2}  # the empty gate is also no quality gate, which production requires
 
 
 def run_validate(root: Path, *args: str) -> tuple[int, str]:
@@ -87,3 +88,15 @@ def test_deep_block_nesting_is_refused(tmp_path: Path) -> None:
     code, out = run_validate(_generated_case(tmp_path, content))
     assert code == 1
     assert "nesting is too deep: this line is indented 98 columns (limit 96)" in out
+
+
+PRODUCTION = ["prod-high-risk-without-approval", "prod-undigested-image", "prod-without-model-card",
+              "prod-without-owners", "prod-without-quality-gate", "prod-without-risk-tier"]
+
+
+@pytest.mark.parametrize("name", PRODUCTION)
+def test_gate_enforces_the_production_policies_too(name: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--root", str(build_case(name, tmp_path)), "gate", "--env", "prod"])
+    assert code == 1 and out.getvalue() == (CORPUS / name / "expected.txt").read_text()

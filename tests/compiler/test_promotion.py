@@ -5,6 +5,7 @@ rollback round trips with their refusals."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -18,7 +19,7 @@ from compiler.local_serve import free_port
 from compiler.pipeline import check_project
 from compiler.promote import PromoteError, promote, rollback
 from runtime import artifact
-from tests.conftest import copy_repo
+from tests.conftest import REPO, copy_repo
 
 MODEL = "tumor-classifier"
 GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
@@ -61,8 +62,16 @@ class Registry:
         version = self.client.create_model_version(MODEL, source, run_id=run_id, tags={
             "mlplat.gate": gate, "mlplat.artifact_sha256": self.sha256, "mlplat.spec_hash": self.spec_hash,
             "mlplat.run_id": run_id})
-        return {"version": int(version.version), "runId": run_id, "modelUri": source,
-                "artifactSha256": self.sha256, "specHash": self.spec_hash, "gate": "passed"}
+        pin = {"version": int(version.version), "runId": run_id, "modelUri": source,
+               "artifactSha256": self.sha256, "specHash": self.spec_hash, "gate": "passed"}
+        self.client.log_dict(run_id, evidence_for(pin), "mlplat/evidence.json")  # as the register step does
+        return pin
+
+
+def evidence_for(pin: dict) -> dict:
+    """The reference model's real evidence (tests/fixtures/evidence) with this version's registry facts."""
+    template = json.loads((REPO / "tests/fixtures/evidence/tumor-classifier-v1.json").read_text())
+    return {**template, **{k: v for k, v in pin.items() if k not in ("gate", "approvedBy")}}
 
 
 @pytest.fixture
@@ -95,6 +104,9 @@ def pin_yaml(env: str, pins: dict[str, dict]) -> str:
 
 def set_dev_pin(repo: Path, pin: dict, *, commit: str | None = None) -> None:
     (repo / "environments/dev/releases.yaml").write_text(pin_yaml("dev", {MODEL: pin}))
+    evidence = repo / f"environments/dev/evidence/{MODEL}-v{pin['version']}.json"
+    evidence.parent.mkdir(parents=True, exist_ok=True)
+    evidence.write_text(json.dumps(evidence_for(pin)))
     if commit:
         repository = git.Repo(repo)
         repository.git.add("--all")
@@ -108,6 +120,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
                     .replace("threshold: 0.2\n", "threshold: 0.15\n"))
     releases = repo / "environments/prod/releases.yaml"
     releases.write_text(releases.read_text().replace("    version: 31\n", "    version: 32\n"))
+    evidence = json.loads((repo / "environments/prod/evidence/churn-predictor-v31.json").read_text())
+    (repo / "environments/prod/evidence/churn-predictor-v32.json").write_text(json.dumps({**evidence, "version": 32}))
     shutil.rmtree(repo / "specs/growth/ltv-forecaster")
     assert run(repo, "compile")[0] == 0
     repository = git.Repo(repo)
@@ -115,8 +129,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     repository.index.commit("PR: tighten the fraud gate, bump churn in prod, retire ltv")
     code, out = run(repo, "plan", "--base", "HEAD~1")
     assert code == 0
-    resources = sorted(line.split("  (")[0].strip() for line in out.splitlines() if line.startswith("  ")
-                       and line.strip()[:1] in "+~-" and "/" in line)
+    resources = sorted(line.split("  (")[0].strip() for line in out.splitlines()  # resources: indented by 2
+                       if line.startswith("  ") and not line.startswith("   ") and line.strip()[:1] in "+~-")
     expected = sorted(
         ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train"] * 3  # dev, staging, prod
         + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector",
@@ -126,19 +140,25 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
         + ["~ SeldonDeployment/churn-predictor", "~ ConfigMap/mlplat-dashboard-growth"]
         + [f"- {kind}" for _ in ("dev", "prod", "staging")
            for kind in ("ConfigMap/ltv-forecaster-spec", "WorkflowTemplate/ltv-forecaster-train")]
-        + ["- CronWorkflow/ltv-forecaster-train"] * 2)
+        + ["- CronWorkflow/ltv-forecaster-train"] * 2
+        + ["- ML-BOM/sbom/churn-predictor-v31.cdx.json", "+ ML-BOM/sbom/churn-predictor-v32.cdx.json"]
+        + ["~ ModelCard/model-cards/growth/churn-predictor.md", "- ModelCard/model-cards/growth/ltv-forecaster.md",
+           "~ ModelCard/model-cards/payments/fraud-detector.md"])
     assert resources == expected, out
     assert "gate roc_auc min: 0.92 -> 0.93" in out
     assert "drift threshold: 0.2 -> 0.15" in out
+    card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
+    assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
     assert "metadata.annotations.mlplat.io/spec-hash: 3c90749af451 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
         in out
-    assert out.splitlines()[-1] == "plan against HEAD~1: 0 to create, 24 to change, 8 to delete"
+    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 26 to change, 10 to delete"
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
-    assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n**0** to create, **24** to change, **8** to delete")
+    assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
+                               "**1** to create, **26** to change, **10** to delete")
     assert "| ~ | `SeldonDeployment/churn-predictor` | main: version 31" in markdown
 
 
@@ -267,6 +287,12 @@ def test_promote_then_rollback_round_trips_to_the_original_bytes(repo: Path, reg
     releases = repo / "environments/dev/releases.yaml"
     original = releases.read_bytes()
     assert (repo / f"environments/dev/apps/platform/{MODEL}/seldondeployment-{MODEL}.yaml").is_file()
+    # The registry's evidence is committed beside the pin, and the version's ML-BOM rendered from it.
+    committed = git.Repo(repo).head.commit.tree
+    evidence = json.loads((committed / f"environments/dev/evidence/{MODEL}-v1.json").data_stream.read())
+    assert (evidence["version"], evidence["artifactSha256"]) == (1, registry.sha256)
+    bom = json.loads((committed / f"environments/dev/sbom/{MODEL}-v1.cdx.json").data_stream.read())
+    assert bom["metadata"]["component"]["hashes"] == [{"alg": "SHA-256", "content": registry.sha256}]
     registry.register()
     second = promote(repo, MODEL, "dev", "2", registry.uri)
     assert b"version: 2" in releases.read_bytes()

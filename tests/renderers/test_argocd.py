@@ -15,6 +15,7 @@ from renderers import (
     drift,
     monitoring,
     resolved_spec,
+    sbom,
     seldon,
 )
 from tests.conftest import REPO, check_golden
@@ -31,7 +32,8 @@ def checked():
 
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
-                               "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render}
+                               "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
+                               "sbom": sbom.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render}
 
 

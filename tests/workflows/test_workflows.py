@@ -130,7 +130,7 @@ def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path,
         ("Validate specs", 0), ("Rendered output is up to date", 0), ("Plan", 0), ("Gate changed release pins", 0)]
     plan = (clone / "plan.md").read_text()
     assert "| ~ | `ConfigMap/churn-predictor-spec` | gate roc_auc min: 0.78 -> 0.8 |" in plan
-    assert "**0** to create, **11** to change, **0** to delete" in plan
+    assert "**0** to create, **12** to change, **0** to delete" in plan  # 12: the model card too
     assert (clone / "gate.md").read_text().count("No release pins changed") == 3
 
 
