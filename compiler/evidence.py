@@ -6,14 +6,17 @@ checks it against its pin in releases.yaml and renders the version's ML-BOM from
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from compiler.errors import SpecError
-from compiler.loader import Document, load_file
+from compiler.loader import Document, load_bytes
 from compiler.model import Governance
+from compiler.releases import PinnedVersion
 from compiler.types import DataUri, DnsLabel, ImageRef, RunId, Sha256, Strict
 from compiler.validation import validate
 
@@ -128,16 +131,24 @@ def evidence_path(env: str, model: str, version: int) -> str:
 def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Document | None, list[SpecError]]:
     """The validated evidence document of one pin, or None (with the reason) when it is missing or broken."""
     display = evidence_path(env, model, version)
-    if not (root / display).is_file():
+    try:
+        raw = (root / display).read_bytes()
+    except FileNotFoundError:
         return None, []
-    doc, errors = load_file(root / display, display)
-    if doc is None:
+    try:  # JSON's own reading of the values: YAML 1.1 would take a float such as 2e-05 for text
+        data = json.loads(raw)
+    except ValueError as exc:
+        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (1, 1)
+        return None, [SpecError(display, line, column, "", f"not valid JSON: {exc}")]
+    located, errors = load_bytes(raw, display)  # the loader's guards, and positions for error messages
+    if located is None:
         return None, errors
+    doc = replace(located, data=data)
     evidence, errors = validate(doc, VersionEvidence)
     return (doc if evidence is not None else None), errors
 
 
-def pin_mismatches(doc: Document, model: str, pin: Any) -> list[SpecError]:
+def pin_mismatches(doc: Document, model: str, pin: PinnedVersion) -> list[SpecError]:
     """Where the evidence disagrees with the pin it is committed for (both came from the registry)."""
     data = doc.data
     errors = []

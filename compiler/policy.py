@@ -13,7 +13,7 @@ from compiler.loader import Document
 from compiler.names import model_name_problem, namespace_for, namespace_problem
 from compiler.platform_config import Environment, Platform
 from compiler.project import LoadedModel, LoadedReleases, Project
-from compiler.releases import Release
+from compiler.releases import PinnedVersion, Release
 from compiler.resolve import ResolvedModel, SpecLocator
 from compiler.types import is_digest_pinned
 
@@ -255,9 +255,7 @@ def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecEr
 def _evidence_problems(env: str, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:
     """Every pinned version needs its registry evidence committed beside the pin, agreeing with it."""
     errors = []
-    pins = [(("releases", name), release)] + ([(("releases", name, "candidate"), release.candidate)]
-                                              if release.candidate else [])
-    for path, pin in pins:
+    for path, pin in _pins(name, release):
         key = (name, pin.version)
         if key not in loaded.evidence:
             errors.append(loaded.doc.error((*path, "version"), f"no evidence for {name} version {pin.version}: "
@@ -273,9 +271,15 @@ def _approval_problems(model: ResolvedModel, loaded: LoadedReleases, name: str, 
     """In production, every pin of a high-risk model records who approved it."""
     if not (model.env.policies.production and model.risk_tier == "high"):
         return []
-    pins = [(("releases", name), release)] + ([(("releases", name, "candidate"), release.candidate)]
-                                              if release.candidate else [])
     return [loaded.doc.error((*path, "version"), f"{name} is high-risk and {model.environment!r} is production: "
                              f"version {pin.version} needs a recorded approval (approvedBy)",
                              "promote with --approved-by @handle")
-            for path, pin in pins if not pin.approved_by]
+            for path, pin in _pins(name, release) if not pin.approved_by]
+
+
+def _pins(name: str, release: Release) -> list[tuple[tuple[str, ...], PinnedVersion]]:
+    """The pinned versions of a release (main, then candidate) with their path in releases.yaml."""
+    pins: list[tuple[tuple[str, ...], PinnedVersion]] = [(("releases", name), release)]
+    if release.candidate:
+        pins.append((("releases", name, "candidate"), release.candidate))
+    return pins

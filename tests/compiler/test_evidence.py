@@ -1,0 +1,50 @@
+"""Evidence files beside the pins: JSON read as JSON, and every problem located in the file."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from compiler.cli import main
+from compiler.pipeline import check_project
+from tests.conftest import copy_inputs
+
+EVIDENCE = "environments/prod/evidence/churn-predictor-v31.json"
+
+
+def validate(root: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--root", str(root), "validate"])
+    return code, out.getvalue()
+
+
+def test_json_numbers_keep_their_json_meaning(tmp_path: Path) -> None:
+    root = copy_inputs(tmp_path / "repo")
+    document = json.loads((root / EVIDENCE).read_text())
+    document["metrics"]["calibration_error"] = 2e-05  # YAML 1.1 would read `2e-05` as text
+    (root / EVIDENCE).write_text(json.dumps(document, indent=2))
+    checked, errors = check_project(root)
+    assert errors == []
+    churn = next(m for m in checked.models if m.name == "churn-predictor" and m.environment == "prod")
+    assert churn.evidence[31]["metrics"]["calibration_error"] == 2e-05
+
+
+def test_broken_json_is_located(tmp_path: Path) -> None:
+    root = copy_inputs(tmp_path / "repo")
+    text = (root / EVIDENCE).read_text()
+    (root / EVIDENCE).write_text(text.replace('"kind": "VersionEvidence",', '"kind": "VersionEvidence",,', 1))
+    code, out = validate(root)
+    assert code == 1
+    assert out.startswith(f"{EVIDENCE}:") and "not valid JSON: Expecting property name" in out
+
+
+def test_a_missing_field_is_located(tmp_path: Path) -> None:
+    root = copy_inputs(tmp_path / "repo")
+    document = json.loads((root / EVIDENCE).read_text())
+    del document["gate"]
+    (root / EVIDENCE).write_text(json.dumps(document, indent=2, sort_keys=True))
+    code, out = validate(root)
+    assert code == 1 and out.splitlines()[0].startswith(f"{EVIDENCE}:1:1: error: gate: ")
