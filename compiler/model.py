@@ -158,9 +158,9 @@ class Drift(Strict):
     features: list[Identifier] = Field(min_length=1)
     """Input features compared with the training data."""
     method: Literal["psi", "ks", "wasserstein", "jensenshannon"] = "psi"
-    """Statistical test or distance used per feature."""
+    """Distance used per feature, as Evidently defines it; ks is the Kolmogorov-Smirnov statistic D."""
     threshold: Annotated[float, Field(gt=0)]
-    """Per-feature drift score above which a feature counts as drifted."""
+    """Per-feature drift score at or above which a feature counts as drifted."""
     window: Duration = "24h"
     """How much recent traffic the job compares."""
     on_drift: Literal["alert", "retrain"] = "alert"

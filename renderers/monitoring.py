@@ -73,13 +73,13 @@ def render(model: ResolvedModel) -> list[Manifest]:
         rules.append(_alert(model, "DataDrift", "ticket", "0m",
                             f"max by (feature) (mlplat_drift_score{{{own}}}) >= {drift.threshold}",
                             f"{model.name}: feature {{{{ $labels.feature }}}} drifted",
-                            f"{drift.method} score above {drift.threshold} on the last {drift.window}"
+                            f"{drift.method} score at or above {drift.threshold} on the last {drift.window}"
                             + (" ; retraining was submitted" if drift.on_drift == "retrain" else "")))
         rules.append(_alert(model, "DriftBadData", "ticket", "0m",
                             f"max(mlplat_drift_data_error{{{own}}}) > 0",
                             f"the drift job of {model.name} cannot compare its data",
                             "The last drift run found bad data (empty window, missing, renamed, all-NaN or "
-                            "retyped columns); its report lists every problem."))
+                            "retyped columns); the drift pod's log lists every problem."))
         stale = 2 * cron_period_seconds(drift.schedule)
         rules.append(_alert(model, "DriftJobNotReporting", "ticket", "0m",
                             f"(time() - max(mlplat_drift_last_run_timestamp_seconds{{{own}}}) > {stale}) or "
