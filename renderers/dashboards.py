@@ -56,7 +56,7 @@ def dashboard(env: str, team: str, models: list[ResolvedModel]) -> dict[str, Any
     for model in models:
         panels += _model_panels(model, first_id=len(panels) + 1, top=_row_top(panels))
     return {
-        "uid": f"mlplat-{env}-{team}"[:40],
+        "uid": f"mlplat-{env}-{team}"[:40],  # Grafana allows at most 40 characters
         "title": f"mlplat: {team} models ({env})",
         "tags": ["mlplat", team, env],
         "timezone": "utc",
