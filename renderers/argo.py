@@ -15,7 +15,7 @@ from typing import Any
 
 from compiler.resolve import ResolvedModel
 from compiler.types import duration_seconds
-from renderers.base import Manifest, model_dir, model_metadata
+from renderers.base import Manifest, model_manifest, model_metadata
 
 SPEC_MOUNT = "/etc/mlplat"
 OUTPUTS = "/tmp/outputs"
@@ -25,17 +25,15 @@ _LIGHT = {"cpu": "250m", "memory": "512Mi"}
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
-    folder = model_dir(model.team, model.name)
-    template = _workflow_template(model)
-    manifests = [Manifest(f"{folder}/workflowtemplate-{template['metadata']['name']}.yaml", template, model.source)]
+    manifests = [model_manifest(model, _workflow_template(model))]
     if model.spec.training.schedule:
-        cron = _cron_workflow(model)
-        manifests.append(Manifest(f"{folder}/cronworkflow-{cron['metadata']['name']}.yaml", cron, model.source))
+        manifests.append(model_manifest(model, _cron_workflow(model)))
     return manifests
 
 
-def _metadata(model: ResolvedModel, name: str, wave: int) -> dict[str, Any]:
-    return model_metadata(model, name, labels={"mlplat.io/pipeline": "training"},
+def workflow_metadata(model: ResolvedModel, name: str, pipeline: str, wave: int) -> dict[str, Any]:
+    """Metadata of a workflow object: its pipeline label, and its Argo CD sync wave."""
+    return model_metadata(model, name, labels={"mlplat.io/pipeline": pipeline},
                           annotations={"argocd.argoproj.io/sync-wave": str(wave)})
 
 
@@ -102,7 +100,7 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
             # register acts on the gate's recorded decision: champion if passed, challenger if failed.
             register(name="register", arguments={"run-id": run_id_value}, depends="gate.Succeeded || gate.Failed")
     body = workflow.to_dict()
-    body["metadata"] = _metadata(model, model.names["trainingTemplate"], 0)
+    body["metadata"] = workflow_metadata(model, model.names["trainingTemplate"], "training", 0)
     return body
 
 
@@ -161,5 +159,5 @@ def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
         workflow_template_ref=m.WorkflowTemplateRef(name=model.names["trainingTemplate"]),
     )
     body = cron.to_dict()
-    body["metadata"] = _metadata(model, model.names["trainingSchedule"], 1)  # after the template it runs
+    body["metadata"] = workflow_metadata(model, model.names["trainingSchedule"], "training", 1)  # after its template
     return body

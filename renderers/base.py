@@ -33,6 +33,12 @@ class Manifest:
         return self.body.get("metadata", {}).get("namespace", "") if self.kubernetes else ""
 
 
+def model_manifest(model: ResolvedModel, body: dict[str, Any]) -> Manifest:
+    """A Kubernetes object of a model, filed in its folder as `<kind>-<name>.yaml`."""
+    path = f"{model_dir(model.team, model.name)}/{body['kind'].lower()}-{body['metadata']['name']}.yaml"
+    return Manifest(path, body, model.source)
+
+
 def model_dir(team: str, model: str) -> str:
     """Folder of a model's Kubernetes objects inside its environment (synced by the team's Application)."""
     return f"{TEAM_APPS_DIR}/{team}/{model}"

@@ -15,8 +15,16 @@ from typing import Any
 from compiler.emit import dump_yaml
 from compiler.resolve import ResolvedModel
 from compiler.types import duration_seconds
-from renderers.argo import OUTPUTS, SPEC_MOUNT, compute, container_security, pod_settings, spec_mounts
-from renderers.base import Manifest, model_dir, model_metadata
+from renderers.argo import (
+    OUTPUTS,
+    SPEC_MOUNT,
+    compute,
+    container_security,
+    pod_settings,
+    spec_mounts,
+    workflow_metadata,
+)
+from renderers.base import Manifest, model_manifest
 
 DRIFTED = f"{OUTPUTS}/drifted"
 REPORT = f"{OUTPUTS}/drift-report.html"
@@ -29,19 +37,12 @@ def render(model: ResolvedModel) -> list[Manifest]:
     drift = model.spec.monitoring.drift
     if drift is None or model.spec.serving is None or model.release is None:
         return []  # nothing served, nothing logged to compare
-    folder = model_dir(model.team, model.name)
-    manifests = []
-    if drift.on_drift == "retrain":
-        manifests += [Manifest(f"{folder}/{body['kind'].lower()}-{body['metadata']['name']}.yaml", body, model.source)
-                      for body in _retrain_rbac(model)]
-    cron = _cron_workflow(model)
-    manifests.append(Manifest(f"{folder}/cronworkflow-{cron['metadata']['name']}.yaml", cron, model.source))
-    return manifests
+    rbac = _retrain_rbac(model) if drift.on_drift == "retrain" else []
+    return [model_manifest(model, body) for body in (*rbac, _cron_workflow(model))]
 
 
 def _metadata(model: ResolvedModel, name: str, wave: int) -> dict[str, Any]:
-    return model_metadata(model, name, labels={"mlplat.io/pipeline": "drift"},
-                          annotations={"argocd.argoproj.io/sync-wave": str(wave)})
+    return workflow_metadata(model, name, "drift", wave)
 
 
 def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:

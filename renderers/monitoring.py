@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.resolve import ResolvedModel
-from renderers.base import Manifest, model_dir, model_metadata
+from renderers.base import Manifest, model_manifest, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
 # (alert, severity, burn rate, long window, short window, for): the SRE workbook's multi-window pairs.
@@ -92,7 +92,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
         "metadata": model_metadata(model, name, labels={"prometheus": "mlplat", "role": "alert-rules"}),
         "spec": {"groups": [{"name": f"mlplat.{model.environment}.{model.name}", "rules": rules}]},
     }
-    return [Manifest(f"{model_dir(model.team, model.name)}/prometheusrule-{name}.yaml", body, model.source)]
+    return [model_manifest(model, body)]
 
 
 def _alert(model: ResolvedModel, alert: str, severity: str, duration: str, expr: str, summary: str,

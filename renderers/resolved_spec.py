@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from compiler.resolve import ResolvedModel
-from renderers.base import Manifest, model_dir, model_metadata
+from renderers.base import Manifest, model_manifest, model_metadata
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
@@ -20,4 +20,4 @@ def render(model: ResolvedModel) -> list[Manifest]:
         "metadata": model_metadata(model, name, annotations={"argocd.argoproj.io/sync-wave": "-1"}),
         "data": {"model.json": json.dumps(model.summary(), indent=2, sort_keys=True) + "\n"},
     }
-    return [Manifest(f"{model_dir(model.team, model.name)}/configmap-{name}.yaml", body, model.source)]
+    return [model_manifest(model, body)]

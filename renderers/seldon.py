@@ -12,7 +12,7 @@ from typing import Any
 from compiler.releases import PinnedVersion
 from compiler.resolve import ResolvedModel
 from compiler.types import quantity_value
-from renderers.base import Manifest, model_dir, model_metadata
+from renderers.base import Manifest, model_manifest, model_metadata
 
 CONTAINER = "model"
 MODEL_MOUNT = "/mnt/models"  # where Seldon's storage initializer puts graph.modelUri
@@ -47,7 +47,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
                                                 "mlplat.io/rollout": rollout.strategy}),
         "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
     }
-    return [Manifest(f"{model_dir(model.team, model.name)}/seldondeployment-{name}.yaml", body, model.source)]
+    return [model_manifest(model, body)]
 
 
 def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffic: int = 0,
