@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from renderers import argo
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden" / "argo"
-
-
-@pytest.fixture(scope="module")
-def models():
-    checked, errors = check_project(REPO)
-    assert errors == []
-    return {(m.name, m.environment): m for m in checked.models}
 
 
 @pytest.mark.parametrize("name,env,kinds", [

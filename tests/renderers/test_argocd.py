@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from renderers import (
     ENVIRONMENT_RENDERERS,
     MODEL_RENDERERS,
@@ -21,13 +20,6 @@ from renderers import (
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
-
-
-@pytest.fixture(scope="module")
-def checked():
-    result, errors = check_project(REPO)
-    assert errors == []
-    return result
 
 
 def test_registry_lists_each_renderer_once() -> None:

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from renderers import dashboards
 from tests.conftest import REPO, check_golden
 
@@ -21,9 +20,7 @@ PROMTOOL = shutil.which("promtool")
 
 
 @pytest.fixture(scope="module")
-def environments():
-    checked, errors = check_project(REPO)
-    assert errors == []
+def environments(checked):
     return {e.env.name: e for e in checked.environments}
 
 

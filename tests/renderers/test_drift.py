@@ -10,18 +10,10 @@ import pytest
 import yaml
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from renderers import argo, drift
 from tests.conftest import REPO, SHARED_SCHEMAS, check_golden
 
 GOLDEN = REPO / "tests" / "golden" / "drift"
-
-
-@pytest.fixture(scope="module")
-def models():
-    checked, errors = check_project(REPO)
-    assert errors == []
-    return {(m.name, m.environment): m for m in checked.models}
 
 
 @pytest.mark.parametrize("name,kinds", [

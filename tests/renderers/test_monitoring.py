@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from renderers import monitoring
 from tests.conftest import REPO, check_golden
 
@@ -19,13 +18,6 @@ GOLDEN = REPO / "tests" / "golden" / "monitoring"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is absent (Debian's prometheus package; "
                                     ".ci/run installs it)")
-
-
-@pytest.fixture(scope="module")
-def models():
-    checked, errors = check_project(REPO)
-    assert errors == []
-    return {(m.name, m.environment): m for m in checked.models}
 
 
 @pytest.mark.parametrize("name", ["fraud-detector", "chargeback-risk"])

@@ -8,11 +8,9 @@ import os
 import subprocess
 import sys
 
-import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from compiler.pipeline import check_project
 from renderers import sbom
 from tests.conftest import REPO, check_golden
 
@@ -93,13 +91,6 @@ def test_the_model_its_data_code_images_and_packages() -> None:
     assert depends["model"] == ["code", "data:eval", "data:train", "image:training"]
     assert depends["image:serving"] == ["model"]
     assert len(depends["code"]) == len(packages)
-
-
-@pytest.fixture(scope="module")
-def checked():
-    found, errors = check_project(REPO)
-    assert errors == []
-    return found
 
 
 def test_compiled_ml_boms_record_the_pinned_digest(checked) -> None:

@@ -7,24 +7,11 @@ import dataclasses
 import pytest
 
 from compiler.emit import to_yaml
-from compiler.pipeline import check_project
 from compiler.plan import build_plan
 from renderers import seldon
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden" / "seldon"
-
-
-@pytest.fixture(scope="module")
-def checked():
-    result, errors = check_project(REPO)
-    assert errors == []
-    return result
-
-
-@pytest.fixture(scope="module")
-def models(checked):
-    return {(m.name, m.environment): m for m in checked.models}
 
 
 @pytest.mark.parametrize("name,rollout", [
