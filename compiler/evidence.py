@@ -129,12 +129,9 @@ def evidence_path(env: str, model: str, version: int) -> str:
 
 
 def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Document | None, list[SpecError]]:
-    """The validated evidence document of one pin, or None (with the reason) when it is missing or broken."""
+    """The validated evidence document of one pin (whose file exists), or None with the reasons it is broken."""
     display = evidence_path(env, model, version)
-    try:
-        raw = (root / display).read_bytes()
-    except FileNotFoundError:
-        return None, []
+    raw = (root / display).read_bytes()
     try:  # JSON's own reading of the values: YAML 1.1 would take a float such as 2e-05 for text
         data = json.loads(raw)
     except ValueError as exc:

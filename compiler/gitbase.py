@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compiler.evidence import EVIDENCE_DIR
+
 INPUT_PREFIXES = ("platform/", "specs/")
-EVIDENCE_DIR = "evidence"  # compiler.evidence.EVIDENCE_DIR; not imported: this module stays light
 
 
 class GitError(Exception):
