@@ -143,7 +143,7 @@ def drift(root: Path, args: argparse.Namespace) -> int:
     work = root / WORK_DIR / "drift" / f"{model.name}-{model.environment}"
     work.mkdir(parents=True, exist_ok=True)
     spec_file = work / "model.json"
-    spec_file.write_text(json.dumps(model.summary(), indent=2, sort_keys=True) + "\n", "utf-8")
+    spec_file.write_text(model.summary_json(), "utf-8")
     command = runtime_command("drift", "--spec", str(spec_file), "--outputs", str(work), "--reference",
                               args.reference, "--current", args.current,
                               "--report", str(args.report or work / "drift-report.html"))

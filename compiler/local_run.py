@@ -74,7 +74,7 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     outputs = run_dir / "outputs"
     outputs.mkdir(parents=True)
     spec_file = run_dir / "model.json"
-    spec_file.write_text(json.dumps(model.summary(), indent=2, sort_keys=True) + "\n", "utf-8")
+    spec_file.write_text(model.summary_json(), "utf-8")
     code_dir = (root / model.source).parent
     env = runtime_env(root, MLFLOW_TRACKING_URI=tracking_uri, MLPLAT_CODE_DIR=str(code_dir),
                       MLPLAT_GIT_COMMIT=git_commit(root))

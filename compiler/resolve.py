@@ -111,6 +111,10 @@ class ResolvedModel:
     def gpu_pool(self, gpu_type: str | None) -> GpuPool | None:
         return self.cluster.gpu_pools.get(gpu_type) if gpu_type else None
 
+    def summary_json(self) -> str:
+        """summary() as the runtime reads it: the <model>-spec ConfigMap's model.json, byte for byte."""
+        return json.dumps(self.summary(), indent=2, sort_keys=True) + "\n"
+
     def summary(self) -> dict[str, Any]:
         """The resolved spec as plain JSON data (what the runtime steps read in their pods)."""
         return {

@@ -5,8 +5,6 @@ Workflow and drift pods mount it, so the runtime steps read exactly what was rev
 
 from __future__ import annotations
 
-import json
-
 from compiler.resolve import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 
@@ -18,6 +16,6 @@ def render(model: ResolvedModel) -> list[Manifest]:
         "kind": "ConfigMap",
         # Synced first: the workflow and drift pods mount it.
         "metadata": model_metadata(model, name, annotations={"argocd.argoproj.io/sync-wave": "-1"}),
-        "data": {"model.json": json.dumps(model.summary(), indent=2, sort_keys=True) + "\n"},
+        "data": {"model.json": model.summary_json()},
     }
     return [model_manifest(model, body)]
