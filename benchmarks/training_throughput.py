@@ -25,6 +25,7 @@ def main() -> None:
 
     from runtime import data
     from runtime.contract import TrainingInput
+    from runtime.device import prepare_device
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicate", type=int, default=1)
@@ -42,6 +43,7 @@ def main() -> None:
         if device == "cuda" and not torch.cuda.is_available():
             print(f"{device:<8} {'-':>12} {'-':>8}  (no CUDA device here)")
             continue
+        prepare_device(device)
         logged: dict[str, float] = {}
         started = time.perf_counter()
         def record(name: str, value: float, step: int, into: dict[str, float] = logged) -> None:

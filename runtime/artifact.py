@@ -118,9 +118,12 @@ def load(directory: Path, device: str | None = None) -> LoadedModel:
     path = directory / meta["file"]
     if meta["framework"] == "pytorch":
         import torch
+        from torch.export.passes import move_to_device_pass
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        module = torch.export.load(path).module().to(device)
+        # The pass also rewrites tensors the graph creates (torch.tensor(...) in forward), which
+        # Module.to() would leave on the CPU the model was exported on.
+        module = move_to_device_pass(torch.export.load(path), device).module()
         return LoadedModel(meta, module, device)
     import joblib
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from runtime import artifact, data, environment, tracking
 from runtime.contract import TrainingInput
+from runtime.device import prepare_device, training_device
 from runtime.resolved import ResolvedSpec
 
 
@@ -61,17 +62,6 @@ def _log_params(client: Any, run_id: str, spec: ResolvedSpec) -> None:
     client.log_batch(run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
 
 
-def _device() -> str:
-    wanted = os.environ.get("MLPLAT_DEVICE")
-    if wanted:
-        return wanted
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: str) -> None:
     module_name, _, function = spec.training["entrypoint"].partition(":")
     code_dir = os.environ.get("MLPLAT_CODE_DIR")
@@ -81,9 +71,8 @@ def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: st
     target = spec.training["data"].get("target", "target")
     frame = data.load(spec.training["data"]["train"]["uri"], target)
     features = data.feature_columns(frame, target)
-    device = _device()
-    if device == "cuda":  # deterministic cuBLAS; see torch.use_deterministic_algorithms
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    device = training_device()
+    prepare_device(device)
     print(f"train: {len(frame)} rows, {len(features)} features, device {device}", flush=True)
     model = fit(TrainingInput(
         train=frame, features=features, target=target, hyperparameters=dict(spec.training.get("hyperparameters", {})),
