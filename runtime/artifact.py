@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.device import default_device
+
 FORMAT = "mlplat-model/v1"
 META = "mlplat-model.json"
 _FILES = {"pytorch": "model.pt2", "sklearn": "model.joblib"}
@@ -120,7 +122,7 @@ def load(directory: Path, device: str | None = None) -> LoadedModel:
         import torch
         from torch.export.passes import move_to_device_pass
 
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = device or default_device()
         # The pass also rewrites tensors the graph creates (torch.tensor(...) in forward), which
         # Module.to() would leave on the CPU the model was exported on.
         module = move_to_device_pass(torch.export.load(path), device).module()

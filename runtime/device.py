@@ -10,10 +10,12 @@ _CUBLAS_WORKSPACE = ":4096:8"
 
 
 def training_device() -> str:
-    """MLPLAT_DEVICE when set, else "cuda" when torch sees a GPU, else "cpu"."""
-    wanted = os.environ.get("MLPLAT_DEVICE")
-    if wanted:
-        return wanted
+    """MLPLAT_DEVICE when set, else the machine's default device."""
+    return os.environ.get("MLPLAT_DEVICE") or default_device()
+
+
+def default_device() -> str:
+    """CUDA when torch sees a GPU, else the CPU (also where torch is not installed)."""
     try:
         import torch
     except ImportError:
