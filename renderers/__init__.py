@@ -1,30 +1,8 @@
-"""Renderers: pure functions from resolved models (or a resolved environment) to manifests.
+"""Renderers: pure functions from the resolved spec (compiler/spec/) to manifests, one module per target.
 
-The registry below is the one place that lists them; the compiler renders each in this order.
+`renderers.registry` lists them in the order the compiler renders them. Renderers import only the
+spec types and the resolved model (compiler.spec), never the pipeline, GitOps, local or CLI code,
+and never the runtime. `renderers.mlbom` is the one module the runtime imports (the register step
+builds a version's ML-BOM with it); it imports nothing of mlplat, so this package stays free of
+imports for it.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable
-
-from compiler.resolve import ResolvedEnvironment, ResolvedModel
-from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
-from renderers.base import Manifest
-
-ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
-EnvironmentRenderer = Callable[[ResolvedEnvironment], list[Manifest]]
-
-MODEL_RENDERERS: dict[str, ModelRenderer] = {
-    "resolved-spec": resolved_spec.render,
-    "argo": argo.render,
-    "seldon": seldon.render,
-    "monitoring": monitoring.render,
-    "drift": drift.render,
-    "sbom": sbom.render,
-}
-ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
-    "argocd": argocd.render,
-    "dashboards": dashboards.render,
-}
-
-__all__ = ["MODEL_RENDERERS", "ENVIRONMENT_RENDERERS", "Manifest"]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.resolve import ResolvedModel
-from compiler.types import duration_seconds
+from compiler.spec.resolved import ResolvedModel
+from compiler.spec.types import duration_seconds
 from renderers.base import Manifest, model_manifest, model_metadata
 
 SPEC_MOUNT = "/etc/mlplat"

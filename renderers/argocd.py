@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.names import namespace_for
-from compiler.resolve import MANAGED_BY, ResolvedEnvironment
+from compiler.spec.names import namespace_for
+from compiler.spec.resolved import MANAGED_BY, ResolvedEnvironment
 from renderers.base import ARGOCD_DIR, TEAM_APPS_DIR, Manifest
 
 PLATFORM_SOURCE = "platform/platform.yaml"

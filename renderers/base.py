@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from compiler.resolve import ResolvedModel
+    from compiler.spec.resolved import ResolvedModel
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.resolve import ResolvedEnvironment, ResolvedModel
+from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers.base import TEAM_APPS_DIR, Manifest
 from renderers.monitoring import REQUESTS
 

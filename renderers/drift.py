@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.emit import dump_yaml
-from compiler.resolve import ResolvedModel
-from compiler.types import duration_seconds
+from compiler.spec.emit import dump_yaml
+from compiler.spec.resolved import ResolvedModel
+from compiler.spec.types import duration_seconds
 from renderers.argo import (
     OUTPUTS,
     SPEC_MOUNT,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from compiler.resolve import ResolvedModel
+from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest
+from renderers.mlbom import quality_metrics
 from renderers.sbom import path as bom_path
-from renderers.sbom import quality_metrics
 
 CARDS_DIR = "model-cards"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.resolve import ResolvedModel
+from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"

@@ -5,7 +5,7 @@ Workflow and drift pods mount it, so the runtime steps read exactly what was rev
 
 from __future__ import annotations
 
-from compiler.resolve import ResolvedModel
+from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.releases import PinnedVersion
-from compiler.resolve import ResolvedModel
-from compiler.types import quantity_value
+from compiler.spec.releases import PinnedVersion
+from compiler.spec.resolved import ResolvedModel
+from compiler.spec.types import quantity_value
 from renderers.base import Manifest, model_manifest, model_metadata
 
 CONTAINER = "model"

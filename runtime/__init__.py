@@ -1,5 +1,9 @@
-"""What runs inside workflow pods and on a laptop: the train, evaluate, gate and register steps.
+"""What runs inside workflow pods and on a laptop: the train, evaluate, gate, register and drift steps,
+the registry calls the compiler makes (verify, fetch) and the model server class.
 
 Steps read the resolved spec (the `<model>-spec` ConfigMap, or the file `mlplat run` writes) and talk
-to MLflow. Nothing here imports the compiler; heavy libraries are imported inside the functions.
+to MLflow. The runtime imports nothing of compiler/ and, of renderers/, only the contract module
+renderers.mlbom (the ML-BOM builder the register step and the compiler share); the compiler reaches
+the runtime only as a subprocess (compiler/local/runtime_call.py). Heavy libraries are imported
+inside the functions that need them.
 """

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO)]
 
-from compiler import local_serve  # noqa: E402
+from compiler.local import serve as local_serve  # noqa: E402
 from runtime import artifact  # noqa: E402
 
 FEATURES = [f"x{i}" for i in range(20)]

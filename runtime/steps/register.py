@@ -2,8 +2,9 @@
 
 Gate passed: the version becomes `champion`. Gate failed: it becomes `challenger`, for inspection,
 and the champion stays. No recorded decision (the gate could not decide): nothing is registered.
-Before the alias moves, the version's evidence and its CycloneDX ML-BOM are logged to the run
-(runtime/evidence.py, renderers/sbom.py) and written to the step's outputs.
+Before the alias moves, the version's evidence (runtime/evidence.py) and its CycloneDX ML-BOM
+(renderers/mlbom.py, the one module of the compiler's side that the runtime imports) are logged to
+the run and written to the step's outputs.
 """
 
 from __future__ import annotations
@@ -57,16 +58,16 @@ def _record_evidence(client: Any, spec: ResolvedSpec, run_info: Any, version: An
     """Evidence and ML-BOM of the new version, on its run and in the step's outputs; returns the BOM."""
     import mlflow.artifacts
 
-    from renderers import sbom
+    from renderers import mlbom
 
     trained_in = json.loads(mlflow.artifacts.load_text(f"{run_info.info.artifact_uri.rstrip('/')}/"
                                                        f"{environment.RECORD_PATH}"))
     facts = evidence.build(spec, run_info, version, trained_in)
-    bom = sbom.document(facts)
+    bom = mlbom.document(facts)
     client.log_dict(run_info.info.run_id, facts, evidence.RECORD_PATH)
-    client.log_text(run_info.info.run_id, sbom.to_text(bom), evidence.BOM_PATH)
+    client.log_text(run_info.info.run_id, mlbom.to_text(bom), evidence.BOM_PATH)
     (outputs / "evidence.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", "utf-8")
-    (outputs / "bom.cdx.json").write_text(sbom.to_text(bom), "utf-8")
+    (outputs / "bom.cdx.json").write_text(mlbom.to_text(bom), "utf-8")
     return bom
 
 

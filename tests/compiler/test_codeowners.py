@@ -6,9 +6,9 @@ import io
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from compiler import codeowners
 from compiler.cli import main
-from compiler.pipeline import check_project
+from compiler.pipeline.check import check_project
+from renderers import codeowners
 from tests.conftest import REPO, check_golden
 
 

@@ -8,7 +8,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from compiler.cli import main
-from compiler.pipeline import check_project
+from compiler.pipeline.check import check_project
 from tests.conftest import copy_inputs
 
 EVIDENCE = "environments/prod/evidence/churn-predictor-v31.json"

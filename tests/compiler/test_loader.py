@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from compiler.loader import Position, load_bytes
+from compiler.pipeline.loader import Position, load_bytes
 
 
 def load(text: str):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.pipeline import check_project
-from compiler.plan import Plan, build_plan
-from compiler.plandiff import diff_plans, format_text
+from compiler.gitops.plandiff import diff_plans, format_text
+from compiler.pipeline.check import check_project
+from compiler.pipeline.plan import Plan, build_plan
 
 
 def plan_of(root: Path) -> Plan:

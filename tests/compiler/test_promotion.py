@@ -15,9 +15,11 @@ import pytest
 import torch
 
 from compiler.cli import main
-from compiler.local_serve import free_port
-from compiler.pipeline import check_project
-from compiler.promote import PromoteError, promote, rollback
+from compiler.gitops.pins import PromoteError
+from compiler.gitops.promote import promote
+from compiler.gitops.rollback import rollback
+from compiler.local.serve import free_port
+from compiler.pipeline.check import check_project
 from runtime import artifact
 from tests.conftest import REPO, copy_repo
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.pipeline import check_project
-from compiler.resolve import merge
+from compiler.pipeline.check import check_project
+from compiler.pipeline.resolve import merge
 from tests.conftest import REPO
 
 

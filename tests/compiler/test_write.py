@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import compiler.project
+import compiler.pipeline.project
 from compiler.cli import main
-from compiler.pipeline import check_project
-from compiler.plan import build_plan
-from compiler.write import INDEX, differences, write_plan
+from compiler.pipeline.check import check_project
+from compiler.pipeline.plan import build_plan
+from compiler.pipeline.write import INDEX, differences, write_plan
 from tests.conftest import REPO, copy_inputs
 
 
@@ -49,14 +49,14 @@ def test_compile_into_an_empty_tree_reproduces_the_committed_bytes(tmp_path: Pat
 
 def test_same_bytes_in_any_spec_order(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = build_plan(check_project(repo_copy)[0])
-    original = compiler.project.spec_files
+    original = compiler.pipeline.project.spec_files
     for seed in range(3):
         def shuffled(root: Path, seed: int = seed) -> list[Path]:
             files = original(root)
             random.Random(seed).shuffle(files)
             return files
 
-        monkeypatch.setattr(compiler.project, "spec_files", shuffled)
+        monkeypatch.setattr(compiler.pipeline.project, "spec_files", shuffled)
         assert build_plan(check_project(repo_copy)[0]) == expected
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.pipeline import Checked, check_project
-from compiler.resolve import ResolvedModel
+from compiler.pipeline.check import Checked, check_project
+from compiler.spec.resolved import ResolvedModel
 from tests.conftest import REPO
 
 

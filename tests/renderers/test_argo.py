@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.emit import to_yaml
+from compiler.spec.emit import to_yaml
 from renderers import argo
 from tests.conftest import REPO, check_golden
 

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.emit import to_yaml
-from renderers import (
-    ENVIRONMENT_RENDERERS,
-    MODEL_RENDERERS,
-    argo,
-    argocd,
-    dashboards,
-    drift,
-    monitoring,
-    resolved_spec,
-    sbom,
-    seldon,
-)
+from compiler.spec.emit import to_yaml
+from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
+from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"

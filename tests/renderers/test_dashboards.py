@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.emit import to_yaml
+from compiler.spec.emit import to_yaml
 from renderers import dashboards
 from tests.conftest import REPO, check_golden
 

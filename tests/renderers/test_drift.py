@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.emit import to_yaml
+from compiler.spec.emit import to_yaml
 from renderers import argo, drift
 from tests.conftest import REPO, SHARED_SCHEMAS, check_golden
 

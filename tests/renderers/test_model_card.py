@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compiler.pipeline import check_project
+from compiler.pipeline.check import check_project
 from renderers import model_card
 from tests.conftest import REPO, check_golden, copy_inputs
 

@@ -11,7 +11,7 @@ import sys
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from renderers import sbom
+from renderers import mlbom, sbom
 from tests.conftest import REPO, check_golden
 
 FIXTURE = REPO / "tests" / "fixtures" / "evidence" / "tumor-classifier-v1.json"  # from a real `mlplat run`
@@ -24,7 +24,7 @@ def strict_errors(text: str) -> object:
 
 
 def test_golden_ml_bom_of_the_registered_reference_model() -> None:
-    text = sbom.to_text(sbom.document(EVIDENCE))
+    text = mlbom.to_text(mlbom.document(EVIDENCE))
     check_golden(GOLDEN, text)
     assert strict_errors(text) is None
 
@@ -37,24 +37,24 @@ def test_every_compiled_ml_bom_passes_the_strict_schema() -> None:
 
 
 def test_the_validator_rejects_a_broken_document() -> None:
-    broken = sbom.document(EVIDENCE)
+    broken = mlbom.document(EVIDENCE)
     broken["metadata"]["component"]["modelCard"]["quantitativeAnalysis"]["performanceMetrics"][0]["value"] = 0.9
-    assert strict_errors(sbom.to_text(broken)) is not None  # the guard can fail, so the tests above can too
+    assert strict_errors(mlbom.to_text(broken)) is not None  # the guard can fail, so the tests above can too
 
 
 def test_same_version_same_bytes_in_separate_processes() -> None:
-    code = ("import json, sys; from renderers import sbom; "
-            f"sys.stdout.write(sbom.to_text(sbom.document(json.load(open({str(FIXTURE)!r})))))")
+    code = ("import json, sys; from renderers import mlbom; "
+            f"sys.stdout.write(mlbom.to_text(mlbom.document(json.load(open({str(FIXTURE)!r})))))")
     outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "4242")]
     assert outputs[0] == outputs[1] == GOLDEN.read_text()
 
 
 def test_serial_and_timestamp_derive_from_the_version() -> None:
-    bom = sbom.document(EVIDENCE)
+    bom = mlbom.document(EVIDENCE)
     assert bom["serialNumber"] == "urn:uuid:7cf97f42-2b38-5ef3-94b6-dd8b99d1df41"
     assert bom["metadata"]["timestamp"].startswith(EVIDENCE["registeredAt"].removesuffix("Z"))
-    other = sbom.document({**EVIDENCE, "version": 2})
+    other = mlbom.document({**EVIDENCE, "version": 2})
     assert other["serialNumber"] != bom["serialNumber"]
 
 
@@ -63,7 +63,7 @@ def components(bom: dict) -> dict[str, dict]:
 
 
 def test_the_model_its_data_code_images_and_packages() -> None:
-    bom = sbom.document(EVIDENCE)
+    bom = mlbom.document(EVIDENCE)
     model = bom["metadata"]["component"]
     assert (model["type"], model["name"], model["version"]) == ("machine-learning-model", "tumor-classifier", "1")
     assert model["hashes"] == [{"alg": "SHA-256", "content": EVIDENCE["artifactSha256"]}]

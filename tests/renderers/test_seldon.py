@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from compiler.emit import to_yaml
-from compiler.plan import build_plan
+from compiler.pipeline.plan import build_plan
+from compiler.spec.emit import to_yaml
 from renderers import seldon
 from tests.conftest import REPO, check_golden
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.local_serve import free_port
+from compiler.local.serve import free_port
 from tests.runtime.conftest import MODEL, SPEC, aliases, mlplat, registry, sqlite_uri
 
 

@@ -10,8 +10,8 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from compiler.evidence import VersionEvidence
-from renderers import sbom
+from compiler.spec.evidence import VersionEvidence
+from renderers import mlbom
 from runtime import artifact
 from tests.runtime.conftest import MODEL, mlplat, registry, sqlite_uri
 
@@ -48,7 +48,7 @@ def test_the_evidence_is_what_the_compiler_accepts(logged: dict) -> None:
 
 
 def test_every_path_gives_the_same_bytes(project: Path, logged: dict, tmp_path: Path) -> None:
-    assert sbom.to_text(sbom.document(logged["evidence"])) == logged["bom"]
+    assert mlbom.to_text(mlbom.document(logged["evidence"])) == logged["bom"]
     result = mlplat(project, "sbom", MODEL, "--version", "1")
     assert result.returncode == 0, result.stderr
     assert result.stdout == logged["bom"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler import local_serve
+from compiler.local import serve as local_serve
 from runtime import artifact, data
 from tests.runtime.conftest import MODEL, sqlite_uri
 

@@ -1,0 +1,10 @@
+"""The command line: `app.py` wires argparse and dispatches; every other module is one command (or a
+pair, promote and rollback) that parses nothing, calls the room that does the work (pipeline, gitops,
+local), prints the result and returns an exit code (exit_codes.py).
+
+`mlplat` is `compiler.cli:main`. This is the top of the dependency direction: nothing imports cli.
+"""
+
+from compiler.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,126 @@
+"""The `mlplat` command line: the argparse wiring, finding the repository, and the last line of defence.
+
+Only argparse and the standard library are imported at start-up. Each command lives in its own module
+of this package and is imported only when it runs, so `mlplat --help` and `mlplat validate` stay fast
+enough for a pre-commit hook (validate never loads the renderers, Hera, GitPython or cyclonedx).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from compiler.cli.exit_codes import EXIT_INTERNAL, EXIT_USAGE
+
+# command -> the module of compiler.cli whose function of the command's name runs it
+COMMAND_MODULES = {
+    "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
+    "drift": "drift", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
+    "rollback": "promote", "demo": "demo",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlplat",
+        description="GitOps ML platform: validate model specs and compile them into environments/.",
+    )
+    parser.add_argument("--root", type=Path, help="repository root (default: found from the current directory)")
+    parser.add_argument("--version", action="version", version="mlplat 0.1.0")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, formats: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if formats:
+            sub.add_argument("--format", choices=("text", "json", "github"), default="text",
+                             help="error output: human text, JSON, or GitHub annotation lines")
+        return sub
+
+    add("validate", "check platform.yaml and every model spec; report all errors", formats=True)
+    compile_cmd = add("compile", "render every environment into environments/", formats=True)
+    compile_cmd.add_argument("--check", action="store_true",
+                             help="write nothing; exit 1 when environments/ differs from what the specs produce")
+    schema = add("schema", "write the JSON Schemas editors use to complete and check model.yaml")
+    schema.add_argument("--check", action="store_true", help="exit 1 when the committed schemas are out of date")
+    run = add("run", "run a model's training workflow locally: train, evaluate, gate, register")
+    run.add_argument("model", help="model name (metadata.name)")
+    run.add_argument("--env", default="dev", help="environment whose resolved spec to run (default: dev)")
+    run.add_argument("--tracking-uri", help="a real MLflow server (default: SQLite under .mlplat/)")
+    serve = add("serve", "serve a registered model version locally with seldon-core-microservice")
+    serve.add_argument("model", help="model name (metadata.name)")
+    serve.add_argument("--version", help="registry version (default: the champion)")
+    serve.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
+    serve.add_argument("--port", type=int, default=9000, help="HTTP port (gRPC uses port+500)")
+    serve.add_argument("--metrics-port", type=int, default=6000, help="Prometheus metrics port")
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (see benchmarks/serving)")
+    serve.add_argument("--threads", type=int, default=1, help="threads per worker")
+    drift = add("drift", "compare two data files for drift as the model's drift job does: per-feature table and "
+                "Evidently HTML report; exit 0 no drift, 1 drift, 2 bad data")
+    drift.add_argument("model", help="model name (metadata.name)")
+    drift.add_argument("--reference", required=True, help="reference data: CSV, Parquet, or sklearn:// URI")
+    drift.add_argument("--current", required=True, help="current data: CSV or Parquet")
+    drift.add_argument("--env", default="dev", help="environment whose drift settings to use (default: dev)")
+    drift.add_argument("--report", type=Path, help="HTML report (default: .mlplat/drift/<model>-<env>/)")
+    drift.add_argument("--pushgateway", help="also push the results to this Prometheus Pushgateway")
+    sbom = add("sbom", "the CycloneDX ML-BOM of a registered version, from the registry (its artifact is checked)")
+    sbom.add_argument("model", help="model name (metadata.name)")
+    sbom.add_argument("--version", help="registry version (default: the champion)")
+    sbom.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
+    sbom.add_argument("--output", type=Path, help="write the document here instead of printing it")
+    plan = add("plan", "what the work tree changes against a base commit, resource by resource")
+    plan.add_argument("--base", required=True, help="base revision, e.g. origin/main")
+    plan.add_argument("--format", choices=("text", "markdown"), default="text")
+    gate = add("gate", "check every release pin changed against a base commit in the model registry")
+    gate.add_argument("--env", required=True, help="environment whose releases.yaml to check, or all")
+    gate.add_argument("--base", default="HEAD", help="base revision (default: HEAD)")
+    gate.add_argument("--tracking-uri", help="MLflow server (default: the environment's, from platform.yaml)")
+    gate.add_argument("--format", choices=("text", "markdown"), default="text")
+    promote = add("promote", "pin a registered version in an environment, on a new branch with a commit")
+    promote.add_argument("model")
+    promote.add_argument("--to", required=True, dest="env", help="target environment")
+    promote.add_argument("--version", help="registry version (default: the champion)")
+    promote.add_argument("--candidate", action="store_true", help="pin as the canary or shadow candidate")
+    promote.add_argument("--approved-by", action="append", default=[], help="approver handle (repeatable)")
+    promote.add_argument("--tracking-uri", help="MLflow server (default: the environment's)")
+    rollback = add("rollback", "pin the previously pinned version again, on a new branch with a commit")
+    rollback.add_argument("model")
+    rollback.add_argument("--env", required=True)
+    rollback.add_argument("--tracking-uri", help="MLflow server (default: the environment's)")
+    add("demo", "the main job on the embedded default: compile the specs; train, gate and register the "
+        "reference model; serve it and ask it once")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        root = args.root or _find_root()
+        if root is None:
+            print("mlplat: no platform/platform.yaml here or in any parent folder (use --root)", file=sys.stderr)
+            return EXIT_USAGE
+        module = importlib.import_module(f"compiler.cli.{COMMAND_MODULES[args.command]}")
+        return getattr(module, args.command)(root.resolve(), args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: users never see a traceback
+        if os.environ.get("MLPLAT_DEBUG"):
+            raise
+        print(f"mlplat: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in mlplat; rerun with MLPLAT_DEBUG=1 for a traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _find_root() -> Path | None:
+    """The nearest folder at or above the current one that holds platform/platform.yaml."""
+    cwd = Path.cwd()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / "platform" / "platform.yaml").is_file():
+            return candidate
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

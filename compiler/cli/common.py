@@ -1,0 +1,31 @@
+"""What several commands share: the checked project (errors printed when there are any) and model lookup."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from compiler.pipeline.check import Checked, check_project
+from compiler.pipeline.errors import format_errors
+from compiler.spec.resolved import ResolvedModel
+
+
+def checked_or_report(root: Path, fmt: str) -> Checked | None:
+    """The checked project, or None after printing every error in `fmt` (text, json or github)."""
+    checked, errors = check_project(root)
+    if errors:
+        sys.stdout.write(format_errors(errors, fmt))
+        return None
+    return checked
+
+
+def find_model(checked: Checked, command: str, name: str, env: str) -> ResolvedModel | None:
+    """The model resolved for `env`, or None after saying which models and environments there are."""
+    found = [m for m in checked.models if m.name == name and m.environment == env]
+    if not found:
+        names = sorted({m.name for m in checked.models})
+        envs = [e.env.name for e in checked.environments]
+        print(f"mlplat {command}: no model {name!r} in environment {env!r} (models: {', '.join(names)}; "
+              f"environments: {', '.join(envs)})", file=sys.stderr)
+        return None
+    return found[0]

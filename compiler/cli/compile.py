@@ -1,0 +1,36 @@
+"""`mlplat compile [--check]`: render environments/ atomically, or say how it differs from the specs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from compiler.cli.common import checked_or_report
+from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
+from compiler.pipeline.plan import build_plan
+from compiler.pipeline.write import differences, write_plan
+
+
+def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
+    checked = checked_or_report(root, args.format)
+    if checked is None:
+        return EXIT_ERRORS
+    plan = build_plan(checked)
+    if args.check:
+        found = differences(root, plan)
+        if found:
+            print("\n".join(d.text() for d in found))
+            print(f"environments/ is out of date: {len(found)} file(s) differ; run `mlplat compile` and commit")
+            return EXIT_ERRORS
+        print(f"ok: environments/ matches the specs ({len(plan.files)} files)")
+        return EXIT_OK
+    result = write_plan(root, plan)
+    print(f"compiled {len(checked.project.models)} models into {len(checked.environments)} environments: "
+          f"{len(plan.files)} files, {len(result.written)} written, {len(result.deleted)} deleted")
+    for path in result.written:
+        print(f"  wrote   {path}")
+    for path in result.deleted:
+        print(f"  deleted {path}")
+    for note in plan.notes:
+        print(f"  note: {note}")
+    return EXIT_OK

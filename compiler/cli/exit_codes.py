@@ -1,0 +1,3 @@
+"""The exit codes of every command (README, "Exit codes")."""
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

@@ -1,0 +1,36 @@
+"""`mlplat promote` and `mlplat rollback`: a release pin changed on a new branch, as one commit
+(compiler/gitops/promote.py and rollback.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
+from compiler.gitops import gitbase
+from compiler.gitops import promote as promotion
+from compiler.gitops import rollback as rollbacks
+from compiler.gitops.pins import Committed, PromoteError
+
+
+def promote(root: Path, args: argparse.Namespace) -> int:
+    return _commit_pin("promote", lambda: promotion.promote(
+        root, args.model, args.env, args.version, args.tracking_uri, candidate=args.candidate,
+        approved_by=tuple(args.approved_by)))
+
+
+def rollback(root: Path, args: argparse.Namespace) -> int:
+    return _commit_pin("rollback", lambda: rollbacks.rollback(root, args.model, args.env, args.tracking_uri))
+
+
+def _commit_pin(command: str, action: Callable[[], Committed]) -> int:
+    try:
+        done = action()
+    except (PromoteError, gitbase.GitError) as exc:
+        print(f"mlplat {command}: refused: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
+    print(done.message)
+    return EXIT_OK

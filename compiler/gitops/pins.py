@@ -1,0 +1,132 @@
+"""What promotion and rollback share: a version's facts from the registry, releases.yaml written
+deterministically, and the pin committed on a new branch with the rendered result.
+
+Both refuse on a dirty work tree, recompile environments/ so the commit carries the rendered result,
+and commit with GitPython under a message naming the model, the version and its evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.gitops import gitbase
+from compiler.local import runtime_call
+from compiler.pipeline.check import Checked, check_project
+from compiler.pipeline.plan import build_plan
+from compiler.pipeline.write import write_plan
+from compiler.spec.emit import dump_yaml
+from compiler.spec.releases import PinnedVersion, Releases
+
+
+class PromoteError(Exception):
+    """The promotion or rollback is refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Committed:
+    branch: str
+    commit: str
+    message: str
+
+
+def releases_path(env: str) -> str:
+    return f"environments/{env}/releases.yaml"
+
+
+def dump_releases(releases: Releases, header: str) -> bytes:
+    """Deterministic releases.yaml: the header comments kept, then the pins in a fixed field order."""
+    body = releases.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for release in body["releases"].values():
+        for pinned in (release, release.get("candidate") or {}):
+            if pinned.get("approvedBy") == []:
+                del pinned["approvedBy"]
+    return (header + dump_yaml(body)).encode()
+
+
+def _header(path: Path, env: str) -> str:
+    if path.is_file():
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            kept.append(line)
+        if kept:
+            return "".join(kept)
+    return (f"# yaml-language-server: $schema=../../platform/releases.schema.json\n"
+            f"# Versions {env} serves, with their evidence. Promotion pull requests edit this file (mlplat promote).\n")
+
+
+def describe_version(root: Path, model: str, version: str | None, tracking_uri: str) -> tuple[PinnedVersion, bytes]:
+    """The registry's facts about a version (default: the champion), as a pin, and its evidence document
+    (as committed under environments/<env>/evidence/); the artifact is checked against both."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mlplat-promote-") as tmp:
+        try:
+            facts = runtime_call.fetch_version(root, model, version, tracking_uri, Path(tmp))
+        except runtime_call.RuntimeCallError as exc:
+            raise PromoteError(str(exc)) from exc
+    if facts.get("gate") != "passed":
+        raise PromoteError(f"{model} version {facts['version']} did not pass its gate when it was registered "
+                           f"(gate {facts.get('gate')!r}); only versions that passed can be promoted")
+    if not facts.get("evidence"):
+        raise PromoteError(f"{model} version {facts['version']} has no evidence on its run "
+                           f"({runtime_call.EVIDENCE_PATH}); register it again with this platform version")
+    pin = PinnedVersion.model_validate({
+        "version": int(facts["version"]), "runId": facts["runId"], "modelUri": facts["source"],
+        "artifactSha256": facts["artifactSha256"], "specHash": facts["specHash"], "gate": "passed"})
+    return pin, (json.dumps(facts["evidence"], indent=2, sort_keys=True) + "\n").encode()
+
+
+def clean_repo(root: Path):
+    """The repository, refusing a work tree with uncommitted changes."""
+    repository = gitbase.repo(root)
+    if repository.is_dirty(untracked_files=True):
+        raise PromoteError("the work tree has uncommitted changes; commit or stash them first")
+    return repository
+
+
+def current_releases(checked: Checked, env: str) -> Releases:
+    """The environment's pins as they are (none where it has no releases.yaml yet)."""
+    loaded = checked.project.releases.get(env)
+    return loaded.releases if loaded else Releases.model_validate(
+        {"apiVersion": "mlplat/v1", "kind": "Releases", "environment": env, "releases": {}})
+
+
+def checked_project(root: Path) -> Checked:
+    """The checked project, refusing specs that do not validate."""
+    checked, errors = check_project(root)
+    if errors:
+        raise PromoteError(f"the specs do not validate ({len(errors)} errors); run `mlplat validate`")
+    return checked
+
+
+def commit_pin(root: Path, repository, env: str, releases: Releases, branch: str, message: str,
+               evidence: dict[str, bytes]) -> Committed:
+    """Write the pins (and evidence files), recompile, and commit on a new branch; on any failure the
+    branch is deleted and the work tree is as it was."""
+    if branch in [head.name for head in repository.heads]:
+        raise PromoteError(f"branch {branch} exists already")
+    path = root / releases_path(env)
+    content = dump_releases(releases, _header(path, env))
+    original_branch = repository.active_branch
+    repository.git.checkout("-b", branch)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        for relative, document in evidence.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_bytes(document)
+        written = write_plan(root, build_plan(checked_project(root)))
+        repository.git.add("--all", "--", releases_path(env), *evidence, *written.written, *written.deleted)
+        commit = repository.index.commit(message)
+    except Exception:
+        repository.git.checkout("--force", original_branch.name)
+        repository.git.branch("-D", branch)
+        for relative in evidence:  # untracked, so the checkout above leaves them behind
+            (root / relative).unlink(missing_ok=True)
+        raise
+    return Committed(branch, commit.hexsha, message)

@@ -1,0 +1,69 @@
+"""`mlplat promote`: pin a registered version in an environment, on a new branch, ready for a pull request.
+
+Promotion follows the platform's environment order (a version must be pinned in the environment
+before), requires an approval where the environment does, and runs the same checks as `mlplat gate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compiler.gitops import gate as gatecheck
+from compiler.gitops.pins import (
+    Committed,
+    PromoteError,
+    checked_project,
+    clean_repo,
+    commit_pin,
+    current_releases,
+    describe_version,
+)
+from compiler.spec.evidence import evidence_path
+from compiler.spec.releases import Release
+
+
+def promote(root: Path, model: str, env: str, version: str | None, tracking_uri: str | None, *,
+            candidate: bool = False, approved_by: tuple[str, ...] = ()) -> Committed:
+    repository = clean_repo(root)
+    checked = checked_project(root)
+    platform = checked.project.platform
+    if env not in platform.environment_names:
+        raise PromoteError(f"unknown environment {env!r} (order: {' -> '.join(platform.environment_names)})")
+    resolved = next((m for m in checked.models if m.name == model and m.environment == env), None)
+    if resolved is None:
+        raise PromoteError(f"no model named {model!r}")
+    environment = platform.environment(env)
+    uri = tracking_uri or environment.mlflow.tracking_uri
+    pin, evidence_doc = describe_version(root, model, version, uri)
+    order = platform.environment_names
+    if order.index(env) > 0:
+        previous = order[order.index(env) - 1]
+        earlier = checked.project.release(previous, model)
+        pinned_there = {p.artifact_sha256 for p in (earlier, earlier.candidate if earlier else None) if p}
+        if pin.artifact_sha256 not in pinned_there:
+            raise PromoteError(f"{model} version {pin.version} (artifact {pin.artifact_sha256[:12]}) is not pinned in "
+                               f"{previous!r}; promotion goes {' -> '.join(order)} and cannot skip {previous!r}")
+    if environment.policies.require_approval and not approved_by:
+        raise PromoteError(f"{env!r} requires a recorded approval: pass --approved-by @handle")
+    pin = pin.model_copy(update={"approved_by": list(approved_by)})
+    releases = current_releases(checked, env)
+    live = releases.releases.get(model)
+    if candidate:
+        if live is None:
+            raise PromoteError(f"nothing is pinned for {model} in {env!r} yet; promote a version first")
+        if resolved.spec.serving is None or resolved.spec.serving.rollout.strategy == "direct":
+            raise PromoteError(f"{model} rolls out directly in {env!r}; a candidate needs a canary or shadow rollout")
+    result = gatecheck.verify(root, model, pin, resolved.spec.evaluation.gates, live, uri)
+    if not result.passed:
+        raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {result.failures}")
+    new_release = live.model_copy(update={"candidate": pin}) if candidate else Release.model_validate(
+        pin.model_dump(by_alias=True))
+    updated = releases.model_copy(update={"releases": {**releases.releases, model: new_release}})
+    role = "candidate" if candidate else "version"
+    evidence = "\n".join(f"- {c['name']}: {c['detail']}" for c in result.checks)
+    message = (f"promote {model} {role} {pin.version} to {env}\n\n"
+               f"run {pin.run_id}, artifact sha256 {pin.artifact_sha256}, spec {pin.spec_hash[:12]}\n"
+               f"{evidence}\n")
+    branch = f"mlplat/promote-{model}-{env}-v{pin.version}"
+    return commit_pin(root, repository, env, updated, branch, message,
+                      {evidence_path(env, model, pin.version): evidence_doc})

@@ -1,0 +1,11 @@
+"""This machine: the runtime started as a subprocess, on the embedded default or a given MLflow.
+
+    runtime_call.py  the compiler's only way into the runtime (`python -m runtime ...`, never imported)
+    embedded.py      the embedded default under .mlplat/: MLflow on SQLite, a local artifact folder
+    run.py           `mlplat run`: a model's training workflow, step by step, as the pods run it
+    serve.py         `mlplat serve`: a registered version behind the real seldon-core-microservice
+    drift.py         `mlplat drift`: the drift step on two files
+    sbom.py          `mlplat sbom`: a registered version's ML-BOM, its artifact checked
+
+Imports compiler.spec and the renderers (serving settings, the ML-BOM builder); gitops and cli import this.
+"""

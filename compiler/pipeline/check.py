@@ -1,0 +1,77 @@
+"""check_project: load -> validate -> platform policy -> resolve per environment -> rules and policy.
+
+This is all of `mlplat validate`; `mlplat compile` goes on with plan.py and write.py. Nothing here
+imports the renderers, so validation never loads Hera, cyclonedx or Jinja2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.pipeline.errors import SpecError
+from compiler.pipeline.policy import (
+    environment_policy,
+    merge_environments,
+    model_policy,
+    platform_policy,
+    production_policy,
+    quota_policy,
+    release_policy,
+)
+from compiler.pipeline.project import Project, load_project
+from compiler.pipeline.resolve import SpecLocator, resolve_model
+from compiler.pipeline.rules import spec_rules
+from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A project with no errors, resolved for every environment."""
+
+    project: Project
+    environments: tuple[ResolvedEnvironment, ...]
+
+    @property
+    def models(self) -> list[ResolvedModel]:
+        return [m for env in self.environments for m in env.models]
+
+
+def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
+    """Every error of every file, in one pass; a `Checked` project only when there are none."""
+    project, errors = load_project(root)
+    if project is None:
+        return None, sorted(set(errors))
+    platform = project.platform
+    platform_errors = platform_policy(platform, project.platform_doc)
+    if platform_errors:  # specs cannot be resolved against a broken platform
+        return None, sorted(set(errors + platform_errors))
+    errors += model_policy(project)
+    resolved: list[tuple[ResolvedModel, SpecLocator]] = []
+    per_environment: list[tuple[str, SpecError]] = []
+    for loaded in project.models:
+        for env in platform.spec.environments:
+            model, found = resolve_model(project, loaded, env)
+            errors += found
+            if model is None:
+                continue
+            where = SpecLocator(loaded.doc, env.name)
+            errors += spec_rules(model, where)
+            per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)
+                                + production_policy(model, where, project.platform_doc)]
+            resolved.append((model, where))
+    per_environment += quota_policy(resolved, platform, project.platform_doc)
+    errors += merge_environments(per_environment, platform.environment_names)
+    errors += release_policy(project, [m for m, _ in resolved])
+    if errors:
+        return None, sorted(set(errors))
+    environments = tuple(
+        ResolvedEnvironment(
+            env=env,
+            cluster=platform.cluster(env.cluster),
+            platform=platform,
+            models=tuple(sorted((m for m, _ in resolved if m.environment == env.name), key=lambda m: m.name)),
+        )
+        for env in platform.spec.environments
+    )
+    return Checked(project, environments), []

@@ -1,0 +1,133 @@
+"""load and validate: find the repository's inputs and read each into its spec document.
+
+The inputs are platform/platform.yaml, every specs/<team>/<model>/model.yaml, each environment's
+releases.yaml and the evidence of its pins; every error of every file is collected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from compiler.pipeline.errors import SpecError
+from compiler.pipeline.loader import Document, load_bytes, load_file
+from compiler.pipeline.validation import validate
+from compiler.spec.evidence import VersionEvidence, evidence_path
+from compiler.spec.model import Model
+from compiler.spec.platform import Platform
+from compiler.spec.releases import RELEASES_FILE, Release, Releases
+
+PLATFORM_FILE = "platform/platform.yaml"
+SPECS_DIR = "specs"
+SPEC_NAME = "model.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    doc: Document
+    model: Model
+
+
+@dataclass(frozen=True)
+class LoadedReleases:
+    doc: Document
+    releases: Releases
+    # (model, version) -> its evidence document, or None where the file is there but invalid
+    evidence: dict[tuple[str, int], Document | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    platform_doc: Document
+    platform: Platform
+    models: tuple[LoadedModel, ...]
+    releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
+
+    def release(self, environment: str, model: str) -> Release | None:
+        loaded = self.releases.get(environment)
+        return loaded.releases.releases.get(model) if loaded else None
+
+    def evidence(self, environment: str, model: str) -> dict[int, Any]:
+        """Valid evidence documents of the model's pinned versions there, by version."""
+        loaded = self.releases.get(environment)
+        if loaded is None:
+            return {}
+        return {version: doc.data for (name, version), doc in loaded.evidence.items() if name == model and doc}
+
+
+def spec_files(root: Path) -> list[Path]:
+    """Every model.yaml under specs/, sorted so that output never depends on directory order."""
+    return sorted((root / SPECS_DIR).rglob(SPEC_NAME), key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
+    """Load and validate the platform and every spec; all errors of all files are returned together."""
+    errors: list[SpecError] = []
+    platform_doc, found = load_file(root / PLATFORM_FILE, PLATFORM_FILE)
+    errors += found
+    platform = None
+    if platform_doc is not None:
+        platform, found = validate(platform_doc, Platform)
+        errors += found
+    models = []
+    for path in spec_files(root):
+        display = path.relative_to(root).as_posix()
+        doc, found = load_file(path, display)
+        errors += found
+        if doc is None:
+            continue
+        model, found = validate(doc, Model)
+        errors += found
+        if model is not None:
+            models.append(LoadedModel(doc, model))
+    if platform is None or platform_doc is None:
+        return None, errors
+    releases = {}
+    for env in platform.environment_names:
+        doc, pinned, found = load_releases(root, env)
+        errors += found
+        if doc is not None and pinned is not None:
+            evidence = {}
+            for name, release in pinned.releases.items():
+                for version in (release.version, *([release.candidate.version] if release.candidate else [])):
+                    if (root / evidence_path(env, name, version)).is_file():
+                        evidence[(name, version)], found = load_evidence(root, env, name, version)
+                        errors += found
+            releases[env] = LoadedReleases(doc, pinned, evidence)
+    return Project(root, platform_doc, platform, tuple(models), releases), errors
+
+
+def load_releases(root: Path, environment: str) -> tuple[Document | None, Releases | None, list[SpecError]]:
+    """Read environments/<env>/releases.yaml; a missing file means nothing is pinned there."""
+    display = f"environments/{environment}/{RELEASES_FILE}"
+    path = root / display
+    if not path.is_file():
+        return None, None, []
+    doc, errors = load_file(path, display)
+    if doc is None:
+        return None, None, errors
+    releases, errors = validate(doc, Releases)
+    if releases is not None and releases.environment != environment:
+        errors.append(doc.error(("environment",), f"file is in environments/{environment}/ but says "
+                                f"environment {releases.environment!r}"))
+    return doc, releases, errors
+
+
+def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Document | None, list[SpecError]]:
+    """The validated evidence document of one pin (whose file exists), or None with the reasons it is broken."""
+    display = evidence_path(env, model, version)
+    raw = (root / display).read_bytes()
+    try:  # JSON's own reading of the values: YAML 1.1 would take a float such as 2e-05 for text
+        data = json.loads(raw)
+    except ValueError as exc:
+        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (1, 1)
+        return None, [SpecError(display, line, column, "", f"not valid JSON: {exc}")]
+    located, errors = load_bytes(raw, display)  # the loader's guards, and positions for error messages
+    if located is None:
+        return None, errors
+    doc = replace(located, data=data)
+    evidence, errors = validate(doc, VersionEvidence)
+    return (doc if evidence is not None else None), errors

@@ -1,0 +1,47 @@
+"""Rules within one resolved spec that types alone cannot express (fields that depend on each other)."""
+
+from __future__ import annotations
+
+from compiler.pipeline.errors import SpecError
+from compiler.pipeline.resolve import SpecLocator
+from compiler.spec.resolved import ResolvedModel
+
+
+def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
+    spec = model.spec
+    errors: list[SpecError] = []
+    training = spec.training
+    if (training.command is None) == (training.entrypoint is None):
+        errors.append(where.error(("training",), "give exactly one of command or entrypoint",
+                                  "command runs a program; entrypoint calls package.module:function"))
+    sections = [("training", training.resources)]
+    if spec.serving:
+        sections.append(("serving", spec.serving.resources))
+    for section, resources in sections:
+        if resources.gpus > 0 and resources.gpu_type is None:
+            errors.append(where.error((section, "resources", "gpus"),
+                                      f"{resources.gpus} GPU(s) requested but no gpuType",
+                                      "add gpuType, e.g. gpuType: h100"))
+    for index, gate in enumerate(spec.evaluation.gates):
+        path = ("evaluation", "gates", index)
+        if gate.min is None and gate.max is None and gate.max_regression_vs_champion is None:
+            errors.append(where.error(path, f"gate on {gate.metric!r} sets no condition",
+                                      "add min, max or maxRegressionVsChampion"))
+        if gate.min is not None and gate.max is not None and gate.min > gate.max:
+            errors.append(where.error((*path, "min"), f"min {gate.min} is greater than max {gate.max}"))
+    if spec.serving:
+        replicas, rollout = spec.serving.replicas, spec.serving.rollout
+        if replicas.min > replicas.max:
+            errors.append(where.error(("serving", "replicas", "min"),
+                                      f"min replicas {replicas.min} is greater than max {replicas.max}"))
+        if rollout.strategy == "canary" and rollout.canary_traffic is None:
+            errors.append(where.error(("serving", "rollout", "strategy"), "a canary rollout needs canaryTraffic",
+                                      "add canaryTraffic: 10 (percent of traffic)"))
+        if rollout.strategy != "canary" and rollout.canary_traffic is not None:
+            errors.append(where.error(("serving", "rollout", "canaryTraffic"),
+                                      f"canaryTraffic only applies to the canary strategy, not {rollout.strategy!r}",
+                                      "remove canaryTraffic or set strategy: canary"))
+    if spec.monitoring.drift and spec.serving is None:
+        errors.append(where.error(("monitoring", "drift"), "drift monitoring needs a served model",
+                                  "add a serving section or remove monitoring.drift"))
+    return errors

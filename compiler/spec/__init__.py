@@ -1,0 +1,15 @@
+"""The spec language: what people write and commit, as typed documents, and what the renderers read.
+
+    types.py     constrained value types (names, quantities, durations, cron, images, URIs, handles)
+    model.py     model.yaml (Model) with its per-environment overlay
+    platform.py  platform/platform.yaml (Platform): environments, clusters, teams, defaults
+    releases.py  environments/<env>/releases.yaml (Releases): the pinned versions
+    evidence.py  environments/<env>/evidence/<model>-vN.json (VersionEvidence): the registry's record
+    names.py     the Kubernetes names derived from a model name, and their limits
+    resolved.py  ResolvedModel and ResolvedEnvironment: one model in one environment, defaults applied
+    emit.py      deterministic YAML and JSON: how every document and manifest is written
+
+The bottom of the dependency direction: this package imports nothing else of mlplat (only Pydantic,
+PyYAML and the standard library). Reading files, locating errors and checking across documents are
+the pipeline's job (compiler/pipeline/).
+"""

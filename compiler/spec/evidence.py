@@ -1,0 +1,121 @@
+"""Evidence of pinned versions: environments/<env>/evidence/<model>-v<N>.json, committed by `mlplat promote`.
+
+The register step writes the document (runtime/evidence.py) and logs it to the run; the compiler
+checks it against its pin in releases.yaml and renders the version's ML-BOM from it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from compiler.spec.model import Governance
+from compiler.spec.types import DataUri, DnsLabel, ImageRef, RunId, Sha256, Strict
+
+EVIDENCE_DIR = "evidence"
+
+
+class DataVersion(Strict):
+    uri: DataUri
+    """Where the split was read from."""
+    version: Annotated[str, Field(min_length=1, max_length=128)]
+    """The data version the spec declared."""
+
+
+class GateCheck(Strict):
+    metric: str
+    """Metric the gate judged."""
+    condition: str
+    """The bound in words, e.g. `roc_auc min 0.97`."""
+    value: float | None
+    """The candidate's value; null when it was absent (and the check failed)."""
+    passed: bool
+    """Whether the check passed."""
+    reason: str
+    """The check in words, with its threshold."""
+
+
+class GateRecord(Strict):
+    passed: bool
+    """The gate's decision."""
+    champion: str | None
+    """Champion version the regression checks compared against."""
+    checks: list[GateCheck]
+    """Every check made."""
+
+
+class Package(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    """Normalised distribution name."""
+    version: Annotated[str, Field(min_length=1)]
+    """Installed version."""
+
+
+class TrainingEnvironment(Strict):
+    python: str
+    """Interpreter version."""
+    packages: list[Package]
+    """Every installed distribution."""
+
+
+class Images(Strict):
+    training: ImageRef
+    """Image the train step ran in."""
+    serving: ImageRef | None = None
+    """Image that serves the version."""
+
+
+class VersionEvidence(Strict):
+    """What the registry recorded about a model version when it was registered."""
+
+    api_version: Literal["mlplat/v1"] = Field(alias="apiVersion")
+    """Format version."""
+    kind: Literal["VersionEvidence"]
+    """Always VersionEvidence."""
+    model: DnsLabel
+    """Registered model name."""
+    team: DnsLabel
+    """Owning team."""
+    version: Annotated[int, Field(ge=1)]
+    """Registry version."""
+    registered_at: Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")]
+    """When the version was registered (UTC)."""
+    run_id: RunId
+    """Tracking run the version came from."""
+    model_uri: DataUri
+    """The version's model directory."""
+    artifact_sha256: Sha256
+    """SHA-256 of the model directory."""
+    spec_hash: Sha256
+    """Hash of the spec it was trained from."""
+    git_commit: Annotated[str, Field(min_length=1, max_length=64)]
+    """Commit of the training code (or unknown)."""
+    trained_in: DnsLabel
+    """Environment whose pipeline trained it."""
+    description: str
+    """The model's description."""
+    owners: list[str]
+    """People accountable for the model."""
+    risk_tier: Literal["low", "medium", "high"] | None = None
+    """Risk tier at registration."""
+    task: str
+    """Prediction task."""
+    framework: str
+    """Artifact framework."""
+    data: dict[Literal["train", "eval"], DataVersion]
+    """Training and evaluation data."""
+    metrics: dict[str, float]
+    """Metrics logged on the run."""
+    gate: GateRecord
+    """The gate decision."""
+    governance: Governance
+    """The spec's governance section."""
+    images: Images
+    """Training and serving images."""
+    environment: TrainingEnvironment
+    """Python environment of the train step."""
+
+
+def evidence_path(env: str, model: str, version: int) -> str:
+    return f"environments/{env}/{EVIDENCE_DIR}/{model}-v{version}.json"

@@ -1,0 +1,47 @@
+"""Kubernetes-safe names derived from a model name, and the limits they must respect."""
+
+from __future__ import annotations
+
+from compiler.spec.platform import Environment
+from compiler.spec.types import DNS_LABEL
+
+LABEL_MAX = 63
+# Argo appends an 11-character timestamp suffix to a CronWorkflow's workflows, so its name is
+# limited to 52 characters (as for a Kubernetes CronJob).
+CRON_WORKFLOW_MAX = 52
+
+# object role -> (name pattern, limit). Every object mlplat renders for a model is named here.
+_DERIVED = {
+    "trainingTemplate": ("{model}-train", LABEL_MAX),
+    "trainingSchedule": ("{model}-train", CRON_WORKFLOW_MAX),
+    "driftSchedule": ("{model}-drift", CRON_WORKFLOW_MAX),
+    "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
+    "deployment": ("{model}", LABEL_MAX),
+    "resolvedSpec": ("{model}-spec", LABEL_MAX),
+    "rules": ("{model}-rules", LABEL_MAX),
+}
+MAX_MODEL_NAME = min(limit - (len(pattern) - len("{model}")) for pattern, limit in _DERIVED.values())
+
+
+def derived_names(model: str) -> dict[str, str]:
+    return {role: pattern.format(model=model) for role, (pattern, _) in _DERIVED.items()}
+
+
+def model_name_problem(model: str) -> str | None:
+    """Why a (valid DNS label) model name is too long for one of its derived names, or None."""
+    for role, (pattern, limit) in _DERIVED.items():
+        name = pattern.format(model=model)
+        if len(name) > limit:
+            return (f"derived name {name!r} ({role}) is {len(name)} characters; the limit is {limit}, "
+                    f"so model names may have at most {MAX_MODEL_NAME} characters")
+    return None
+
+
+def namespace_for(env: Environment, team: str) -> str:
+    return env.namespace.replace("{team}", team).replace("{env}", env.name)
+
+
+def namespace_problem(namespace: str) -> str | None:
+    if len(namespace) > LABEL_MAX or not DNS_LABEL.fullmatch(namespace):
+        return f"namespace {namespace!r} is not a DNS-1123 label of at most {LABEL_MAX} characters"
+    return None

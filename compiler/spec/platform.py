@@ -1,0 +1,176 @@
+"""The platform itself (platform/platform.yaml): environments, clusters, teams and defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from compiler.spec.types import DataUri, DnsLabel, GithubHandle, HttpUrl, Identifier, ImageRef, LabelValue, Strict
+
+
+class Toleration(Strict):
+    key: Annotated[str, Field(min_length=1)]
+    """Taint key the pods tolerate, e.g. nvidia.com/gpu."""
+    operator: Literal["Exists", "Equal"] = "Exists"
+    """Exists matches any value; Equal matches `value`."""
+    value: str | None = None
+    """Taint value (operator Equal only)."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    """Taint effect to tolerate; none tolerates all effects."""
+
+
+class GpuPool(Strict):
+    node_selector: dict[str, LabelValue]
+    """Node labels that select this pool's nodes."""
+    tolerations: list[Toleration] = Field(default_factory=list)
+    """Taints of the pool's nodes that GPU pods tolerate."""
+    resource_name: Annotated[str, Field(min_length=1)] = "nvidia.com/gpu"
+    """Extended resource name the device plugin advertises."""
+    capacity: Annotated[int, Field(ge=0)]
+    """GPUs in the pool, for capacity reporting."""
+
+
+class Cluster(Strict):
+    name: DnsLabel
+    """Cluster name, as registered in Argo CD."""
+    server: HttpUrl
+    """API server URL Argo CD deploys to."""
+    gpu_pools: dict[Identifier, GpuPool] = Field(default_factory=dict)
+    """GPU node pools by GPU type (h100, a10g, ...)."""
+
+
+class MlflowSettings(Strict):
+    tracking_uri: HttpUrl
+    """MLflow tracking server of the environment."""
+
+
+class EnvironmentPolicies(Strict):
+    require_image_digests: bool = False
+    """Every image must be pinned by @sha256 digest."""
+    require_resource_limits: bool = False
+    """Training and serving must set CPU and memory."""
+    require_approval: bool = False
+    """Promotions need a recorded approval."""
+    production: bool = False
+    """Production: every model needs a risk tier, owners, a model card, digest-pinned images and a gate
+    bounding a quality metric; pins of high-risk models need a recorded approval."""
+
+
+class MonitoringSettings(Strict):
+    pushgateway: HttpUrl = "http://prometheus-pushgateway.monitoring.svc.cluster.local:9091"
+    """Prometheus Pushgateway the drift jobs push their results to."""
+    prediction_log: DataUri | None = None
+    """Where the request logger writes served features as Parquet, one folder per model and UTC hour
+    (<team>/<model>/date=YYYY-MM-DD/hour=HH/); default: <artifactStore>/prediction-logs."""
+
+
+class Environment(Strict):
+    name: DnsLabel
+    """Environment name: dev, staging, prod. The list order is the promotion order."""
+    cluster: DnsLabel
+    """Name of the cluster (in `clusters`) this environment deploys to."""
+    namespace: Annotated[str, Field(pattern=r"\{team\}")] = "ml-{team}-{env}"
+    """Namespace scheme per team; {team} and {env} are replaced."""
+    mlflow: MlflowSettings
+    """Model registry and tracking server."""
+    artifact_store: DataUri
+    """Where model artifacts are stored, e.g. s3://mlplat-artifacts-prod."""
+    policies: EnvironmentPolicies = EnvironmentPolicies()
+    """What this environment requires of every model."""
+    monitoring: MonitoringSettings = MonitoringSettings()
+    """Where drift jobs read served traffic and push results."""
+
+
+class AlertRoute(Strict):
+    receiver: Annotated[str, Field(min_length=1, max_length=63)]
+    """Alertmanager receiver the team's alerts are routed to."""
+    slack_channel: Annotated[str, Field(pattern=r"^#[a-z0-9_-]+$")] | None = None
+    """Slack channel shown in alert annotations."""
+
+
+class Team(Strict):
+    name: DnsLabel
+    """Team name; specs live under specs/<team>/."""
+    owners: list[GithubHandle] = Field(min_length=1)
+    """GitHub handles that own the team's specs (CODEOWNERS)."""
+    members: list[GithubHandle] = Field(default_factory=list)
+    """Other people who may be named as model owners."""
+    gpu_quota: dict[DnsLabel, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """GPUs the team may request per environment (training plus serving at max replicas); absent means 0."""
+    alerts: AlertRoute
+    """Where the team's alerts go."""
+
+
+class Images(Strict):
+    training: ImageRef
+    """Default image of training steps (the mlplat runtime)."""
+    serving: ImageRef
+    """Default model server image (seldon-core with the mlplat serving class)."""
+
+
+class Defaults(Strict):
+    images: Images
+    """Default images."""
+    service_account: DnsLabel = "mlplat-runner"
+    """Service account workflow and drift pods run as."""
+    artifact_secret: DnsLabel = "mlplat-artifact-store"
+    """Secret with the artifact store's credentials, for Seldon's storage initializer."""
+
+
+class ArgoCdSettings(Strict):
+    namespace: DnsLabel = "argocd"
+    """Namespace Argo CD runs in (where Applications live)."""
+    project: DnsLabel = "default"
+    """Argo CD project of each environment's root Application (team Applications get a generated
+    AppProject per environment)."""
+    repo_url: HttpUrl = Field(alias="repoURL")
+    """This repository's URL, as Argo CD clones it."""
+    target_revision: Annotated[str, Field(min_length=1)] = "main"
+    """Branch Argo CD follows."""
+
+
+class PlatformMetadata(Strict):
+    name: DnsLabel
+    """Name of this platform installation."""
+
+
+class PlatformSpec(Strict):
+    platform_team: DnsLabel = "platform"
+    """Team that owns the platform itself (platform/, compiler/, renderers/, runtime/, .github/) in CODEOWNERS."""
+    environments: list[Environment] = Field(min_length=1)
+    """Environments in promotion order."""
+    clusters: list[Cluster] = Field(min_length=1)
+    """Kubernetes clusters."""
+    teams: list[Team] = Field(min_length=1)
+    """Teams that own models."""
+    defaults: Defaults
+    """Defaults applied to every model."""
+    argocd: ArgoCdSettings
+    """How Argo CD syncs the rendered environments."""
+
+
+class Platform(Strict):
+    """The mlplat platform: environments, clusters, teams, defaults."""
+
+    api_version: Literal["mlplat/v1"] = Field(alias="apiVersion")
+    """Config language version."""
+    kind: Literal["Platform"]
+    """Always Platform."""
+    metadata: PlatformMetadata
+    """Installation name."""
+    spec: PlatformSpec
+    """The platform's contents."""
+
+    def environment(self, name: str) -> Environment:
+        return next(e for e in self.spec.environments if e.name == name)
+
+    def cluster(self, name: str) -> Cluster:
+        return next(c for c in self.spec.clusters if c.name == name)
+
+    def team(self, name: str) -> Team | None:
+        return next((t for t in self.spec.teams if t.name == name), None)
+
+    @property
+    def environment_names(self) -> list[str]:
+        return [e.name for e in self.spec.environments]

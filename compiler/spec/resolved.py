@@ -1,0 +1,111 @@
+"""What the renderers read: one model in one environment, and one environment with its models.
+
+The pipeline's resolve stage (compiler/pipeline/resolve.py) builds these from the spec, its overlay
+and the platform's defaults; they are frozen, and every renderer is a pure function of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.spec.model import Spec
+from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Team
+from compiler.spec.releases import Release
+
+MANAGED_BY = "mlplat"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """One model in one environment, with every default applied. Renderers read only this."""
+
+    name: str
+    team: str
+    environment: str
+    source: str
+    spec_hash: str
+    description: str
+    owners: tuple[str, ...]
+    risk_tier: str | None
+    extra_labels: tuple[tuple[str, str], ...]
+    spec: Spec
+    env: Environment
+    cluster: Cluster
+    team_config: Team
+    namespace: str
+    training_image: str
+    runtime_image: str  # the platform's runtime, for steps that do not run team code
+    serving_image: str | None
+    service_account: str
+    artifact_secret: str
+    release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
+    names: dict[str, str] = field(hash=False)
+    evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
+
+    @property
+    def release_source(self) -> str:
+        return f"environments/{self.environment}/releases.yaml"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels on every object rendered for this model (extra labels cannot override these)."""
+        return {
+            **dict(self.extra_labels),
+            "app.kubernetes.io/name": self.name,
+            "app.kubernetes.io/part-of": "mlplat",
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "mlplat.io/team": self.team,
+            "mlplat.io/model": self.name,
+            "mlplat.io/environment": self.environment,
+        }
+
+    @property
+    def prediction_log(self) -> str:
+        """Folder of this model's logged features in its environment (read by the drift job)."""
+        base = self.env.monitoring.prediction_log or f"{self.env.artifact_store.rstrip('/')}/prediction-logs"
+        return f"{base.rstrip('/')}/{self.team}/{self.name}"
+
+    def gpu_pool(self, gpu_type: str | None) -> GpuPool | None:
+        return self.cluster.gpu_pools.get(gpu_type) if gpu_type else None
+
+    def summary_json(self) -> str:
+        """summary() as the runtime reads it: the <model>-spec ConfigMap's model.json, byte for byte."""
+        return json.dumps(self.summary(), indent=2, sort_keys=True) + "\n"
+
+    def summary(self) -> dict[str, Any]:
+        """The resolved spec as plain JSON data (what the runtime steps read in their pods)."""
+        return {
+            "apiVersion": "mlplat/v1",
+            "kind": "ResolvedModel",
+            "name": self.name,
+            "team": self.team,
+            "environment": self.environment,
+            "source": self.source,
+            "description": self.description,
+            "owners": list(self.owners),
+            "riskTier": self.risk_tier,
+            "specHash": self.spec_hash,
+            "namespace": self.namespace,
+            "mlflowTrackingUri": self.env.mlflow.tracking_uri,
+            "artifactStore": self.env.artifact_store,
+            "trainingImage": self.training_image,
+            "servingImage": self.serving_image,
+            "spec": self.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+
+
+@dataclass(frozen=True)
+class ResolvedEnvironment:
+    """One environment with the models deployed to it, for environment-wide renderers (Argo CD)."""
+
+    env: Environment
+    cluster: Cluster
+    platform: Platform
+    models: tuple[ResolvedModel, ...]
+
+    @property
+    def teams(self) -> list[str]:
+        return sorted({m.team for m in self.models})
+

@@ -1,0 +1,30 @@
+"""The one place that lists the renderers; the compiler renders each in this order.
+
+Model renderers take one resolved model, environment renderers one resolved environment. The
+model cards (one per model across environments) and CODEOWNERS (one per repository) are rendered
+by the plan beside them, from renderers.model_card and renderers.codeowners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
+from renderers.base import Manifest
+
+ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
+EnvironmentRenderer = Callable[[ResolvedEnvironment], list[Manifest]]
+
+MODEL_RENDERERS: dict[str, ModelRenderer] = {
+    "resolved-spec": resolved_spec.render,
+    "argo": argo.render,
+    "seldon": seldon.render,
+    "monitoring": monitoring.render,
+    "drift": drift.render,
+    "sbom": sbom.render,
+}
+ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
+    "argocd": argocd.render,
+    "dashboards": dashboards.render,
+}
