@@ -62,7 +62,9 @@ class MlplatModel:
         self.flush_seconds = float(os.environ.get("MLPLAT_METRICS_FLUSH_SECONDS", "1"))
         self.model: artifact.LoadedModel | None = None
         self._pending = _Counts()
-        self._flushed_at = 0.0
+        # None until the first flush: monotonic() counts from boot, so a start of 0.0 tied the first
+        # flush to the machine's uptime (nothing was handed over on a host up for less than flush_seconds)
+        self._flushed_at: float | None = None
 
     def load(self) -> None:
         """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one."""
@@ -95,7 +97,7 @@ class MlplatModel:
         self._pending.add(values, probability=self.model.meta["output"] == "probability")
         meta: dict[str, Any] = {"tags": dict(self._tags)}
         now = time.monotonic()
-        if now - self._flushed_at >= self.flush_seconds:
+        if self._flushed_at is None or now - self._flushed_at >= self.flush_seconds:
             meta["metrics"] = self._pending.metrics(self._tags)
             self._pending = _Counts()
             self._flushed_at = now
