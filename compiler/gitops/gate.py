@@ -16,7 +16,7 @@ from compiler.pipeline.check import Checked
 from compiler.pipeline.loader import load_bytes
 from compiler.pipeline.validation import validate
 from compiler.spec.model import Gate
-from compiler.spec.releases import PinnedVersion, Release, Releases
+from compiler.spec.releases import PinnedVersion, Release, Releases, releases_path
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class PinCheck:
 
 def base_releases(root: Path, env: str, ref: str) -> dict[str, Release]:
     """The pins of `env` at `ref` (none when the file did not exist there or does not parse)."""
-    raw = file_at(root, ref, f"environments/{env}/releases.yaml")
+    raw = file_at(root, ref, releases_path(env))
     if raw is None:
         return {}
-    doc, errors = load_bytes(raw, f"{ref}:environments/{env}/releases.yaml")
+    doc, errors = load_bytes(raw, f"{ref}:{releases_path(env)}")
     releases, errors = validate(doc, Releases) if doc else (None, errors)
     return dict(releases.releases) if releases else {}
 

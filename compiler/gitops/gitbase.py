@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler.spec.evidence import EVIDENCE_DIR
+from compiler.spec.releases import RELEASES_FILE
 
 INPUT_PREFIXES = ("platform/", "specs/")
 
@@ -27,7 +28,7 @@ def is_input(path: str) -> bool:
     parts = path.split("/")
     return path.startswith(INPUT_PREFIXES) or (
         len(parts) >= 3 and parts[0] == "environments"
-        and (parts[2] == "releases.yaml" or (parts[2] == EVIDENCE_DIR and len(parts) == 4)))
+        and (parts[2] == RELEASES_FILE or (parts[2] == EVIDENCE_DIR and len(parts) == 4)))
 
 
 def export_inputs(root: Path, ref: str, destination: Path) -> Path:

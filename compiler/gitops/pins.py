@@ -17,7 +17,7 @@ from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.plan import build_plan
 from compiler.pipeline.write import write_plan
 from compiler.spec.emit import dump_yaml
-from compiler.spec.releases import PinnedVersion, Releases
+from compiler.spec.releases import PinnedVersion, Releases, releases_path
 
 
 class PromoteError(Exception):
@@ -29,10 +29,6 @@ class Committed:
     branch: str
     commit: str
     message: str
-
-
-def releases_path(env: str) -> str:
-    return f"environments/{env}/releases.yaml"
 
 
 def dump_releases(releases: Releases, header: str) -> bytes:

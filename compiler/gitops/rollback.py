@@ -18,12 +18,11 @@ from compiler.gitops.pins import (
     commit_pin,
     current_releases,
     describe_version,
-    releases_path,
 )
 from compiler.pipeline.loader import load_bytes
 from compiler.pipeline.validation import validate
 from compiler.spec.evidence import evidence_path
-from compiler.spec.releases import Release, Releases
+from compiler.spec.releases import Release, Releases, releases_path
 
 
 def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Committed:

@@ -17,7 +17,7 @@ from compiler.pipeline.validation import validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
 from compiler.spec.model import Model
 from compiler.spec.platform import Platform
-from compiler.spec.releases import RELEASES_FILE, Release, Releases
+from compiler.spec.releases import Release, Releases, releases_path
 
 PLATFORM_FILE = "platform/platform.yaml"
 SPECS_DIR = "specs"
@@ -102,7 +102,7 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
 
 def load_releases(root: Path, environment: str) -> tuple[Document | None, Releases | None, list[SpecError]]:
     """Read environments/<env>/releases.yaml; a missing file means nothing is pinned there."""
-    display = f"environments/{environment}/{RELEASES_FILE}"
+    display = releases_path(environment)
     path = root / display
     if not path.is_file():
         return None, None, []

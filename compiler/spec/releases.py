@@ -28,6 +28,11 @@ from compiler.spec.types import DataUri, DnsLabel, GithubHandle, RunId, Sha256, 
 RELEASES_FILE = "releases.yaml"
 
 
+def releases_path(env: str) -> str:
+    """Where an environment's pins live, relative to the repository root."""
+    return f"environments/{env}/{RELEASES_FILE}"
+
+
 class PinnedVersion(Strict):
     version: Annotated[int, Field(ge=1)]
     """Model registry version."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from compiler.spec.model import Spec
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Team
-from compiler.spec.releases import Release
+from compiler.spec.releases import Release, releases_path
 
 MANAGED_BY = "mlplat"
 
@@ -46,7 +46,7 @@ class ResolvedModel:
 
     @property
     def release_source(self) -> str:
-        return f"environments/{self.environment}/releases.yaml"
+        return releases_path(self.environment)
 
     @property
     def labels(self) -> dict[str, str]:
