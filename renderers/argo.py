@@ -5,12 +5,20 @@ A `WorkflowTemplate` `<model>-train` runs the DAG train -> evaluate -> gate -> r
 id flows from train to the later steps as an output parameter. A `CronWorkflow` of the same name
 submits the template on the spec's schedule (continuous training).
 
+The team's code reaches the pods as Argo's own git input artifact: train clones the platform's
+repository (platform.yaml `repository`, with its credentials Secret) at the `git-commit` parameter,
+a commit or a branch; scheduled and drift-triggered runs leave it at the branch, so they train from
+its head. Train records the commit it really checked out and hands it on, and evaluate (which loads
+the team's pickled classes) clones exactly that commit. The runtime finds the spec's folder through
+MLPLAT_CODE_DIR.
+
 Submit by hand with the commit the model is trained from:
     argo submit -n <namespace> --from workflowtemplate/<model>-train -p git-commit=$(git rev-parse HEAD)
 """
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.spec.resolved import ResolvedModel
@@ -19,6 +27,7 @@ from renderers.base import Manifest, model_manifest, model_metadata
 
 SPEC_MOUNT = "/etc/mlplat"
 OUTPUTS = "/tmp/outputs"
+CODE_PATH = "/src"  # the repository's checkout in the train and evaluate pods
 RUNTIME_USER = 1000
 # Small, fixed resources for the steps that only talk to MLflow.
 _LIGHT = {"cpu": "250m", "memory": "512Mi"}
@@ -49,30 +58,34 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         Env(name="MLPLAT_ARTIFACT_ROOT", value=model.env.artifact_store),
         Env(name="MLPLAT_SPEC", value=f"{SPEC_MOUNT}/model.json"),
         Env(name="MLPLAT_OUTPUTS", value=OUTPUTS),
-        Env(name="MLPLAT_GIT_COMMIT", value="{{workflow.parameters.git-commit}}"),
         Env(name="HOME", value="/tmp"),
     ]
+    code_env = [Env(name="MLPLAT_CODE_DIR", value=f"{CODE_PATH}/{PurePosixPath(model.source).parent}")]
     mounts = spec_mounts()
     hardened = container_security()
-    run_id = Parameter(name="run-id")
+    run_id, commit = Parameter(name="run-id"), Parameter(name="git-commit")
 
-    def step(name: str, image: str, compute: m.ResourceRequirements, **extra: Any) -> Container:
+    def step(name: str, image: str, compute: m.ResourceRequirements, inputs: list[Any], step_env: list[Any],
+             **extra: Any) -> Container:
         args = ["-m", "runtime", name] + ([] if name == "train" else ["--run-id", "{{inputs.parameters.run-id}}"])
-        return Container(name=name, image=image, command=["python"], args=args, env=env, volume_mounts=mounts,
-                         security_context=hardened, resources=compute,
-                         inputs=[] if name == "train" else [run_id], **extra)
+        return Container(name=name, image=image, command=["python"], args=args, env=env + step_env,
+                         volume_mounts=mounts, security_context=hardened, resources=compute, inputs=inputs, **extra)
 
     with WorkflowTemplate(
         name=model.names["trainingTemplate"],
         entrypoint="pipeline",
-        arguments=[Parameter(name="git-commit", value="unknown",
-                             description="commit of the training code, recorded on the run")],
+        arguments=[Parameter(name="git-commit", value=model.repository.branch,
+                             description="commit or branch of the training code (a branch trains from its head); "
+                                         "the commit used is recorded on the run")],
         service_account_name=model.service_account,
         **pod_settings(model),
     ) as workflow:
         train = step(
             "train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
-            outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id"))],
+            [code_artifact(model, "{{workflow.parameters.git-commit}}")],
+            code_env + [Env(name="MLPLAT_GIT_COMMIT", value="{{workflow.parameters.git-commit}}")],
+            outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id")),
+                     Parameter(name="git-commit", value_from=m.ValueFrom(path=f"{OUTPUTS}/git-commit"))],
             active_deadline_seconds=duration_seconds(training.timeout),
             retry_strategy=m.RetryStrategy(limit=str(training.retries), retry_policy="Always",
                                            backoff=m.Backoff(duration="1m", factor="2", max_duration="30m"))
@@ -85,16 +98,18 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         on_error = m.RetryStrategy(limit="2", retry_policy="OnError")
         runtime_image = model.runtime_image  # evaluate, gate and register need only the platform runtime
         evaluate = step("evaluate", runtime_image, compute(resources.cpu, resources.memory, 0, None),
+                        [run_id, commit, code_artifact(model, "{{inputs.parameters.git-commit}}")], code_env,
                         retry_strategy=on_error)
-        gate = step("gate", runtime_image, compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None), retry_strategy=on_error,
+        light = compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None)
+        gate = step("gate", runtime_image, light, [run_id], [], retry_strategy=on_error,
                     outputs=[Parameter(name="decision", value_from=m.ValueFrom(path=f"{OUTPUTS}/decision",
                                                                               default="error"))])
-        register = step("register", runtime_image, compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None),
-                        retry_strategy=on_error)
+        register = step("register", runtime_image, light, [run_id], [], retry_strategy=on_error)
         run_id_value = "{{tasks.train.outputs.parameters.run-id}}"
         with DAG(name="pipeline"):
             t_train = train(name="train")
-            t_eval = evaluate(name="evaluate", arguments={"run-id": run_id_value})
+            t_eval = evaluate(name="evaluate", arguments={
+                "run-id": run_id_value, "git-commit": "{{tasks.train.outputs.parameters.git-commit}}"})
             t_gate = gate(name="gate", arguments={"run-id": run_id_value})
             t_train >> t_eval >> t_gate
             # register acts on the gate's recorded decision: champion if passed, challenger if failed.
@@ -102,6 +117,21 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
     body = workflow.to_dict()
     body["metadata"] = workflow_metadata(model, model.names["trainingTemplate"], "training", 0)
     return body
+
+
+def code_artifact(model: ResolvedModel, revision: str) -> Any:
+    """The platform's repository at `revision`, cloned by Argo into CODE_PATH (full history, so that any
+    commit can be checked out; the clone keeps .git, which is how train learns the commit)."""
+    from hera.workflows import GitArtifact
+    from hera.workflows import models as m
+
+    repository = model.repository
+    secret = repository.credentials_secret
+    return GitArtifact(
+        name="code", path=CODE_PATH, repo=repository.url, revision=revision,
+        username_secret=m.SecretKeySelector(name=secret, key="username") if secret else None,
+        password_secret=m.SecretKeySelector(name=secret, key="password") if secret else None,
+    )
 
 
 def pod_settings(model: ResolvedModel) -> dict[str, Any]:

@@ -24,7 +24,7 @@ NOT_KUBERNETES = "{*.cdx.json,**/*.cdx.json}"
 
 def render(environment: ResolvedEnvironment) -> list[Manifest]:
     env, platform = environment.env, environment.platform
-    argocd = platform.spec.argocd
+    argocd, repository = platform.spec.argocd, platform.spec.repository
     project = f"mlplat-{env.name}"
     manifests = []
     for team in environment.teams:
@@ -35,8 +35,8 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             namespace=argocd.namespace,
             project=project,
             source={
-                "repoURL": argocd.repo_url,
-                "targetRevision": argocd.target_revision,
+                "repoURL": repository.url,
+                "targetRevision": repository.branch,
                 "path": f"environments/{env.name}/{TEAM_APPS_DIR}/{team}",
                 "directory": {"recurse": True, "exclude": NOT_KUBERNETES},
             },
@@ -53,8 +53,8 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             namespace=argocd.namespace,
             project=argocd.project,
             source={
-                "repoURL": argocd.repo_url,
-                "targetRevision": argocd.target_revision,
+                "repoURL": repository.url,
+                "targetRevision": repository.branch,
                 "path": f"environments/{env.name}/{APPLICATIONS}",
             },
             destination={"server": IN_CLUSTER, "namespace": argocd.namespace},
@@ -76,7 +76,7 @@ def _project(environment: ResolvedEnvironment, name: str) -> dict[str, Any]:
                      "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
         "spec": {
             "description": f"mlplat models in {env.name}",
-            "sourceRepos": [argocd.repo_url],
+            "sourceRepos": [environment.platform.spec.repository.url],
             "destinations": [{"server": environment.cluster.server, "namespace": namespace_for(env, team)}
                              for team in environment.teams],
             "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],

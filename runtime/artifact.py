@@ -83,18 +83,27 @@ class LoadedModel:
         return self.meta["features"]
 
     def predict(self, rows: Any) -> Any:
-        """Scores for a 2-D float array whose columns are `features`, in order."""
+        """Scores for rows whose columns are `features`, in order: a 2-D array, or a DataFrame with those
+        columns. PyTorch programs take float32 tensors; scikit-learn models get a float64 DataFrame with
+        the feature names they were fitted with (no precision lost, no feature-name warning)."""
         import numpy as np
 
-        x = np.asarray(rows, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != len(self.features):
-            raise ValueError(f"expected rows of {len(self.features)} features, got shape {tuple(x.shape)}")
+        if hasattr(rows, "columns"):  # a DataFrame: pick the features by name, in the model's order
+            rows = rows[self.features]
+        values = np.asarray(rows, dtype=np.float32 if self.meta["framework"] == "pytorch" else np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.features):
+            raise ValueError(f"expected rows of {len(self.features)} features, got shape {tuple(values.shape)}")
         if self.meta["framework"] == "pytorch":
             import torch
 
             with torch.inference_mode():
-                out = self.model(torch.from_numpy(x).to(self.device)).to("cpu").numpy()
-            return out.reshape(len(x)) if out.ndim == 2 and out.shape[1] == 1 else out
+                out = self.model(torch.from_numpy(values).to(self.device)).to("cpu").numpy()
+            return out.reshape(len(values)) if out.ndim == 2 and out.shape[1] == 1 else out
+        x = values
+        if hasattr(self.model, "feature_names_in_"):
+            import pandas as pd
+
+            x = pd.DataFrame(values, columns=self.features)
         if self.meta["output"] == "probability":
             return self.model.predict_proba(x)[:, 1]
         if self.meta["output"] == "class-probabilities":

@@ -22,3 +22,4 @@ class TrainingInput:
     task: str
     device: str  # "cuda" when a GPU is present, else "cpu"
     log_metric: Callable[[str, float, int], None]  # (name, value, step) onto the tracking run
+    group: str | None = None  # ranking: the query id column (in `train`, not among `features`)

@@ -32,8 +32,9 @@ def load(uri: str, target: str) -> Any:
     return _frame(uri, Path(parsed.path).suffix, target)
 
 
-def feature_columns(frame: Any, target: str) -> list[str]:
-    return [c for c in frame.columns if c != target]
+def feature_columns(frame: Any, target: str, group: str | None = None) -> list[str]:
+    """Every column but the target and, for ranking, the query id column."""
+    return [c for c in frame.columns if c not in (target, group)]
 
 
 def _identifier(name: str) -> str:

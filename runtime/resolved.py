@@ -42,7 +42,7 @@ class ResolvedSpec:
 
     @property
     def framework(self) -> str:
-        return self.spec.get("framework", "custom")
+        return self.spec["framework"]  # required by the spec language
 
     @property
     def training(self) -> dict[str, Any]:

@@ -35,6 +35,30 @@ def copy_repo(target: Path) -> Path:
     return target
 
 
+def move_artifact_stores(root: Path, store: str, envs: tuple[str, ...] = ("dev", "staging", "prod")) -> None:
+    """Point the environments' artifact stores at `store` (a file:// URI the test's registry writes to),
+    moving the example pins and their evidence with them: a pin's modelUri must lie under its store."""
+    import re
+
+    pattern = re.compile(rf"s3://acme-mlplat-artifacts-({'|'.join(envs)})\b")
+    for path in [root / "platform" / "platform.yaml", *root.glob("environments/*/releases.yaml"),
+                 *root.glob("environments/*/evidence/*.json")]:
+        path.write_text(pattern.sub(store, path.read_text()))
+
+
+def init_git(root: Path):
+    """Make `root` a git repository with everything in one first commit, on main."""
+    import git
+
+    repository = git.Repo.init(root, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("--all")
+    repository.index.commit("base")
+    return repository
+
+
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_repo(tmp_path / "repo")

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from compiler.cli.exit_codes import EXIT_INTERNAL, EXIT_USAGE
+from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
 
 # command -> the module of compiler.cli whose function of the command's name runs it
 COMMAND_MODULES = {
@@ -102,9 +102,16 @@ def main(argv: list[str] | None = None) -> int:
             print("mlplat: no platform/platform.yaml here or in any parent folder (use --root)", file=sys.stderr)
             return EXIT_USAGE
         module = importlib.import_module(f"compiler.cli.{COMMAND_MODULES[args.command]}")
-        return getattr(module, args.command)(root.resolve(), args)
+        code = getattr(module, args.command)(root.resolve(), args)
+        sys.stdout.flush()  # here, so that a reader that went away is handled below, not at exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader closed our stdout (`mlplat compile | head -1`): say nothing more, and keep the
+        # interpreter's final flush from failing too. Exit as a tool killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: users never see a traceback
         if os.environ.get("MLPLAT_DEBUG"):
             raise

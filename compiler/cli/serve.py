@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
@@ -17,24 +20,48 @@ from compiler.local.embedded import WORK_DIR, default_tracking
 def serve(root: Path, args: argparse.Namespace) -> int:
     tracking_uri = args.tracking_uri or default_tracking(root)[0]
     run_dir = root / WORK_DIR / "serving" / f"{args.model}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-    try:
-        fetched = local_serve.fetch_version(root, args.model, args.version, tracking_uri, run_dir / "model")
-        server = local_serve.start(root, fetched, run_dir, port=args.port, grpc_port=args.port + 500,
-                                   metrics_port=args.metrics_port, workers=args.workers, threads=args.threads)
-    except local_serve.ServeError as exc:
-        print(f"mlplat serve: {exc}", file=sys.stderr)
-        return EXIT_ERRORS
-    print(f"serving {fetched['model']} version {fetched['version']} (artifact sha256 "
-          f"{fetched['artifactSha256'][:16]}...) with seldon-core-microservice")
-    print(f"  predictions: {server.url}{local_serve.PREDICT_PATH}")
-    print(f"  metrics:     http://127.0.0.1:{args.metrics_port}{local_serve.METRICS_PATH}")
-    print(f"  log:         {server.log}")
-    print(f"  try:         {local_serve.example_request(server)}")
-    print("press Ctrl-C to stop")
-    try:
-        server.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    # seldon-core runs in its own process group (so that a Ctrl-C meant for it reaches it only through
+    # us); SIGTERM and SIGHUP become an exception here, so that the finally below stops that group.
+    with _stop_on(signal.SIGTERM, signal.SIGHUP):
+        try:
+            fetched = local_serve.fetch_version(root, args.model, args.version, tracking_uri, run_dir / "model")
+            server = local_serve.start(root, fetched, run_dir, port=args.port, grpc_port=args.port + 500,
+                                       metrics_port=args.metrics_port, workers=args.workers, threads=args.threads)
+        except local_serve.ServeError as exc:
+            print(f"mlplat serve: {exc}", file=sys.stderr)
+            return EXIT_ERRORS
+        except (KeyboardInterrupt, _Stopped):
+            return EXIT_OK  # start() has stopped whatever it had started
+        try:
+            print(f"serving {fetched['model']} version {fetched['version']} (artifact sha256 "
+                  f"{fetched['artifactSha256'][:16]}...) with seldon-core-microservice")
+            print(f"  predictions: {server.url}{local_serve.PREDICT_PATH}")
+            print(f"  metrics:     http://127.0.0.1:{args.metrics_port}{local_serve.METRICS_PATH}")
+            print(f"  log:         {server.log}")
+            print(f"  try:         {local_serve.example_request(server)}")
+            print("press Ctrl-C to stop", flush=True)
+            server.process.wait()
+        except (KeyboardInterrupt, _Stopped):
+            pass
+        finally:
+            for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one must not cut
+                signal.signal(stop_signal, signal.SIG_IGN)                     # the stop short
+            server.stop()
     return EXIT_OK
+
+
+class _Stopped(Exception):
+    """A stop signal arrived."""
+
+
+@contextmanager
+def _stop_on(*signals: signal.Signals) -> Iterator[None]:
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -14,6 +14,7 @@ from pathlib import Path
 from compiler.gitops import gitbase
 from compiler.local import runtime_call
 from compiler.pipeline.check import Checked, check_project
+from compiler.pipeline.errors import format_errors
 from compiler.pipeline.plan import build_plan
 from compiler.pipeline.write import write_plan
 from compiler.spec.emit import dump_yaml
@@ -92,11 +93,11 @@ def current_releases(checked: Checked, env: str) -> Releases:
         {"apiVersion": "mlplat/v1", "kind": "Releases", "environment": env, "releases": {}})
 
 
-def checked_project(root: Path) -> Checked:
-    """The checked project, refusing specs that do not validate."""
+def checked_project(root: Path, situation: str = "the specs do not validate") -> Checked:
+    """The checked project, refusing specs that do not validate with every located error in the message."""
     checked, errors = check_project(root)
     if errors:
-        raise PromoteError(f"the specs do not validate ({len(errors)} errors); run `mlplat validate`")
+        raise PromoteError(f"{situation}:\n{format_errors(errors, 'text').rstrip()}")
     return checked
 
 
@@ -109,6 +110,7 @@ def commit_pin(root: Path, repository, env: str, releases: Releases, branch: str
     path = root / releases_path(env)
     content = dump_releases(releases, _header(path, env))
     original_branch = repository.active_branch
+    created = [relative for relative in (releases_path(env), *evidence) if not (root / relative).exists()]
     repository.git.checkout("-b", branch)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,13 +118,16 @@ def commit_pin(root: Path, repository, env: str, releases: Releases, branch: str
         for relative, document in evidence.items():
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             (root / relative).write_bytes(document)
-        written = write_plan(root, build_plan(checked_project(root)))
+        # The new pin and its evidence are validated as committed; the errors name those files, which
+        # are removed again below, so the message is the only record of them.
+        checked = checked_project(root, f"with the new pin, {releases_path(env)} and its evidence do not validate")
+        written = write_plan(root, build_plan(checked))
         repository.git.add("--all", "--", releases_path(env), *evidence, *written.written, *written.deleted)
         commit = repository.index.commit(message)
     except Exception:
         repository.git.checkout("--force", original_branch.name)
         repository.git.branch("-D", branch)
-        for relative in evidence:  # untracked, so the checkout above leaves them behind
+        for relative in created:  # untracked, so the checkout above leaves them behind
             (root / relative).unlink(missing_ok=True)
         raise
     return Committed(branch, commit.hexsha, message)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.local.embedded import WORK_DIR, default_tracking
-from compiler.local.runtime_call import runtime_command, runtime_env
+from compiler.local.runtime_call import RUNTIME_LOCK, runtime_command, runtime_env
 from compiler.spec.resolved import ResolvedModel
 
 GATE_PASSED, GATE_FAILED = 0, 1
@@ -64,6 +64,10 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     if tracking_uri is None:
         work.mkdir(exist_ok=True)
         tracking_uri, artifact_root = default_tracking(root)
+    if model.env.artifact_store.startswith("file://"):
+        # The environment's own store is reachable from here, so versions trained now can be pinned
+        # there (a pin's modelUri must lie under it); elsewhere they stay local, for trying things out.
+        artifact_root = model.env.artifact_store
     run_dir = work / "runs" / f"{model.name}-{model.environment}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     outputs = run_dir / "outputs"
     outputs.mkdir(parents=True)
@@ -72,6 +76,8 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     code_dir = (root / model.source).parent
     env = runtime_env(root, MLFLOW_TRACKING_URI=tracking_uri, MLPLAT_CODE_DIR=str(code_dir),
                       MLPLAT_GIT_COMMIT=git_commit(root))
+    if (root / RUNTIME_LOCK).is_file():
+        env["MLPLAT_LOCK"] = str(root / RUNTIME_LOCK)
     if artifact_root:
         env["MLPLAT_ARTIFACT_ROOT"] = artifact_root
     result = RunResult(model.name, model.environment, tracking_uri, run_dir)

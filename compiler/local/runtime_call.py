@@ -20,6 +20,10 @@ class RuntimeCallError(Exception):
     """The runtime could not do what was asked; the message carries its last error line."""
 
 
+# The lock the runtime image installs from; steps record how their environment compares with it.
+RUNTIME_LOCK = "platform/images/runtime/requirements.lock"
+
+
 def runtime_env(root: Path, **extra: str) -> dict[str, str]:
     """This process's environment with the repository on PYTHONPATH, plus `extra`."""
     path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))

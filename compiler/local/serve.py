@@ -1,12 +1,14 @@
 """`mlplat serve`: a registered model version behind the real `seldon-core-microservice`, locally.
 
 seldon-core 1.18 pins old Flask, protobuf and numpy, so it runs from its own virtual environment
-(.mlplat/serving-venv, made from platform/images/serving/requirements.txt the first time). The
+(.mlplat/serving-venv, installed from the serving image's lock, platform/images/serving/requirements.lock,
+the first time). The
 version's artifact is downloaded by `python -m runtime fetch` (MLflow lives in the main environment).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -24,7 +26,7 @@ from compiler.local import runtime_call
 from compiler.local.embedded import WORK_DIR
 from renderers import seldon
 
-REQUIREMENTS = "platform/images/serving/requirements.txt"
+REQUIREMENTS = "platform/images/serving/requirements.lock"  # the serving image's lock, with hashes
 SERVING_CLASS = "runtime.serving.MlplatModel"
 PREDICT_PATH = "/api/v1.0/predictions"
 METRICS_PATH = seldon.METRICS_PATH
@@ -42,15 +44,19 @@ def serving_env(root: Path, echo: Any = print) -> Path:
     requirements = root / REQUIREMENTS
     wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
     marker = venv / "mlplat-requirements.sha256"
-    if marker.is_file() and marker.read_text() == wanted and (venv / "bin" / "seldon-core-microservice").exists():
-        return venv
-    echo(f"creating the serving environment in {venv} from {REQUIREMENTS} (once; about a minute)")
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                             "-r", str(requirements)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ServeError(f"installing {REQUIREMENTS} failed:\n{result.stderr[-2000:]}")
-    marker.write_text(wanted)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two servers starting at once build it once, not over each other
+        if marker.is_file() and marker.read_text() == wanted and (venv / "bin" / "seldon-core-microservice").exists():
+            return venv
+        echo(f"creating the serving environment in {venv} from {REQUIREMENTS} (once; about a minute)")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                   "--no-deps", "--require-hashes", "-r", str(requirements)]  # the lock holds every dependency
+        result = subprocess.run(install, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServeError(f"installing {REQUIREMENTS} failed:\n{result.stderr[-2000:]}")
+        marker.write_text(wanted)
     return venv
 
 
@@ -74,14 +80,38 @@ class Server:
         return post_json(self.url + PREDICT_PATH, {"data": {"names": names or self.fetched["features"],
                                                             "ndarray": rows}}, timeout)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+    def stop(self, grace: float = 20) -> None:
+        """Stop the server's whole process group (gunicorn workers and the metrics server too): SIGTERM,
+        then SIGKILL for what is left after `grace` seconds. Returns once the group is empty."""
+        _signal_group(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        killed_at = time.monotonic() + grace
+        while self.process.poll() is None or _group_alive(self.process.pid):  # poll() reaps the leader
+            now = time.monotonic()
+            if now > killed_at + 10:  # only zombies can outlive SIGKILL; reaping them is init's job
+                break
+            if now > killed_at:
+                _signal_group(self.process.pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is left (a zombie counts until its parent reaps it)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -140,19 +170,27 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
         process = subprocess.Popen(command, env=env, cwd=run_dir, stdout=sink, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", log, fetched)
+    try:
+        _wait_ready(server, startup_timeout)
+    except BaseException:  # not ready, or interrupted while waiting: nothing may be left running
+        server.stop()
+        raise
+    return server
+
+
+def _wait_ready(server: Server, startup_timeout: float) -> None:
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServeError(f"seldon-core-microservice exited with {process.returncode}; log: {log}\n"
-                             + log.read_text(errors="replace")[-2000:])
+        if server.process.poll() is not None:
+            raise ServeError(f"seldon-core-microservice exited with {server.process.returncode}; log: {server.log}\n"
+                             + server.log.read_text(errors="replace")[-2000:])
         try:
             with urllib.request.urlopen(server.url + "/health/status", timeout=2) as response:
                 if response.status == 200:
-                    return server
+                    return
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
-    server.stop()
-    raise ServeError(f"seldon-core-microservice did not become ready in {startup_timeout:.0f}s; log: {log}")
+    raise ServeError(f"seldon-core-microservice did not become ready in {startup_timeout:.0f}s; log: {server.log}")
 
 
 def example_request(server: Server) -> str:

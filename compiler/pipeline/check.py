@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.pipeline.entrypoints import entrypoint_problems
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.policy import (
     environment_policy,
@@ -56,7 +57,7 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
             if model is None:
                 continue
             where = SpecLocator(loaded.doc, env.name)
-            errors += spec_rules(model, where)
+            errors += spec_rules(model, where) + entrypoint_problems(root, model, where)
             per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)
                                 + production_policy(model, where, project.platform_doc)]
             resolved.append((model, where))

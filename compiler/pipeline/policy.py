@@ -239,6 +239,7 @@ def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecEr
                                         "add spec.serving to the model, or remove the pin", key=True))
                 continue
             errors += _evidence_problems(env, loaded, name, release)
+            errors += _store_problems(model.env, loaded, name, release)
             errors += _approval_problems(model, loaded, name, release)
             if release.candidate is None:
                 continue
@@ -266,6 +267,17 @@ def _evidence_problems(env: str, loaded: LoadedReleases, name: str, release: Rel
         elif loaded.evidence[key] is not None:
             errors += pin_mismatches(loaded.evidence[key], name, pin)
     return errors
+
+
+def _store_problems(env: Environment, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:
+    """A pinned version is served from the environment's own artifact store: the serving pods can read
+    nothing else (a laptop's file:// folder, another environment's bucket)."""
+    store = env.artifact_store.rstrip("/") + "/"
+    return [loaded.doc.error((*path, "modelUri"), f"{pin.model_uri} is not under the artifact store of "
+                             f"{env.name!r} ({env.artifact_store})",
+                             f"promote the version from {env.name}'s registry (the version registered there, "
+                             "with --tracking-uri pointing at it), not one registered elsewhere")
+            for path, pin in _pins(name, release) if not pin.model_uri.startswith(store)]
 
 
 def _approval_problems(model: ResolvedModel, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:

@@ -111,6 +111,7 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         serving_image=(spec.serving.image or defaults.images.serving) if spec.serving else None,
         service_account=defaults.service_account,
         artifact_secret=defaults.artifact_secret,
+        repository=platform.spec.repository,
         release=project.release(env.name, meta.name),
         names=derived_names(meta.name),
         evidence=project.evidence(env.name, meta.name),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.resolve import SpecLocator
+from compiler.spec.model import BUILTIN_METRICS, PLATFORM_METRICS
 from compiler.spec.resolved import ResolvedModel
 
 
@@ -22,8 +25,17 @@ def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
             errors.append(where.error((section, "resources", "gpus"),
                                       f"{resources.gpus} GPU(s) requested but no gpuType",
                                       "add gpuType, e.g. gpuType: h100"))
+    errors += _data_rules(model, where)
+    judged = set(BUILTIN_METRICS[spec.task]) | set(spec.evaluation.logged_metrics) | set(PLATFORM_METRICS)
     for index, gate in enumerate(spec.evaluation.gates):
         path = ("evaluation", "gates", index)
+        if gate.metric not in judged:
+            built_in = ", ".join(BUILTIN_METRICS[spec.task]) or "none"
+            close = difflib.get_close_matches(gate.metric, sorted(judged), n=1)
+            errors.append(where.error((*path, "metric"), f"no {spec.task} run has a metric {gate.metric!r}: the "
+                                      f"evaluate step computes {built_in}",
+                                      (f"did you mean {close[0]!r}? " if close else "")
+                                      + "if the training code logs it, declare it in evaluation.loggedMetrics"))
         if gate.min is None and gate.max is None and gate.max_regression_vs_champion is None:
             errors.append(where.error(path, f"gate on {gate.metric!r} sets no condition",
                                       "add min, max or maxRegressionVsChampion"))
@@ -45,3 +57,16 @@ def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
         errors.append(where.error(("monitoring", "drift"), "drift monitoring needs a served model",
                                   "add a serving section or remove monitoring.drift"))
     return errors
+
+
+def _data_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
+    """Ranking is evaluated per query, so it needs the query column; no other task has one."""
+    data = model.spec.training.data
+    if model.spec.task == "ranking" and data.group is None:
+        return [where.error(("training", "data"), "a ranking model needs training.data.group, the query id column",
+                            "add group: query_id (rows of one query are ranked together; NDCG is averaged "
+                            "over queries)")]
+    if model.spec.task != "ranking" and data.group is not None:
+        return [where.error(("training", "data", "group"), f"group only applies to ranking, not {model.spec.task}",
+                            "remove it; every column but the target is a feature")]
+    return []

@@ -39,8 +39,8 @@ class GateCheck(Strict):
 class GateRecord(Strict):
     passed: bool
     """The gate's decision."""
-    champion: str | None
-    """Champion version the regression checks compared against."""
+    champion: Annotated[int, Field(ge=1)] | None
+    """Registry version of the champion the regression checks compared against; null when there was none."""
     checks: list[GateCheck]
     """Every check made."""
 
@@ -52,11 +52,41 @@ class Package(Strict):
     """Installed version."""
 
 
+class LockRecord(Strict):
+    file: str
+    """The lock file the environment was installed from (platform/images/runtime/requirements.lock)."""
+    sha256: Sha256
+    """Its SHA-256."""
+    matches: bool
+    """Whether every locked distribution was installed at its locked version."""
+    differences: list[str]
+    """Each one that was not, with both versions."""
+
+
+class Machine(Strict):
+    arch: str
+    """CPU architecture, e.g. x86_64."""
+    cpu: str
+    """CPU model."""
+    cpu_count: Annotated[int, Field(ge=0)]
+    """Logical CPUs."""
+    torch_cpu_capability: str | None
+    """The CPU kernels torch dispatched to (DEFAULT, AVX2, AVX512); null when torch was not used."""
+    torch_threads: int | None
+    """torch's intra-op threads; null when torch was not used."""
+    accelerator: str | None
+    """The GPU trained on, with its CUDA version; null on CPU."""
+
+
 class TrainingEnvironment(Strict):
     python: str
     """Interpreter version."""
     packages: list[Package]
     """Every installed distribution."""
+    lock: LockRecord | None = None
+    """How the packages compare with the runtime image's lock; null when no lock file was given."""
+    machine: Machine | None = None
+    """The hardware: a PyTorch model's bytes depend on it (see docs/reproducibility.md)."""
 
 
 class Images(Strict):

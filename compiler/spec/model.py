@@ -34,7 +34,23 @@ API_VERSION = "mlplat/v1"
 Task = Literal[
     "binary-classification", "multiclass-classification", "regression", "ranking", "forecasting", "other"
 ]
-Framework = Literal["pytorch", "sklearn", "xgboost", "lightgbm", "custom"]
+# What the runtime can save, load, evaluate and serve (runtime/artifact.py). XGBoost and LightGBM
+# models go through their scikit-learn estimators (XGBClassifier, LGBMRegressor) as `sklearn`.
+Framework = Literal["pytorch", "sklearn"]
+
+# The metrics the evaluate step computes for each task; runtime/metrics.py computes exactly these
+# (tests/runtime/test_metrics.py holds the two together). `other` has none built in: its gates judge
+# what the training code logs, declared in evaluation.loggedMetrics.
+BUILTIN_METRICS: dict[str, tuple[str, ...]] = {
+    "binary-classification": ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier_score"),
+    "multiclass-classification": ("accuracy", "f1_macro", "log_loss"),
+    "regression": ("rmse", "mae", "r2"),
+    "forecasting": ("rmse", "mae", "r2"),
+    "ranking": ("ndcg", "ndcg_at_5", "ndcg_at_10"),
+    "other": (),
+}
+# Logged on every run by the platform itself: by train and by evaluate.
+PLATFORM_METRICS = ("train_seconds", "eval_rows")
 
 
 class ModelMetadata(Strict):
@@ -66,6 +82,9 @@ class TrainingData(Strict):
     """Held-out data the evaluate step scores and the gates judge."""
     target: Identifier = "target"
     """Column holding the label; every other column is a feature."""
+    group: Identifier | None = None
+    """Ranking only, and required there: the column holding the query id; rows of one query are
+    ranked together and NDCG is averaged over queries. Not a feature."""
 
 
 class ComputeResources(Strict):
@@ -117,6 +136,9 @@ class Gate(Strict):
 class Evaluation(Strict):
     gates: list[Gate] = Field(default_factory=list)
     """Conditions a new version must meet before it becomes champion or is promoted."""
+    logged_metrics: list[Identifier] = Field(default_factory=list)
+    """Metrics the training code logs itself (TrainingInput.log_metric, or MLflow from a command) that gates
+    may judge besides the task's built-in ones; a gate on a declared metric the run did not log fails."""
 
 
 class Replicas(Strict):
@@ -196,8 +218,9 @@ class Governance(Strict):
 class Spec(Strict):
     task: Task
     """What kind of prediction the model makes."""
-    framework: Framework = "custom"
-    """Library the model artifact is saved with; picks the serving loader."""
+    framework: Framework
+    """Library the model artifact is saved with (pytorch: a torch.export program; sklearn: a scikit-learn
+    estimator or pipeline, joblib); picks the loader of evaluate and serving."""
     training: Training
     """How the model is trained."""
     evaluation: Evaluation = Evaluation()

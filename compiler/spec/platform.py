@@ -6,7 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from compiler.spec.types import DataUri, DnsLabel, GithubHandle, HttpUrl, Identifier, ImageRef, LabelValue, Strict
+from compiler.spec.types import (
+    DataUri,
+    DnsLabel,
+    GithubHandle,
+    HttpUrl,
+    Identifier,
+    ImageRef,
+    LabelValue,
+    RepoUrl,
+    Strict,
+)
 
 
 class Toleration(Strict):
@@ -118,16 +128,23 @@ class Defaults(Strict):
     """Secret with the artifact store's credentials, for Seldon's storage initializer."""
 
 
+class Repository(Strict):
+    url: RepoUrl
+    """This repository, as Argo CD syncs it and every training pod clones it (the team's code comes from
+    it, at the commit the run trains from)."""
+    branch: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")] = "main"
+    """Branch Argo CD follows; scheduled and drift-triggered training runs train from its head."""
+    credentials_secret: DnsLabel | None = None
+    """Secret holding `username` and `password` (a read-only token) to clone over https, the keys Argo CD's
+    repository secrets use; it must exist in every model namespace. None: the repository is public."""
+
+
 class ArgoCdSettings(Strict):
     namespace: DnsLabel = "argocd"
     """Namespace Argo CD runs in (where Applications live)."""
     project: DnsLabel = "default"
     """Argo CD project of each environment's root Application (team Applications get a generated
     AppProject per environment)."""
-    repo_url: HttpUrl = Field(alias="repoURL")
-    """This repository's URL, as Argo CD clones it."""
-    target_revision: Annotated[str, Field(min_length=1)] = "main"
-    """Branch Argo CD follows."""
 
 
 class PlatformMetadata(Strict):
@@ -146,6 +163,8 @@ class PlatformSpec(Strict):
     """Teams that own models."""
     defaults: Defaults
     """Defaults applied to every model."""
+    repository: Repository
+    """The platform's git repository: what Argo CD syncs and where training code comes from."""
     argocd: ArgoCdSettings
     """How Argo CD syncs the rendered environments."""
 

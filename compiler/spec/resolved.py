@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.spec.model import Spec
-from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Team
+from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team
 from compiler.spec.releases import Release, releases_path
 
 MANAGED_BY = "mlplat"
@@ -40,6 +40,7 @@ class ResolvedModel:
     serving_image: str | None
     service_account: str
     artifact_secret: str
+    repository: Repository  # where the training pods clone the team's code from
     release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
     names: dict[str, str] = field(hash=False)
     evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data

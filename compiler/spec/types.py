@@ -39,6 +39,7 @@ _IMAGE = re.compile(
 DIGEST = re.compile(r".+@sha256:[a-f0-9]{64}")
 _URI = re.compile(r"[a-z][a-z0-9+.-]*://[^\s]+")
 _HTTPS_URL = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
+_REPO_URL = re.compile(r"(https?|ssh|file)://[^\s]+")
 _GITHUB_HANDLE = re.compile(r"@[A-Za-z0-9]([A-Za-z0-9-]{0,38})(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _ENTRYPOINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -89,6 +90,8 @@ ImageRef = Annotated[
 ]
 DataUri = Annotated[str, _matcher(_URI, "uri", "a URI such as s3://bucket/path or sklearn://breast_cancer", 1024)]
 HttpUrl = Annotated[str, _matcher(_HTTPS_URL, "url", "an http(s) URL", 1024)]
+RepoUrl = Annotated[str, _matcher(_REPO_URL, "repo_url", "a git URL such as https://github.com/acme/mlplat.git "
+                                  "(also ssh:// or file://)", 1024)]
 GithubHandle = Annotated[
     str, _matcher(_GITHUB_HANDLE, "github_handle", "a GitHub user or team handle such as @alice or @acme/payments")
 ]

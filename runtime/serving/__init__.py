@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ except ImportError:  # pragma: no cover - exercised only outside the serving env
 
 
 class MlplatModel:
-    def __init__(self, model_uri: str = "/mnt/models", **_: Any):
+    def __init__(self, model_uri: str = "/mnt/models", *, clock: Callable[[], float] = time.monotonic, **_: Any):
         self.model_uri = Path(model_uri)
         self.name = os.environ.get("MLPLAT_MODEL_NAME", "model")
         self.version = os.environ.get("MLPLAT_MODEL_VERSION", "unknown")
@@ -65,6 +66,7 @@ class MlplatModel:
         # None until the first flush: monotonic() counts from boot, so a start of 0.0 tied the first
         # flush to the machine's uptime (nothing was handed over on a host up for less than flush_seconds)
         self._flushed_at: float | None = None
+        self._clock = clock  # injectable, so that tests decide when a flush is due
 
     def load(self) -> None:
         """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one."""
@@ -96,7 +98,7 @@ class MlplatModel:
         values = scores.tolist()
         self._pending.add(values, probability=self.model.meta["output"] == "probability")
         meta: dict[str, Any] = {"tags": dict(self._tags)}
-        now = time.monotonic()
+        now = self._clock()
         if self._flushed_at is None or now - self._flushed_at >= self.flush_seconds:
             meta["metrics"] = self._pending.metrics(self._tags)
             self._pending = _Counts()

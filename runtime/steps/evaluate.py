@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runtime import artifact, data, metrics, tracking
+from runtime import artifact, code, data, metrics, tracking
 from runtime.resolved import ResolvedSpec
 
 
@@ -25,14 +25,16 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
             actual = artifact.digest(local)
             if expected != actual:
                 raise RuntimeError(f"model artifact digest {actual} does not match the run's {expected}")
+            code.make_importable()
             model = artifact.load(local)
-            target = spec.training["data"].get("target", "target")
+            target, group = spec.training["data"].get("target", "target"), spec.training["data"].get("group")
             frame = data.load(spec.training["data"]["eval"]["uri"], target)
-            missing = [f for f in model.features if f not in frame.columns]
+            missing = [f for f in [*model.features, *([group] if group else [])] if f not in frame.columns]
             if missing:
-                raise RuntimeError(f"eval data lacks the model's features: {', '.join(missing)}")
-            scores = model.predict(frame[model.features].to_numpy())
-            values = metrics.compute(spec.task, frame[target].to_numpy(), scores)
+                raise RuntimeError(f"eval data lacks the model's columns: {', '.join(missing)}")
+            scores = model.predict(frame[model.features])
+            values = metrics.compute(spec.task, frame[target].to_numpy(), scores,
+                                     frame[group].to_numpy() if group else None)
     except Exception as exc:  # noqa: BLE001 - reported with its reason; nothing is logged
         print(f"evaluate: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

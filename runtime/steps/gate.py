@@ -28,7 +28,7 @@ class Check:
 
 
 def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: dict[str, float] | None,
-          champion_version: str | None) -> list[Check]:
+          champion_version: int | None) -> list[Check]:
     """Every gate condition against the candidate's metrics; absent numbers fail, never pass."""
     checks = []
     for gate in gates:
@@ -61,8 +61,9 @@ def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: di
     return checks
 
 
-def champion_metrics(client: Any, model: str) -> tuple[dict[str, float] | None, str | None]:
-    """Metrics of the version that is champion now, or (None, None) when there is none yet."""
+def champion_metrics(client: Any, model: str) -> tuple[dict[str, float] | None, int | None]:
+    """Metrics of the version that is champion now, or (None, None) when there is none yet. The version
+    is an int, as the evidence records it (MLflow's stores return it as a number or as text)."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -77,7 +78,7 @@ def champion_metrics(client: Any, model: str) -> tuple[dict[str, float] | None, 
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             return None, None
         raise
-    return dict(client.get_run(version.run_id).data.metrics), version.version
+    return dict(client.get_run(version.run_id).data.metrics), int(version.version)
 
 
 def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime import artifact, data, environment, tracking
+from runtime import artifact, code, data, environment, tracking
 from runtime.contract import TrainingInput
 from runtime.device import prepare_device, training_device
 from runtime.resolved import ResolvedSpec
@@ -22,14 +22,19 @@ from runtime.resolved import ResolvedSpec
 def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
     client = tracking.client(args.tracking_uri)
     try:
+        commit = code.commit_of_run(os.environ.get("MLPLAT_GIT_COMMIT"), os.environ.get("MLPLAT_CODE_DIR"))
         experiment = tracking.experiment_id(client, spec.experiment, os.environ.get("MLPLAT_ARTIFACT_ROOT"))
-        tags = tracking.lineage_tags(spec, os.environ.get("MLPLAT_GIT_COMMIT") or "unknown")
+        tags = tracking.lineage_tags(spec, commit)
         run_id = client.create_run(experiment, tags=tags, run_name=f"{spec.name}-{spec.environment}").info.run_id
+    except code.CodeError as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - any tracking failure stops the step with its reason
         print(f"train: cannot start a tracking run at {args.tracking_uri}: {exc}", file=sys.stderr)
         return 2
     (args.outputs / "run-id").write_text(run_id)
-    print(f"train: run {run_id} in experiment {spec.experiment!r}", flush=True)
+    (args.outputs / "git-commit").write_text(commit)  # evaluate clones exactly this commit
+    print(f"train: run {run_id} in experiment {spec.experiment!r}, code at commit {commit}", flush=True)
     try:
         _log_params(client, run_id, spec)
         with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
@@ -43,7 +48,9 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
             sha256 = artifact.digest(model_dir)
             client.log_artifacts(run_id, str(model_dir), tracking.ARTIFACT_PATH)
             client.set_tag(run_id, "mlplat.artifact_sha256", sha256)
-            client.log_dict(run_id, environment.describe(), environment.RECORD_PATH)
+            trained_in = environment.describe()
+            client.log_dict(run_id, trained_in, environment.RECORD_PATH)
+            _warn_if_unlocked(trained_in["lock"])
     except Exception as exc:  # noqa: BLE001 - the run is marked FAILED and the reason printed
         client.set_terminated(run_id, "FAILED")
         print(f"train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -51,6 +58,14 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
     client.set_terminated(run_id, "FINISHED")
     print(f"train: finished; model artifact sha256 {sha256}", flush=True)
     return 0
+
+
+def _warn_if_unlocked(lock: dict[str, Any] | None) -> None:
+    """Say so when this environment is not the locked one: the version may not reproduce elsewhere."""
+    if lock and not lock["matches"]:
+        shown = "; ".join(lock["differences"][:3]) + ("; ..." if len(lock["differences"]) > 3 else "")
+        print(f"train: warning: {len(lock['differences'])} packages differ from {lock['file']} ({shown}); "
+              "the evidence records it", file=sys.stderr, flush=True)
 
 
 def _log_params(client: Any, run_id: str, spec: ResolvedSpec) -> None:
@@ -64,19 +79,17 @@ def _log_params(client: Any, run_id: str, spec: ResolvedSpec) -> None:
 
 def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: str) -> None:
     module_name, _, function = spec.training["entrypoint"].partition(":")
-    code_dir = os.environ.get("MLPLAT_CODE_DIR")
-    if code_dir and code_dir not in sys.path:
-        sys.path.insert(0, code_dir)
+    code.make_importable()
     fit = getattr(importlib.import_module(module_name), function)
-    target = spec.training["data"].get("target", "target")
+    target, group = spec.training["data"].get("target", "target"), spec.training["data"].get("group")
     frame = data.load(spec.training["data"]["train"]["uri"], target)
-    features = data.feature_columns(frame, target)
+    features = data.feature_columns(frame, target, group)
     device = training_device()
     prepare_device(device)
     print(f"train: {len(frame)} rows, {len(features)} features, device {device}", flush=True)
     model = fit(TrainingInput(
         train=frame, features=features, target=target, hyperparameters=dict(spec.training.get("hyperparameters", {})),
-        task=spec.task, device=device,
+        task=spec.task, device=device, group=group,
         log_metric=lambda name, value, step: client.log_metric(run_id, name, float(value), step=int(step)),
     ))
     artifact.save(model, model_dir, framework=spec.framework, task=spec.task, features=features)
@@ -95,6 +108,7 @@ def _run_command(spec: ResolvedSpec, model_dir: Path, args: argparse.Namespace, 
         "MLPLAT_TRAIN_URI": data_spec["train"]["uri"],
         "MLPLAT_EVAL_URI": data_spec["eval"]["uri"],
         "MLPLAT_TARGET": data_spec.get("target", "target"),
+        **({"MLPLAT_GROUP": data_spec["group"]} if data_spec.get("group") else {}),
     }
     result = subprocess.run(spec.training["command"], env=env, cwd=os.environ.get("MLPLAT_CODE_DIR"))
     if result.returncode != 0:

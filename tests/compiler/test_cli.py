@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_json_format(tmp_path: Path) -> None:
     code, out = run_validate(build_case("yaml-float-version", tmp_path), "--format", "json")
     assert code == 1
     assert json.loads(out) == {"errors": [{
-        "file": "specs/growth/demo-model/model.yaml", "line": 14, "column": 59,
+        "file": "specs/growth/demo-model/model.yaml", "line": 15, "column": 59,
         "path": "spec.training.data.eval.version", "message": "expected text, got the number 1.1",
         "hint": 'YAML read the unquoted 1.10 as the number 1.1; quote it to keep it as text: "1.10"'}]}
 
@@ -54,10 +55,11 @@ def test_errors_from_several_files_in_one_run(tmp_path: Path) -> None:
     target = root / "specs/growth/second-model/model.yaml"
     target.parent.mkdir(parents=True)
     target.write_text(other.read_text().replace("name: demo-model", "name: second-model"))
+    shutil.copytree(other.parent / "demo", target.parent / "demo")  # its training program
     code, out = run_validate(root)
     assert code == 1
     assert [line.split(": error:")[0] for line in out.splitlines() if ": error:" in line] == [
-        "specs/growth/demo-model/model.yaml:7:23", "specs/growth/second-model/model.yaml:16:15"]
+        "specs/growth/demo-model/model.yaml:7:23", "specs/growth/second-model/model.yaml:17:15"]
     assert out.endswith("2 errors in 2 files\n")
 
 
@@ -131,3 +133,34 @@ def test_example_specs_validate_against_the_json_schema() -> None:
     for spec in specs:
         # Editors read YAML 1.2-ish; the example specs quote everything that is text, so both agree.
         jsonschema.validate(yaml.safe_load(spec.read_text()), schema)
+
+
+@pytest.mark.parametrize("command", [["validate", "--format", "json"], ["compile", "--check"]])
+def test_a_closed_stdout_exits_quietly(command: list[str]) -> None:
+    """`mlplat compile | head -1`: the reader is gone before we write; no traceback, no internal error."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, as after `head` exits
+    try:
+        result = subprocess.run([sys.executable, "-m", "compiler", "--root", str(REPO), *command], stdout=write,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
+def test_validate_never_runs_team_code(tmp_path: Path) -> None:
+    """Entry points are checked by parsing: a module that would act on import is not imported."""
+    import shutil
+
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "platform", root / "platform")
+    shutil.copytree(REPO / "specs", root / "specs")
+    trap = tmp_path / "imported"
+    module = root / "specs/platform/tumor-classifier/tumor_classifier/train.py"
+    module.write_text(f"open({str(trap)!r}, 'w').close()\n" + module.read_text())
+    code, out = run_validate(root)
+    assert code == 0, out
+    assert not trap.exists()

@@ -7,9 +7,12 @@ import json
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from compiler.cli import main
 from compiler.pipeline.check import check_project
-from tests.conftest import copy_inputs
+from compiler.spec.evidence import VersionEvidence
+from tests.conftest import REPO, copy_inputs
 
 EVIDENCE = "environments/prod/evidence/churn-predictor-v31.json"
 
@@ -48,3 +51,22 @@ def test_a_missing_field_is_located(tmp_path: Path) -> None:
     (root / EVIDENCE).write_text(json.dumps(document, indent=2, sort_keys=True))
     code, out = validate(root)
     assert code == 1 and out.splitlines()[0].startswith(f"{EVIDENCE}:1:1: error: gate: ")
+
+
+FIXTURES = sorted((REPO / "tests" / "fixtures" / "evidence").glob("*.json"))  # captured: capture.py there
+
+
+@pytest.mark.parametrize("path", FIXTURES + sorted(REPO.glob("environments/*/evidence/*.json")),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_evidence_round_trips_through_its_model(path: Path) -> None:
+    """What the register step writes is what the compiler's model reads, type for type (the champion's
+    version is a number in the registry and in the evidence)."""
+    document = json.loads(path.read_text())
+    assert VersionEvidence.model_validate(document).model_dump(mode="json", by_alias=True,
+                                                               exclude_unset=True) == document
+
+
+def test_the_captured_fixtures_cover_every_kind_of_version() -> None:
+    kinds = {(doc["gate"]["passed"], doc["gate"]["champion"] is not None)
+             for doc in (json.loads(path.read_text()) for path in FIXTURES)}
+    assert kinds == {(True, False), (True, True), (False, True)}  # first version, later version, challenger

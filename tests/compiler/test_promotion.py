@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -21,7 +22,7 @@ from compiler.gitops.rollback import rollback
 from compiler.local.serve import free_port
 from compiler.pipeline.check import check_project
 from runtime import artifact
-from tests.conftest import REPO, copy_repo
+from tests.conftest import REPO, copy_repo, init_git, move_artifact_stores
 
 MODEL = "tumor-classifier"
 GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
@@ -37,13 +38,13 @@ def run(root: Path, *args: str) -> tuple[int, str]:
 class Registry:
     """A real MLflow registry on SQLite, filled with versions whose facts each test chooses."""
 
-    def __init__(self, root: Path, spec_hash: str):
+    def __init__(self, root: Path, spec_hash: str, store: Path):
         from mlflow.tracking import MlflowClient
 
         self.uri = f"sqlite:///{root / 'registry.db'}"
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         self.experiment = self.client.create_experiment("platform/tumor-classifier",
-                                                        artifact_location=(root / "artifacts").as_uri())
+                                                        artifact_location=(store / root.parent.name).as_uri())
         self.spec_hash = spec_hash
         self.model_dir = root / "model"
         torch.manual_seed(0)
@@ -76,24 +77,36 @@ def evidence_for(pin: dict) -> dict:
     return {**template, **{k: v for k, v in pin.items() if k not in ("gate", "approvedBy")}}
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = copy_repo(tmp_path / "repo")
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One artifact store for every environment; each test's registry keeps its artifacts in it."""
+    return tmp_path_factory.mktemp("store")
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory, store: Path) -> Path:
+    """The repository with its environments' artifact stores in `store`, compiled once per module."""
+    root = copy_repo(tmp_path_factory.mktemp("compiled") / "repo")
     (root / ".gitignore").write_text("/.mlplat/\n")
-    repository = git.Repo.init(root, initial_branch="main")
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    repository.git.add("--all")
-    repository.index.commit("base")
+    move_artifact_stores(root, store.as_uri())
+    with redirect_stdout(io.StringIO()):
+        assert main(["--root", str(root), "compile"]) == 0  # the store is in the rendered manifests too
     return root
 
 
 @pytest.fixture
-def registry(tmp_path: Path, repo: Path) -> Registry:
+def repo(tmp_path: Path, compiled: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(compiled, root)
+    init_git(root)
+    return root
+
+
+@pytest.fixture
+def registry(tmp_path: Path, repo: Path, store: Path) -> Registry:
     checked, _ = check_project(repo)
     spec_hash = next(m.spec_hash for m in checked.models if m.name == MODEL)
-    return Registry(tmp_path / "mlflow", spec_hash)
+    return Registry(tmp_path / "mlflow", spec_hash, store)
 
 
 def pin_yaml(env: str, pins: dict[str, dict]) -> str:
@@ -152,7 +165,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: 3c90749af451 -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: 01e6f2217482 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
@@ -347,3 +360,25 @@ def test_rollback_needs_an_earlier_pin_whose_artifact_still_exists(repo: Path, r
     registry.client.delete_model_version(MODEL, "1")
     with pytest.raises(PromoteError, match="cannot roll back tumor-classifier in 'dev' to version 1: .*does not exist"):
         rollback(repo, MODEL, "dev", registry.uri)
+
+
+def test_a_version_outside_the_stores_artifact_store_is_refused_with_located_errors(repo: Path,
+                                                                                      registry: Registry) -> None:
+    """A version registered on a laptop (or in another environment) cannot be pinned: the refusal
+    prints the located error of the pin it would have written, and leaves nothing behind."""
+    platform = repo / "platform" / "platform.yaml"
+    text = platform.read_text()
+    dev_store = re.search(r"artifactStore: (\S+)", text).group(1)
+    platform.write_text(text.replace(f"artifactStore: {dev_store}", "artifactStore: s3://acme-mlplat-artifacts-dev", 1))
+    assert run(repo, "compile")[0] == 0
+    repository = git.Repo(repo)
+    repository.git.add("--all")
+    repository.index.commit("dev stores its artifacts in its bucket")
+    registry.register()
+    code, out = run(repo, "promote", MODEL, "--to", "dev", "--version", "1", "--tracking-uri", registry.uri)
+    assert code == 1
+    assert "refused: with the new pin, environments/dev/releases.yaml and its evidence do not validate:\n" in out
+    assert re.search(r"environments/dev/releases\.yaml:\d+:\d+: error: releases\.tumor-classifier\.modelUri: "
+                     r"file://\S+ is not under the artifact store of 'dev' \(s3://acme-mlplat-artifacts-dev\)", out)
+    assert [head.name for head in repository.heads] == ["main"]
+    assert not repository.is_dirty(untracked_files=True)

@@ -50,5 +50,5 @@ def test_spec_hash_ignores_formatting_but_not_content(repo_copy: Path) -> None:
     spec = repo_copy / "specs/growth/ltv-forecaster/model.yaml"
     spec.write_text("# a new comment\n" + spec.read_text())
     assert models_by_env(repo_copy)[("ltv-forecaster", "dev")].spec_hash == before
-    spec.write_text(spec.read_text().replace("num_leaves: 63", "num_leaves: 31"))
+    spec.write_text(spec.read_text().replace("max_leaf_nodes: 63", "max_leaf_nodes: 31"))
     assert models_by_env(repo_copy)[("ltv-forecaster", "dev")].spec_hash != before

@@ -35,11 +35,36 @@ def test_dag_order_and_run_id_flow(models) -> None:
     assert tasks["evaluate"]["depends"] == "train"
     assert tasks["gate"]["depends"] == "evaluate"
     assert tasks["register"]["depends"] == "gate.Succeeded || gate.Failed"
-    for step in ("evaluate", "gate", "register"):
-        assert tasks[step]["arguments"]["parameters"] == [
-            {"name": "run-id", "value": "{{tasks.train.outputs.parameters.run-id}}"}]
+    run_id = {"name": "run-id", "value": "{{tasks.train.outputs.parameters.run-id}}"}
+    for step in ("gate", "register"):
+        assert tasks[step]["arguments"]["parameters"] == [run_id]
+    assert tasks["evaluate"]["arguments"]["parameters"] == [
+        run_id, {"name": "git-commit", "value": "{{tasks.train.outputs.parameters.git-commit}}"}]
     train = templates(template.body)["train"]
-    assert train["outputs"]["parameters"][0]["valueFrom"]["path"] == "/tmp/outputs/run-id"
+    assert [(p["name"], p["valueFrom"]["path"]) for p in train["outputs"]["parameters"]] == [
+        ("run-id", "/tmp/outputs/run-id"), ("git-commit", "/tmp/outputs/git-commit")]
+
+
+def test_train_and_evaluate_get_the_code_at_one_commit(models) -> None:
+    """Train clones the repository at the workflow's git-commit (a branch on a schedule); evaluate clones
+    the commit train recorded, so both run the same code even if the branch moves meanwhile."""
+    [template] = argo.render(models[("chargeback-risk", "prod")])
+    steps = templates(template.body)
+    assert template.body["spec"]["arguments"]["parameters"][0] | {"description": ""} == {
+        "name": "git-commit", "value": "main", "description": ""}
+    revisions = {}
+    for name in ("train", "evaluate"):
+        [code] = steps[name]["inputs"]["artifacts"]
+        assert code["path"] == "/src" and code["git"]["repo"] == "https://github.com/acme/mlplat.git"
+        assert code["git"]["usernameSecret"] == {"name": "mlplat-git", "key": "username"}
+        assert code["git"]["passwordSecret"] == {"name": "mlplat-git", "key": "password"}
+        assert "depth" not in code["git"]  # any commit must be reachable
+        env = {e["name"]: e["value"] for e in steps[name]["container"]["env"]}
+        assert env["MLPLAT_CODE_DIR"] == "/src/specs/payments/chargeback-risk"
+        revisions[name] = code["git"]["revision"]
+    assert revisions == {"train": "{{workflow.parameters.git-commit}}", "evaluate": "{{inputs.parameters.git-commit}}"}
+    for name in ("gate", "register"):
+        assert "artifacts" not in steps[name].get("inputs", {})
 
 
 def test_gpu_step_gets_the_pool_and_the_gpu_resource(models) -> None:

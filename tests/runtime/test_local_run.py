@@ -15,6 +15,9 @@ import pytest
 from compiler.local.serve import free_port
 from tests.runtime.conftest import MODEL, SPEC, aliases, mlplat, registry, sqlite_uri
 
+# The session's trained registry (tests/runtime/conftest.py) is shared: one worker runs these files.
+pytestmark = pytest.mark.xdist_group("registry")
+
 
 def test_local_run_registers_a_champion_that_passes_its_gates(project: Path, first_run) -> None:
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
@@ -71,9 +74,9 @@ def test_impossible_gate_registers_nothing_as_champion(project: Path, first_run)
 def test_failing_step_stops_the_run_and_registers_nothing(project: Path, first_run) -> None:
     client = registry(sqlite_uri(project))
     before = (len(client.search_model_versions(f"name='{MODEL}'")), aliases(client))
-    result = run_with_spec_edit(project, "tumor_classifier.train:fit", "tumor_classifier.train:missing")
+    result = run_with_spec_edit(project, "batch_size: 64", "batch_size: 0")  # fails inside the team's code
     assert result.returncode == 1
-    assert "train: failed: AttributeError" in result.stderr
+    assert "train: failed: ValueError" in result.stderr
     assert "FAILED:     train failed (exit code 1); later steps did not run and nothing was registered" \
         in result.stdout
     assert (len(client.search_model_versions(f"name='{MODEL}'")), aliases(client)) == before
@@ -81,6 +84,14 @@ def test_failing_step_stops_the_run_and_registers_nothing(project: Path, first_r
     latest = client.search_runs([experiment], order_by=["attributes.start_time DESC"], max_results=1)[0]
     assert latest.info.status == "FAILED"
 
+
+
+def test_a_missing_entrypoint_is_refused_before_anything_runs(project: Path, first_run) -> None:
+    result = run_with_spec_edit(project, "tumor_classifier.train:fit", "tumor_classifier.train:missing")
+    assert result.returncode == 1
+    assert f"{SPEC}:16:17: error: spec.training.entrypoint: specs/platform/{MODEL}/tumor_classifier/train.py " \
+           "defines no 'missing' at module level" in result.stdout + result.stderr
+    assert "-- [1/4] train" not in result.stdout
 
 
 FAST_FAIL = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}

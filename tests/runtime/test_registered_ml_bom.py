@@ -15,6 +15,9 @@ from renderers import mlbom
 from runtime import artifact
 from tests.runtime.conftest import MODEL, mlplat, registry, sqlite_uri
 
+# The session's trained registry (tests/runtime/conftest.py) is shared: one worker runs these files.
+pytestmark = pytest.mark.xdist_group("registry")
+
 
 @pytest.fixture(scope="module")
 def logged(project: Path, first_run) -> dict:

@@ -1,8 +1,13 @@
 """The model class under the real seldon-core-microservice: HTTP predictions equal in-process ones,
-bad requests get a clear 400 and the server keeps serving, and metrics reach the metrics port."""
+bad requests get a clear 400 and the server keeps serving, metrics reach the metrics port, and
+`mlplat serve` leaves nothing running when it is stopped."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -12,6 +17,9 @@ import pytest
 from compiler.local import serve as local_serve
 from runtime import artifact, data
 from tests.runtime.conftest import MODEL, sqlite_uri
+
+# The session's trained registry (tests/runtime/conftest.py) is shared: one worker runs these files.
+pytestmark = pytest.mark.xdist_group("registry")
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +115,8 @@ def test_metrics_are_summed_between_flushes(server, eval_rows, monkeypatch: pyte
     from runtime.serving import MlplatModel
 
     monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "3600")
-    model = MlplatModel(server.fetched["directory"])
+    now = [1000.0]
+    model = MlplatModel(server.fetched["directory"], clock=lambda: now[0])
     model.load()
     request = {"data": {"names": server.fetched["features"], "ndarray": eval_rows[:3].tolist()}}
     first = model.predict_raw(request)["meta"]
@@ -115,9 +124,52 @@ def test_metrics_are_summed_between_flushes(server, eval_rows, monkeypatch: pyte
                                    "tags": {"model": "model", "version": "unknown"}}
     assert "metrics" not in model.predict_raw(request)["meta"]
     assert "metrics" not in model.predict_raw(request)["meta"]
-    model._flushed_at -= 3600
+    now[0] += 3599
+    assert "metrics" not in model.predict_raw(request)["meta"]
+    now[0] += 1
     counters = {(m["key"], m["tags"].get("le")): m["value"] for m in model.predict_raw(request)["meta"]["metrics"]}
-    assert counters[("mlplat_predictions", None)] == 9
-    assert counters[("mlplat_prediction_score_bucket", "1.0")] == 9
+    assert counters[("mlplat_predictions", None)] == 12
+    assert counters[("mlplat_prediction_score_bucket", "1.0")] == 12
     scores = model.predict_raw(request)["data"]["ndarray"]
-    assert counters[("mlplat_prediction_score_sum", None)] == pytest.approx(3 * sum(scores), rel=1e-6)
+    assert counters[("mlplat_prediction_score_sum", None)] == pytest.approx(4 * sum(scores), rel=1e-6)
+
+
+def _process_groups_of(text: str) -> set[int]:
+    """Process groups of the processes whose command line contains `text`."""
+    groups = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                groups.add(os.getpgid(int(pid)))
+        except (OSError, ProcessLookupError):
+            continue  # ended meanwhile
+    return groups
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_mlplat_serve_stops_its_whole_process_group(project: Path, first_run, signum: signal.Signals) -> None:
+    assert first_run.returncode == 0, first_run.stdout + first_run.stderr
+    port = local_serve.free_port()
+    process = subprocess.Popen([sys.executable, "-m", "compiler", "--root", str(project), "serve", MODEL,
+                                "--port", str(port), "--metrics-port", str(local_serve.free_port())],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in process.stdout:  # until the server says it is ready (it gives up on its own after 180 s)
+        lines.append(line)
+        if line.startswith("press Ctrl-C"):
+            break
+    assert lines and lines[-1].startswith("press Ctrl-C"), "".join(lines)
+    log = next(line.split("log:")[1].strip() for line in lines if line.strip().startswith("log:"))
+    groups = _process_groups_of(str(Path(log).parent / "model"))  # seldon-core and its workers
+    assert groups and os.getpgid(process.pid) not in groups
+    process.send_signal(signum)
+    assert process.wait(timeout=120) == 0
+    assert not [g for g in groups if _group_exists(g)]

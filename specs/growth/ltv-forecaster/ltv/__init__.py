@@ -1,0 +1,1 @@
+"""Training code of ltv-forecaster."""

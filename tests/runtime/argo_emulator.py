@@ -1,0 +1,164 @@
+"""Run a rendered WorkflowTemplate's DAG on this machine the way Argo would run its pods.
+
+For each task, in DAG order: the template's container `command` + `args`, its `env` and `workingDir`,
+its volume mounts (a configMap volume is materialised from the rendered ConfigMap, an emptyDir is a
+fresh folder), and its git input artifacts (cloned at the templated revision, as Argo's init
+container does). Argo's `{{workflow.parameters.*}}`, `{{inputs.parameters.*}}` and
+`{{tasks.*.outputs.parameters.*}}` are substituted; output parameters are read from their
+`valueFrom.path` after the pod ends; `depends` expressions decide what runs.
+
+A pod's file system is a folder: every path the template mounts is placed under that folder, and the
+same paths in the container's command, args, env and workingDir are rewritten to match. The
+environment is the container's and nothing else, except PATH (to find the image's `python`: here the
+test environment's, which has mlplat installed as the runtime image does) and `overrides` (the
+cluster services the test stands in for, such as MLFLOW_TRACKING_URI). Not emulated: the security
+context, resource limits and retries.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_TEMPLATE = re.compile(r"\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}")
+_TASK = re.compile(r"(?<![A-Za-z0-9.-])([a-z0-9][a-z0-9-]*)")  # a task name in a depends expression
+
+
+@dataclass
+class Pod:
+    task: str
+    phase: str  # Succeeded, Failed or Omitted
+    exit_code: int | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    log: str = ""
+
+
+class ArgoEmulator:
+    def __init__(self, template: dict[str, Any], config_maps: dict[str, dict[str, str]], work: Path, *,
+                 overrides: dict[str, str] | None = None, timeout: float = 600):
+        assert template["kind"] == "WorkflowTemplate", template["kind"]
+        self.spec = template["spec"]
+        self.templates = {t["name"]: t for t in self.spec["templates"]}
+        self.volumes = {v["name"]: v for v in self.spec.get("volumes", [])}
+        self.config_maps = config_maps
+        self.work = work
+        self.overrides = overrides or {}
+        self.timeout = timeout
+
+    def run(self, parameters: dict[str, str] | None = None) -> dict[str, Pod]:
+        workflow = {p["name"]: p.get("value") for p in self.spec.get("arguments", {}).get("parameters", [])}
+        unknown = set(parameters or {}) - set(workflow)
+        assert not unknown, f"the template has no parameters {unknown}"
+        workflow.update(parameters or {})
+        dag = self.templates[self.spec["entrypoint"]]["dag"]["tasks"]
+        pods: dict[str, Pod] = {}
+        while len(pods) < len(dag):
+            ready = [t for t in dag if t["name"] not in pods and _needs(t) <= set(pods)]
+            assert ready, f"the DAG cannot proceed past {sorted(pods)}"
+            for task in ready:
+                if not _depends_met(task, pods):
+                    pods[task["name"]] = Pod(task["name"], "Omitted")
+                    continue
+                values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
+                values |= {f"tasks.{name}.outputs.parameters.{k}": v
+                           for name, pod in pods.items() for k, v in pod.outputs.items()}
+                arguments = {p["name"]: _substitute(p["value"], values)
+                             for p in task.get("arguments", {}).get("parameters", [])}
+                pods[task["name"]] = self._run_pod(task["name"], self.templates[task["template"]], workflow,
+                                                   arguments)
+        return pods
+
+    def _run_pod(self, task: str, template: dict[str, Any], workflow: dict[str, str],
+                 arguments: dict[str, str]) -> Pod:
+        declared = [p["name"] for p in template.get("inputs", {}).get("parameters", [])]
+        assert set(arguments) == set(declared), f"{task}: arguments {sorted(arguments)} for inputs {declared}"
+        values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
+        values |= {f"inputs.parameters.{k}": v for k, v in arguments.items()}
+        root = self.work / f"pod-{task}"
+        root.mkdir(parents=True)
+        paths: dict[str, Path] = {}
+        container = template["container"]
+        for mount in container.get("volumeMounts", []):
+            paths[mount["mountPath"]] = self._mount(root, mount)
+        for artifact in template.get("inputs", {}).get("artifacts", []):
+            paths[artifact["path"]] = self._fetch(root, artifact, values)
+
+        def local(text: str) -> str:
+            text = _substitute(text, values)
+            for path in sorted(paths, key=len, reverse=True):
+                if text == path or text.startswith(path.rstrip("/") + "/"):
+                    return str(paths[path]) + text[len(path):]
+            return text
+
+        env = {e["name"]: local(e["value"]) for e in container.get("env", [])}
+        env |= self.overrides
+        env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+        command = [local(part) for part in container.get("command", []) + container.get("args", [])]
+        cwd = local(container["workingDir"]) if container.get("workingDir") else str(root)
+        result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=self.timeout)
+        pod = Pod(task, "Succeeded" if result.returncode == 0 else "Failed", result.returncode,
+                  log=result.stdout + result.stderr)
+        for output in template.get("outputs", {}).get("parameters", []):
+            source = Path(local(output["valueFrom"]["path"]))
+            if source.is_file():
+                pod.outputs[output["name"]] = source.read_text()
+            elif "default" in output["valueFrom"]:
+                pod.outputs[output["name"]] = output["valueFrom"]["default"]
+            elif pod.phase == "Succeeded":  # Argo fails a pod whose declared output is missing
+                pod.phase, pod.log = "Failed", pod.log + f"\n[emulator] output {source} missing"
+        return pod
+
+    def _mount(self, root: Path, mount: dict[str, Any]) -> Path:
+        target = root / mount["mountPath"].lstrip("/")
+        volume = self.volumes[mount["name"]]
+        target.mkdir(parents=True, exist_ok=True)
+        if "configMap" in volume:
+            data = self.config_maps[volume["configMap"]["name"]]
+            for key, value in data.items():
+                (target / key).write_text(value)
+        else:
+            assert "emptyDir" in volume, f"volume kind of {volume} is not emulated"
+        return target
+
+    def _fetch(self, root: Path, artifact: dict[str, Any], values: dict[str, str]) -> Path:
+        git = artifact["git"]
+        target = root / artifact["path"].lstrip("/")
+        revision = _substitute(git["revision"], values)
+        subprocess.run(["git", "clone", "--quiet", git["repo"], str(target)], check=True, capture_output=True)
+        subprocess.run(["git", "-C", str(target), "checkout", "--quiet", "--detach", revision], check=True,
+                       capture_output=True)
+        return target
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        assert match.group(1) in values, f"{{{{{match.group(1)}}}}} has no value here"
+        return values[match.group(1)]
+
+    return _TEMPLATE.sub(value, text)
+
+
+def _needs(task: dict[str, Any]) -> set[str]:
+    if "depends" in task:
+        return set(_TASK.findall(task["depends"]))
+    return set(task.get("dependencies", []))
+
+
+def _depends_met(task: dict[str, Any], pods: dict[str, Pod]) -> bool:
+    """Argo's `depends` logic: `a` means a succeeded (or was skipped), `a.Failed` that it failed, etc."""
+    expression = task.get("depends")
+    if expression is None:
+        return all(pods[name].phase == "Succeeded" for name in task.get("dependencies", []))
+
+    def phase(match: re.Match[str]) -> str:
+        name, result = match.group(1), match.group(2)
+        if result:
+            return repr(pods[name].phase == result)
+        return repr(pods[name].phase in ("Succeeded", "Omitted"))
+
+    python = re.sub(_TASK.pattern + r"(?:\.(Succeeded|Failed|Errored|Skipped|Omitted))?", phase, expression)
+    return bool(eval(python.replace("&&", " and ").replace("||", " or ").replace("!", " not ")))  # noqa: S307

@@ -1,0 +1,102 @@
+"""The rendered training pipeline, run the way Argo runs it (tests/runtime/argo_emulator.py): each pod
+gets only what its template gives it (command, args, env, mounts, the ConfigMap, the code as a git
+artifact cloned from a file:// repository at the revision), and it must register a version in a real
+SQLite registry. This is the test that catches team code that never reaches the pods."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+import yaml
+
+from tests.conftest import copy_repo, init_git, move_artifact_stores
+from tests.runtime.argo_emulator import ArgoEmulator
+from tests.runtime.conftest import registry
+
+pytestmark = pytest.mark.xdist_group("argo")  # one module-scoped repository for its tests
+
+
+@pytest.fixture(scope="module")
+def cluster_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
+    """A platform repository whose pods clone it over file://, with dev's artifact store on this disk.
+
+    Two commits: the first has churn-predictor's data pointed at data scikit-learn ships (its real data
+    is in a bucket); the second changes nothing the models read. Returns (repo, store, [first, second]).
+    """
+    base = tmp_path_factory.mktemp("argo")
+    root, store = copy_repo(base / "repo"), base / "store"
+    platform = root / "platform" / "platform.yaml"
+    text = platform.read_text()
+    text = text.replace('url: "https://github.com/acme/mlplat.git"', f'url: "{root.as_uri()}"')
+    platform.write_text(text)
+    move_artifact_stores(root, store.as_uri(), ("dev",))
+    churn = root / "specs" / "growth" / "churn-predictor" / "model.yaml"
+    churn.write_text(churn.read_text()
+                     .replace("gs://acme-growth/churn/features.parquet", "sklearn://breast_cancer?split=train")
+                     .replace("gs://acme-growth/churn/holdout.parquet", "sklearn://breast_cancer?split=eval"))
+    compiled = subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), "compile"],
+                              capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    repository = init_git(root)
+    first = repository.head.commit.hexsha
+    (root / "README.md").write_text("a later commit\n")
+    repository.git.add("--all")
+    second = repository.index.commit("a later commit").hexsha
+    return root, store, [first, second]
+
+
+def emulate(root: Path, tmp: Path, team: str, model: str, parameters: dict[str, str]):
+    folder = root / "environments" / "dev" / "apps" / team / model
+    template = yaml.safe_load((folder / f"workflowtemplate-{model}-train.yaml").read_text())
+    config_map = yaml.safe_load((folder / f"configmap-{model}-spec.yaml").read_text())
+    tracking = f"sqlite:///{tmp / 'mlflow.db'}"
+    emulator = ArgoEmulator(template, {config_map["metadata"]["name"]: config_map["data"]}, tmp / "pods",
+                            overrides={"MLFLOW_TRACKING_URI": tracking})  # the cluster's MLflow service
+    return emulator.run(parameters), registry(tracking)
+
+
+def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo, tmp_path: Path) -> None:
+    root, store, (_, head) = cluster_repo
+    pods, client = emulate(root, tmp_path, "platform", "tumor-classifier", {})  # as the CronWorkflow submits it
+    assert {name: pod.phase for name, pod in pods.items()} == {
+        "train": "Succeeded", "evaluate": "Succeeded", "gate": "Succeeded", "register": "Succeeded"}, \
+        "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
+    assert pods["train"].outputs["git-commit"] == head
+    version = client.get_model_version("tumor-classifier", "1")
+    assert version.tags["mlplat.git_commit"] == head
+    assert version.source.startswith(store.as_uri() + "/")
+    assert client.get_registered_model("tumor-classifier").aliases == {"champion": 1}
+    evidence = json.loads(Path(client.download_artifacts(version.run_id, "mlplat/evidence.json", str(tmp_path)))
+                          .read_text())
+    assert evidence["gitCommit"] == head and evidence["gate"]["passed"] is True
+
+
+def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path: Path) -> None:
+    root, store, (first, head) = cluster_repo
+    pods, client = emulate(root, tmp_path, "growth", "churn-predictor", {"git-commit": first})
+    assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 4, \
+        "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
+    version = client.get_model_version("churn-predictor", "1")
+    assert version.tags["mlplat.git_commit"] == first != head
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["roc_auc"] > 0.9 and "train_iterations" in run.data.metrics  # logged by churn.train
+
+
+def test_without_the_code_artifact_the_entrypoint_is_not_found(cluster_repo, tmp_path: Path) -> None:
+    """What every pod did before the code was an artifact: the emulator's isolation is real."""
+    root, _, _ = cluster_repo
+    folder = root / "environments" / "dev" / "apps" / "platform" / "tumor-classifier"
+    template = yaml.safe_load((folder / "workflowtemplate-tumor-classifier-train.yaml").read_text())
+    train = next(t for t in template["spec"]["templates"] if t["name"] == "train")
+    del train["inputs"]["artifacts"]
+    config_map = yaml.safe_load((folder / "configmap-tumor-classifier-spec.yaml").read_text())
+    emulator = ArgoEmulator(template, {config_map["metadata"]["name"]: config_map["data"]}, tmp_path / "pods",
+                            overrides={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"})
+    pods = emulator.run({"git-commit": git.Repo(root).head.commit.hexsha})
+    assert pods["train"].phase == "Failed"
+    assert "No module named 'tumor_classifier'" in pods["train"].log
