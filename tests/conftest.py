@@ -72,3 +72,13 @@ def check_golden(path: Path, actual: str | bytes) -> None:
         path.write_bytes(data)
     assert path.is_file(), f"no golden file {path}; run with MLPLAT_UPDATE_GOLDEN=1 and review it"
     assert data.decode() == path.read_text("utf-8"), f"output differs from {path}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that share the session's trained registry run on one worker, one after another (the
+    longest chain): start them first, so that they do not trail on their own at the end."""
+    def chained(item: pytest.Item) -> bool:
+        marker = item.get_closest_marker("xdist_group")
+        return marker is not None and marker.args[:1] == ("registry",)
+
+    items.sort(key=lambda item: not chained(item))  # stable: the order within each part is kept

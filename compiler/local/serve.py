@@ -1,9 +1,9 @@
 """`mlplat serve`: a registered model version behind the real `seldon-core-microservice`, locally.
 
 seldon-core 1.18 pins old Flask, protobuf and numpy, so it runs from its own virtual environment
-(.mlplat/serving-venv, installed from the serving image's lock, platform/images/serving/requirements.lock,
-the first time). The
-version's artifact is downloaded by `python -m runtime fetch` (MLflow lives in the main environment).
+(.mlplat/serving-venv, installed the first time from the serving image's lock,
+platform/images/serving/requirements.lock). The version's artifact is downloaded by
+`python -m runtime fetch` (MLflow lives in the main environment).
 """
 
 from __future__ import annotations
@@ -51,11 +51,14 @@ def serving_env(root: Path, echo: Any = print) -> Path:
             return venv
         echo(f"creating the serving environment in {venv} from {REQUIREMENTS} (once; about a minute)")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+        python = str(venv / "bin" / "python")
+        install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile",
                    "--no-deps", "--require-hashes", "-r", str(requirements)]  # the lock holds every dependency
         result = subprocess.run(install, capture_output=True, text=True)
         if result.returncode != 0:
             raise ServeError(f"installing {REQUIREMENTS} failed:\n{result.stderr[-2000:]}")
+        # Byte-code on every core rather than pip's one; files that are not Python 3 are skipped, as pip does.
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(venv / "lib")], capture_output=True)
         marker.write_text(wanted)
     return venv
 

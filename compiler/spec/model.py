@@ -34,8 +34,9 @@ API_VERSION = "mlplat/v1"
 Task = Literal[
     "binary-classification", "multiclass-classification", "regression", "ranking", "forecasting", "other"
 ]
-# What the runtime can save, load, evaluate and serve (runtime/artifact.py). XGBoost and LightGBM
-# models go through their scikit-learn estimators (XGBClassifier, LGBMRegressor) as `sklearn`.
+# What the runtime can save, load, evaluate and serve (runtime/artifact.py). XGBoost and LightGBM have
+# scikit-learn estimators (XGBClassifier, LGBMRegressor) that would work as `sklearn`, once their
+# packages are in the runtime and serving images' locks; today they are not.
 Framework = Literal["pytorch", "sklearn"]
 
 # The metrics the evaluate step computes for each task; runtime/metrics.py computes exactly these
