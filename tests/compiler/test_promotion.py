@@ -362,8 +362,8 @@ def test_rollback_needs_an_earlier_pin_whose_artifact_still_exists(repo: Path, r
         rollback(repo, MODEL, "dev", registry.uri)
 
 
-def test_a_version_outside_the_stores_artifact_store_is_refused_with_located_errors(repo: Path,
-                                                                                      registry: Registry) -> None:
+def test_a_version_outside_the_environments_artifact_store_is_refused_with_located_errors(
+        repo: Path, registry: Registry) -> None:
     """A version registered on a laptop (or in another environment) cannot be pinned: the refusal
     prints the located error of the pin it would have written, and leaves nothing behind."""
     platform = repo / "platform" / "platform.yaml"
