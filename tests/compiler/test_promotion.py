@@ -38,7 +38,7 @@ def run(root: Path, *args: str) -> tuple[int, str]:
 class Registry:
     """A real MLflow registry on SQLite, filled with versions whose facts each test chooses."""
 
-    def __init__(self, root: Path, spec_hash: str, store: Path):
+    def __init__(self, root: Path, spec_hash: str, store: Path, model_dir: Path):
         from mlflow.tracking import MlflowClient
 
         self.uri = f"sqlite:///{root / 'registry.db'}"
@@ -46,11 +46,7 @@ class Registry:
         self.experiment = self.client.create_experiment("platform/tumor-classifier",
                                                         artifact_location=(store / root.parent.name).as_uri())
         self.spec_hash = spec_hash
-        self.model_dir = root / "model"
-        torch.manual_seed(0)
-        module = torch.nn.Sequential(torch.nn.Linear(30, 1), torch.nn.Sigmoid(), torch.nn.Flatten(0))
-        artifact.save(module, self.model_dir, framework="pytorch", task="binary-classification",
-                      features=[f"f{i}" for i in range(30)])
+        self.model_dir = model_dir
         self.sha256 = artifact.digest(self.model_dir)
         self.client.create_registered_model(MODEL)
 
@@ -102,11 +98,22 @@ def repo(tmp_path: Path, compiled: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real model directory, exported once: every registered version logs a copy of it."""
+    directory = tmp_path_factory.mktemp("model") / "model"
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(30, 1), torch.nn.Sigmoid(), torch.nn.Flatten(0))
+    artifact.save(module, directory, framework="pytorch", task="binary-classification",
+                  features=[f"f{i}" for i in range(30)])
+    return directory
+
+
 @pytest.fixture
-def registry(tmp_path: Path, repo: Path, store: Path) -> Registry:
+def registry(tmp_path: Path, repo: Path, store: Path, model_dir: Path) -> Registry:
     checked, _ = check_project(repo)
     spec_hash = next(m.spec_hash for m in checked.models if m.name == MODEL)
-    return Registry(tmp_path / "mlflow", spec_hash, store)
+    return Registry(tmp_path / "mlflow", spec_hash, store, model_dir)
 
 
 def pin_yaml(env: str, pins: dict[str, dict]) -> str:
