@@ -18,7 +18,6 @@ Submit by hand with the commit the model is trained from:
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.spec.resolved import ResolvedModel
@@ -60,10 +59,11 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         Env(name="MLPLAT_OUTPUTS", value=OUTPUTS),
         Env(name="HOME", value="/tmp"),
     ]
-    code_env = [Env(name="MLPLAT_CODE_DIR", value=f"{CODE_PATH}/{PurePosixPath(model.source).parent}")]
+    code_env = [Env(name="MLPLAT_CODE_DIR", value=f"{CODE_PATH}/{model.code_folder}")]
     mounts = spec_mounts()
     hardened = container_security()
     run_id, commit = Parameter(name="run-id"), Parameter(name="git-commit")
+    requested = "{{workflow.parameters.git-commit}}"  # a commit, or the branch whose head train resolves
 
     def step(name: str, image: str, compute: m.ResourceRequirements, inputs: list[Any], step_env: list[Any],
              **extra: Any) -> Container:
@@ -82,8 +82,7 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
     ) as workflow:
         train = step(
             "train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
-            [code_artifact(model, "{{workflow.parameters.git-commit}}")],
-            code_env + [Env(name="MLPLAT_GIT_COMMIT", value="{{workflow.parameters.git-commit}}")],
+            [code_artifact(model, requested)], code_env + [Env(name="MLPLAT_GIT_COMMIT", value=requested)],
             outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id")),
                      Parameter(name="git-commit", value_from=m.ValueFrom(path=f"{OUTPUTS}/git-commit"))],
             active_deadline_seconds=duration_seconds(training.timeout),

@@ -49,6 +49,16 @@ class ResolvedSpec:
         return self.spec["training"]
 
     @property
+    def target(self) -> str:
+        """The label column (the spec language's default: target)."""
+        return self.training["data"].get("target", "target")
+
+    @property
+    def group(self) -> str | None:
+        """Ranking's query id column; None for every other task."""
+        return self.training["data"].get("group")
+
+    @property
     def gates(self) -> list[dict[str, Any]]:
         return self.spec.get("evaluation", {}).get("gates", [])
 

@@ -53,7 +53,7 @@ def lineage_tags(spec: ResolvedSpec, git_commit: str) -> dict[str, str]:
         "mlplat.data.train.version": data["train"]["version"],
         "mlplat.data.eval.uri": data["eval"]["uri"],
         "mlplat.data.eval.version": data["eval"]["version"],
-        "mlplat.data.target": data.get("target", "target"),
+        "mlplat.data.target": spec.target,
     }
 
 

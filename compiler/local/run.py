@@ -73,7 +73,7 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     outputs.mkdir(parents=True)
     spec_file = run_dir / "model.json"
     spec_file.write_text(model.summary_json(), "utf-8")
-    code_dir = (root / model.source).parent
+    code_dir = root / model.code_folder
     env = runtime_env(root, MLFLOW_TRACKING_URI=tracking_uri, MLPLAT_CODE_DIR=str(code_dir),
                       MLPLAT_GIT_COMMIT=git_commit(root))
     if (root / RUNTIME_LOCK).is_file():

@@ -87,11 +87,11 @@ class Server:
         """Stop the server's whole process group (gunicorn workers and the metrics server too): SIGTERM,
         then SIGKILL for what is left after `grace` seconds. Returns once the group is empty."""
         _signal_group(self.process.pid, signal.SIGTERM)
+        killed_at = time.monotonic() + grace
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-        killed_at = time.monotonic() + grace
         while self.process.poll() is None or _group_alive(self.process.pid):  # poll() reaps the leader
             now = time.monotonic()
             if now > killed_at + 10:  # only zombies can outlive SIGKILL; reaping them is init's job

@@ -33,7 +33,7 @@ def entrypoint_problems(root: Path, model: ResolvedModel, where: SpecLocator) ->
 
 def _module_problems(root: Path, model: ResolvedModel, where: SpecLocator, field: tuple[str, ...], module: str,
                      function: str | None) -> list[SpecError]:
-    folder = PurePosixPath(model.source).parent
+    folder = PurePosixPath(model.code_folder)
     relative = PurePosixPath(*module.split("."))
     candidates = [relative.with_suffix(".py"), relative / ("__init__.py" if function else "__main__.py")]
     found = next((c for c in candidates if (root / folder / c).is_file()), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.spec.model import Spec
@@ -44,6 +45,11 @@ class ResolvedModel:
     release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
     names: dict[str, str] = field(hash=False)
     evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
+
+    @property
+    def code_folder(self) -> str:
+        """The spec's folder, relative to the repository: where the team's training code lives."""
+        return PurePosixPath(self.source).parent.as_posix()
 
     @property
     def release_source(self) -> str:

@@ -88,7 +88,7 @@ def _detect(spec: Any, drift: dict[str, Any], args: argparse.Namespace) -> tuple
     from runtime.drift.window import open_window
 
     features = list(drift["features"])
-    target = spec.training["data"].get("target", "target")
+    target = spec.target
     reference = open_source("reference", args.reference or spec.training["data"]["train"]["uri"], features, target)
     if args.current:
         current = open_source("current window", args.current, features, target)

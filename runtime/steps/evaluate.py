@@ -27,7 +27,7 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
                 raise RuntimeError(f"model artifact digest {actual} does not match the run's {expected}")
             code.make_importable()
             model = artifact.load(local)
-            target, group = spec.training["data"].get("target", "target"), spec.training["data"].get("group")
+            target, group = spec.target, spec.group
             frame = data.load(spec.training["data"]["eval"]["uri"], target)
             missing = [f for f in [*model.features, *([group] if group else [])] if f not in frame.columns]
             if missing:

@@ -81,7 +81,7 @@ def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: st
     module_name, _, function = spec.training["entrypoint"].partition(":")
     code.make_importable()
     fit = getattr(importlib.import_module(module_name), function)
-    target, group = spec.training["data"].get("target", "target"), spec.training["data"].get("group")
+    target, group = spec.target, spec.group
     frame = data.load(spec.training["data"]["train"]["uri"], target)
     features = data.feature_columns(frame, target, group)
     device = training_device()
@@ -107,8 +107,8 @@ def _run_command(spec: ResolvedSpec, model_dir: Path, args: argparse.Namespace, 
         "MLPLAT_HYPERPARAMETERS": json.dumps(spec.training.get("hyperparameters", {}), sort_keys=True),
         "MLPLAT_TRAIN_URI": data_spec["train"]["uri"],
         "MLPLAT_EVAL_URI": data_spec["eval"]["uri"],
-        "MLPLAT_TARGET": data_spec.get("target", "target"),
-        **({"MLPLAT_GROUP": data_spec["group"]} if data_spec.get("group") else {}),
+        "MLPLAT_TARGET": spec.target,
+        **({"MLPLAT_GROUP": spec.group} if spec.group else {}),
     }
     result = subprocess.run(spec.training["command"], env=env, cwd=os.environ.get("MLPLAT_CODE_DIR"))
     if result.returncode != 0:

@@ -50,19 +50,24 @@ def cluster_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     return root, store, [first, second]
 
 
-def emulate(root: Path, tmp: Path, team: str, model: str, parameters: dict[str, str]):
+def rendered(root: Path, team: str, model: str) -> tuple[dict, dict[str, dict[str, str]]]:
+    """The model's rendered dev WorkflowTemplate, and its ConfigMaps by name."""
     folder = root / "environments" / "dev" / "apps" / team / model
     template = yaml.safe_load((folder / f"workflowtemplate-{model}-train.yaml").read_text())
     config_map = yaml.safe_load((folder / f"configmap-{model}-spec.yaml").read_text())
+    return template, {config_map["metadata"]["name"]: config_map["data"]}
+
+
+def emulate(template: dict, config_maps: dict[str, dict[str, str]], tmp: Path, parameters: dict[str, str]):
     tracking = f"sqlite:///{tmp / 'mlflow.db'}"
-    emulator = ArgoEmulator(template, {config_map["metadata"]["name"]: config_map["data"]}, tmp / "pods",
+    emulator = ArgoEmulator(template, config_maps, tmp / "pods",
                             overrides={"MLFLOW_TRACKING_URI": tracking})  # the cluster's MLflow service
     return emulator.run(parameters), registry(tracking)
 
 
 def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo, tmp_path: Path) -> None:
     root, store, (_, head) = cluster_repo
-    pods, client = emulate(root, tmp_path, "platform", "tumor-classifier", {})  # as the CronWorkflow submits it
+    pods, client = emulate(*rendered(root, "platform", "tumor-classifier"), tmp_path, {})  # as the CronWorkflow does
     assert {name: pod.phase for name, pod in pods.items()} == {
         "train": "Succeeded", "evaluate": "Succeeded", "gate": "Succeeded", "register": "Succeeded"}, \
         "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
@@ -78,7 +83,7 @@ def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo,
 
 def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path: Path) -> None:
     root, store, (first, head) = cluster_repo
-    pods, client = emulate(root, tmp_path, "growth", "churn-predictor", {"git-commit": first})
+    pods, client = emulate(*rendered(root, "growth", "churn-predictor"), tmp_path, {"git-commit": first})
     assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 4, \
         "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
     version = client.get_model_version("churn-predictor", "1")
@@ -90,13 +95,9 @@ def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path
 def test_without_the_code_artifact_the_entrypoint_is_not_found(cluster_repo, tmp_path: Path) -> None:
     """What every pod did before the code was an artifact: the emulator's isolation is real."""
     root, _, _ = cluster_repo
-    folder = root / "environments" / "dev" / "apps" / "platform" / "tumor-classifier"
-    template = yaml.safe_load((folder / "workflowtemplate-tumor-classifier-train.yaml").read_text())
+    template, config_maps = rendered(root, "platform", "tumor-classifier")
     train = next(t for t in template["spec"]["templates"] if t["name"] == "train")
     del train["inputs"]["artifacts"]
-    config_map = yaml.safe_load((folder / "configmap-tumor-classifier-spec.yaml").read_text())
-    emulator = ArgoEmulator(template, {config_map["metadata"]["name"]: config_map["data"]}, tmp_path / "pods",
-                            overrides={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"})
-    pods = emulator.run({"git-commit": git.Repo(root).head.commit.hexsha})
+    pods, _ = emulate(template, config_maps, tmp_path, {"git-commit": git.Repo(root).head.commit.hexsha})
     assert pods["train"].phase == "Failed"
     assert "No module named 'tumor_classifier'" in pods["train"].log

@@ -14,7 +14,7 @@ import git
 import pytest
 import yaml
 
-from tests.conftest import REPO, copy_repo
+from tests.conftest import REPO, copy_repo, init_git
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 PR_WORKFLOW = REPO / ".github" / "workflows" / "pull-request.yml"
@@ -106,12 +106,8 @@ def run_steps(clone: Path, base: str) -> list[tuple[str, int, str]]:
 def pull_request(tmp_path: Path) -> tuple[Path, str]:
     """A repository with a base commit and a PR commit that tightens a gate; returns (clone, base sha)."""
     origin = copy_repo(tmp_path / "origin")
-    repository = git.Repo.init(origin, initial_branch="main")
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    repository.git.add("--all")
-    base = repository.index.commit("base").hexsha
+    repository = init_git(origin)
+    base = repository.head.commit.hexsha
     spec = origin / "specs/growth/churn-predictor/model.yaml"
     spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.78}", "{metric: roc_auc, min: 0.8}"))
     subprocess.run([sys.executable, "-m", "compiler", "--root", str(origin), "compile"], check=True,
