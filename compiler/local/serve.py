@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,8 +53,12 @@ def serving_env(root: Path, echo: Any = print) -> Path:
         echo(f"creating the serving environment in {venv} from {REQUIREMENTS} (once; about a minute)")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         python = str(venv / "bin" / "python")
-        install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile",
-                   "--no-deps", "--require-hashes", "-r", str(requirements)]  # the lock holds every dependency
+        # uv where it is on PATH (seconds rather than a minute; the same files, checked against the same
+        # hashes), pip otherwise. The lock holds every dependency, hence --no-deps.
+        uv = shutil.which("uv")
+        installer = [uv, "pip", "install", "--python", python] if uv else \
+            [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-compile"]
+        install = [*installer, "-q", "--no-deps", "--require-hashes", "-r", str(requirements)]
         result = subprocess.run(install, capture_output=True, text=True)
         if result.returncode != 0:
             raise ServeError(f"installing {REQUIREMENTS} failed:\n{result.stderr[-2000:]}")
