@@ -61,8 +61,15 @@ def _save_torch(module: Any, target: Path, n_features: int) -> None:
 
 
 def digest(directory: Path) -> str:
-    """SHA-256 over every file's relative path and content: the artifact's identity."""
-    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    """SHA-256 over every file's relative path and content: the artifact's identity. A link or special
+    file in the directory is refused: the digest would cover a name while loading read something else."""
+    files = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise ArtifactError(f"{path} is a symbolic link or special file; a model directory holds only "
+                                "regular files")
+        if path.is_file():
+            files.append(path)
     if not files:
         raise ArtifactError(f"{directory} holds no files")
     outer = hashlib.sha256()
@@ -119,8 +126,17 @@ def load_meta(directory: Path) -> dict[str, Any]:
     meta = json.loads(meta_path.read_text("utf-8"))
     if meta.get("format") != FORMAT:
         raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}, expected {FORMAT}")
-    if not (directory / meta.get("file", "")).is_file():
-        raise ArtifactError(f"{directory} has no model file {meta.get('file')!r}")
+    framework = meta.get("framework")
+    if framework not in _FILES:
+        raise ArtifactError(f"{meta_path}: unknown framework {framework!r}; supported: {', '.join(_FILES)}")
+    # The file is named by the framework, not by the metadata: a path such as ../../x.joblib would load
+    # (and unpickle) a file that the directory's digest never covered.
+    if meta.get("file") != _FILES[framework]:
+        raise ArtifactError(f"{meta_path}: model file {meta.get('file')!r} is not {_FILES[framework]!r}, the "
+                            f"one a {framework} model directory holds")
+    model_file = directory / _FILES[framework]
+    if model_file.is_symlink() or not model_file.is_file():
+        raise ArtifactError(f"{directory} has no model file {_FILES[framework]!r} (a regular file)")
     return meta
 
 

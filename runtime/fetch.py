@@ -36,7 +36,10 @@ def main(argv: list[str]) -> int:
                                                          tracking_uri=args.tracking_uri))
         sha256 = artifact.digest(local)
         pinned = version.tags.get("mlplat.artifact_sha256")
-        if pinned and pinned != sha256:
+        if not pinned:  # nothing to check the download against: refused, as a server would refuse it
+            raise RuntimeError(f"version {version.version} has no mlplat.artifact_sha256 tag; the artifact "
+                               "cannot be checked (register it again with this platform)")
+        if pinned != sha256:
             raise RuntimeError(f"downloaded artifact has sha256 {sha256}, the registry pins {pinned}")
         meta = artifact.load_meta(local)
         recorded = _evidence(version.run_id)

@@ -8,10 +8,14 @@ from pathlib import Path
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.pipeline.plan import build_plan
-from compiler.pipeline.write import differences, write_plan
+from compiler.pipeline.tree_swap import locked, recover
+from compiler.pipeline.write import UnsafeTree, differences, write_plan
 
 
 def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
+    if not args.check:
+        with locked(root):  # a compile killed mid-swap is undone before its tree is read
+            recover(root)
     checked = checked_or_report(root, args.format)
     if checked is None:
         return EXIT_ERRORS
@@ -24,7 +28,11 @@ def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the co
             return EXIT_ERRORS
         print(f"ok: environments/ matches the specs ({len(plan.files)} files)")
         return EXIT_OK
-    result = write_plan(root, plan)
+    try:
+        result = write_plan(root, plan)
+    except UnsafeTree as exc:
+        print(f"error: {exc}")
+        return EXIT_ERRORS
     print(f"compiled {len(checked.project.models)} models into {len(checked.environments)} environments: "
           f"{len(plan.files)} files, {len(result.written)} written, {len(result.deleted)} deleted")
     for path in result.written:

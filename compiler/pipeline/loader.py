@@ -82,12 +82,25 @@ def dotted(path: Path_) -> str:
 
 
 def load_file(path: Path, display: str) -> tuple[Document | None, list[SpecError]]:
-    """Load one YAML file; `display` is the name errors use (a path relative to the repo)."""
+    """Load one YAML file; `display` is the name errors use (its path relative to the repository)."""
+    raw, errors = read_regular(path, display)
+    return load_bytes(raw, display) if raw is not None else (None, errors)
+
+
+def read_regular(path: Path, display: str) -> tuple[bytes | None, list[SpecError]]:
+    """A file's bytes, refused where it or a folder on its way from the repository root is a symbolic
+    link: a link would have mlplat read (and commit judgements on) a file outside the repository."""
+    parts = Path(display).parts
+    base = path.parents[len(parts) - 1]  # the repository root
+    for depth in range(1, len(parts) + 1):
+        if base.joinpath(*parts[:depth]).is_symlink():
+            linked = "/".join(parts[:depth])
+            return None, [SpecError(display, 1, 1, "", f"{linked} is a symbolic link; mlplat reads only regular "
+                                    "files inside the repository", "replace the link with the file or folder itself")]
     try:
-        raw = path.read_bytes()
+        return path.read_bytes(), []
     except OSError as exc:
         return None, [SpecError(display, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]
-    return load_bytes(raw, display)
 
 
 def load_bytes(raw: bytes, display: str) -> tuple[Document | None, list[SpecError]]:
@@ -257,6 +270,13 @@ class _Builder:
             value = self.constructor.construct_object(node)
         except yaml.YAMLError as exc:
             self.error(node, path, f"cannot read value {raw!r}: {getattr(exc, 'problem', exc)}")
+            return raw
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+            # An explicit tag whose text does not convert (`!!float x`, `!!int ""`, `!!bool x`,
+            # `!!timestamp x`): PyYAML's converters raise whatever Python's conversion raises.
+            kind = node.tag.rsplit(":", 1)[-1]
+            self.error(node, path, f"value {raw!r} is not a valid {kind} (tag !!{kind})",
+                       f"write a valid {kind}, or remove the tag")
             return raw
         if not explicit and not is_key and node.tag != "tag:yaml.org,2002:null":
             self.coerced[path] = (raw, _kind(value))

@@ -10,13 +10,12 @@ import hashlib
 from dataclasses import dataclass
 
 from compiler.pipeline.check import Checked
+from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
 from compiler.spec.resolved import ResolvedModel
 from renderers import codeowners, model_card
 from renderers.base import Manifest
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
-
-OUTPUT_DIR = "environments"
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ releases.yaml and the evidence of its pins; every error of every file is collect
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.loader import Document, load_bytes, load_file
+from compiler.pipeline.loader import Document, load_bytes, load_file, read_regular
+from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, interrupted
 from compiler.pipeline.validation import validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
 from compiler.spec.model import Model
@@ -59,8 +61,16 @@ class Project:
 
 
 def spec_files(root: Path) -> list[Path]:
-    """Every model.yaml under specs/, sorted so that output never depends on directory order."""
-    return sorted((root / SPECS_DIR).rglob(SPEC_NAME), key=lambda p: p.relative_to(root).as_posix())
+    """Every model.yaml under specs/, sorted so that output never depends on directory order.
+
+    A folder under specs/ that is a symbolic link is not entered but listed as `<link>/model.yaml`, so
+    that loading it is refused with a located error rather than the model silently missing."""
+    found = []
+    for folder, dirs, files in os.walk(root / SPECS_DIR):  # os.walk does not follow links
+        here = Path(folder)
+        found += [here / name / SPEC_NAME for name in dirs if (here / name).is_symlink()]
+        found += [here / name for name in files if name == SPEC_NAME]
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
 def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
@@ -85,6 +95,11 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
             models.append(LoadedModel(doc, model))
     if platform is None or platform_doc is None:
         return None, errors
+    if interrupted(root):  # the pins are in the old tree, set aside: reading on would find none
+        errors.append(SpecError(OUTPUT_DIR, 1, 1, "", f"{OUTPUT_DIR}/ is missing: a compile was killed while "
+                                f"swapping it, and its previous contents are in {BACKUP}/",
+                                "run `mlplat compile`, which puts them back first"))
+        return None, errors
     releases = {}
     for env in platform.environment_names:
         doc, pinned, found = load_releases(root, env)
@@ -93,7 +108,7 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
             evidence = {}
             for name, release in pinned.releases.items():
                 for version in (release.version, *([release.candidate.version] if release.candidate else [])):
-                    if (root / evidence_path(env, name, version)).is_file():
+                    if _present(root / evidence_path(env, name, version)):
                         evidence[(name, version)], found = load_evidence(root, env, name, version)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
@@ -104,7 +119,7 @@ def load_releases(root: Path, environment: str) -> tuple[Document | None, Releas
     """Read environments/<env>/releases.yaml; a missing file means nothing is pinned there."""
     display = releases_path(environment)
     path = root / display
-    if not path.is_file():
+    if not _present(path):
         return None, None, []
     doc, errors = load_file(path, display)
     if doc is None:
@@ -119,7 +134,9 @@ def load_releases(root: Path, environment: str) -> tuple[Document | None, Releas
 def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Document | None, list[SpecError]]:
     """The validated evidence document of one pin (whose file exists), or None with the reasons it is broken."""
     display = evidence_path(env, model, version)
-    raw = (root / display).read_bytes()
+    raw, errors = read_regular(root / display, display)
+    if raw is None:
+        return None, errors
     try:  # JSON's own reading of the values: YAML 1.1 would take a float such as 2e-05 for text
         data = json.loads(raw)
     except ValueError as exc:
@@ -131,3 +148,8 @@ def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Docum
     doc = replace(located, data=data)
     evidence, errors = validate(doc, VersionEvidence)
     return (doc if evidence is not None else None), errors
+
+
+def _present(path: Path) -> bool:
+    """A file, or a link where one should be (refused when read, rather than taken for absent)."""
+    return path.is_file() or path.is_symlink()

@@ -33,6 +33,9 @@ from typing import Any
 from runtime import artifact
 
 MAX_ROWS = 10_000
+# Larger bodies get 413 before they are read (MLPLAT_MAX_REQUEST_BYTES); 10,000 rows of 100 features fit.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+FLOAT32_MAX = 3.4028234663852886e38  # a PyTorch program computes in float32: larger values become inf
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 try:  # present in the serving image; the class is also importable (and testable) without it
@@ -69,12 +72,15 @@ class MlplatModel:
         self._clock = clock  # injectable, so that tests decide when a flush is due
 
     def load(self) -> None:
-        """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one."""
-        if self.expected_sha256:
-            actual = artifact.digest(self.model_uri)
-            if actual != self.expected_sha256:
-                raise RuntimeError(f"model artifact at {self.model_uri} has sha256 {actual}, "
-                                   f"but version {self.version} pins {self.expected_sha256}")
+        """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one, and
+        refuses to serve at all without a pinned digest to check it against."""
+        if not self.expected_sha256:
+            raise RuntimeError("MLPLAT_ARTIFACT_SHA256 is not set: no pinned digest to check the artifact at "
+                               f"{self.model_uri} against, so it is not served")
+        actual = artifact.digest(self.model_uri)
+        if actual != self.expected_sha256:
+            raise RuntimeError(f"model artifact at {self.model_uri} has sha256 {actual}, "
+                               f"but version {self.version} pins {self.expected_sha256}")
         if self._framework() == "pytorch":
             import torch
 
@@ -89,13 +95,20 @@ class MlplatModel:
     def predict_raw(self, request: Any) -> Any:
         if self.model is None:
             self.load()
-        if not isinstance(request, dict):  # gRPC: a SeldonMessage
+        if hasattr(request, "DESCRIPTOR"):  # gRPC: a SeldonMessage (protobuf)
             from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
             return json_to_seldon_message(self.predict_raw(seldon_message_to_json(request)))
+        if not isinstance(request, dict):
+            raise BadRequest(f"the request is a JSON {_json_kind(request)}; it must be an object such as "
+                             '{"data": {"names": [...], "ndarray": [[...]]}}')
         rows = self._rows(request)
         scores = self.model.predict(rows)
         values = scores.tolist()
+        flat = scores.reshape(-1) if hasattr(scores, "reshape") else values
+        if not all(math.isfinite(v) for v in flat):  # NaN is not JSON, and would poison the score sum
+            raise BadRequest("the model's output for these rows is not a finite number; check the features' "
+                             "ranges against the training data")
         self._pending.add(values, probability=self.model.meta["output"] == "probability")
         meta: dict[str, Any] = {"tags": dict(self._tags)}
         now = self._clock()
@@ -114,6 +127,34 @@ class MlplatModel:
             "inputs": [{"messagetype": "ndarray", "schema": {"names": features, "shape": [len(features)]}}],
             "outputs": [{"messagetype": "ndarray", "schema": {"shape": [1]}}],
         }
+
+    @property
+    def model_error_handler(self) -> Any:
+        """A Flask blueprint that seldon-core registers on its REST app: a limit on the body's size, and a
+        400 rather than Seldon's catch-all 500 for bodies too large or nested too deeply to read."""
+        from flask import Blueprint, jsonify
+
+        blueprint = Blueprint("mlplat", __name__)
+        limit = int(os.environ.get("MLPLAT_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES))
+
+        def answer(status: int, message: str) -> Any:
+            response = jsonify(BadRequest(message, status_code=status).to_dict())
+            response.status_code = status
+            return response
+
+        @blueprint.record_once
+        def _limit_body(state: Any) -> None:
+            state.app.config["MAX_CONTENT_LENGTH"] = limit
+
+        @blueprint.app_errorhandler(413)
+        def _too_large(_: Exception) -> Any:
+            return answer(413, f"the request body is larger than {limit:,} bytes (MLPLAT_MAX_REQUEST_BYTES)")
+
+        @blueprint.app_errorhandler(RecursionError)
+        def _too_deep(_: Exception) -> Any:
+            return answer(400, "the request nests too deeply to be read")
+
+        return blueprint
 
     def health_status(self) -> dict[str, Any]:
         if self.model is None:
@@ -150,14 +191,17 @@ class MlplatModel:
             if names != features:
                 order = [names.index(f) for f in features]
         width = len(features)
+        limit = FLOAT32_MAX if self.model.meta["framework"] == "pytorch" else math.inf
         for index, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != width:
                 got = len(row) if isinstance(row, list) else type(row).__name__
                 raise BadRequest(f"row {index} has {got} values; the model takes {width} features "
                                  f"({', '.join(features[:3])}, ...)")
             for value in row:
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                    raise BadRequest(f"row {index} holds {value!r}; every feature must be a finite number")
+                if not _finite_within(value, limit):
+                    shown = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+                    raise BadRequest(f"row {index} holds {shown}; every feature must be a finite number"
+                                     + (" within float32's range" if limit < math.inf else ""))
         if order is not None:
             rows = [[row[i] for i in order] for row in rows]
         return rows
@@ -203,10 +247,25 @@ class _Counts:
         return out
 
 
+def _finite_within(value: Any, limit: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value) and abs(float(value)) <= limit
+    except OverflowError:  # an integer beyond float64
+        return False
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
 def _tensor_rows(tensor: Any) -> list[list[float]]:
-    if not isinstance(tensor, dict) or not isinstance(tensor.get("shape"), list) or len(tensor["shape"]) != 2:
-        raise BadRequest('data.tensor needs "shape": [rows, features] and "values"')
-    n, width = tensor["shape"]
+    shape = tensor.get("shape") if isinstance(tensor, dict) else None
+    if (not isinstance(shape, list) or len(shape) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ROWS * 1000 for n in shape)):
+        raise BadRequest('data.tensor needs "shape": [rows, features] (two whole numbers) and "values"')
+    n, width = shape
     values = tensor.get("values")
     if not isinstance(values, list) or len(values) != n * width:
         raise BadRequest(f"data.tensor.values must hold {n} x {width} numbers")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -41,6 +42,8 @@ def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: di
             label = f"{name} {condition} {bound}"
             if value is None:
                 checks.append(Check(name, label, None, False, f"{name} was not logged by the run"))
+            elif not _finite(value):  # NaN compares false and ±inf beats any bound: neither is a result
+                checks.append(Check(name, label, None, False, f"{name} is {value!r}, not a finite number"))
             elif condition == "min":
                 checks.append(Check(name, label, value, value >= bound, f"{name} {value:.4f} >= {bound}"
                                     if value >= bound else f"{name} {value:.4f} < {bound}"))
@@ -52,6 +55,9 @@ def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: di
             elif name not in champion:
                 checks.append(Check(name, label, value, False,
                                     f"champion version {champion_version} has no {name} to compare with"))
+            elif not _finite(champion[name]):
+                checks.append(Check(name, label, value, False, f"champion version {champion_version}'s {name} is "
+                                    f"{champion[name]!r}, not a finite number to compare with"))
             else:
                 best = champion[name]
                 loss = best - value if metrics.higher_is_better(name) else value - best
@@ -59,6 +65,10 @@ def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: di
                 checks.append(Check(name, label, value, ok, f"{name} {value:.4f} vs champion v{champion_version} "
                                     f"{best:.4f}: regression {max(loss, 0):.4f} {'<=' if ok else '>'} {bound}"))
     return checks
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def champion_metrics(client: Any, model: str) -> tuple[dict[str, float] | None, int | None]:

@@ -58,3 +58,13 @@ def test_all_errors_of_a_file_are_reported_together() -> None:
     doc, errors = load_bytes(b"a: yes\nb: 010\nc: !foo x\n", "f.yaml")
     assert doc is None
     assert [(e.line, e.path) for e in errors] == [(1, "a"), (2, "b"), (3, "c")]
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ("!!float x", "float"), ('!!int ""', "int"), ("!!bool x", "bool"), ("!!timestamp x", "timestamp"),
+    ("!!timestamp 2020-13-45", "timestamp"), ('!!int "-"', "int")])
+def test_explicit_tags_that_do_not_convert_are_located_errors(value: str, kind: str) -> None:
+    doc, errors = load_bytes(f"a: 1\nb: {value}\nc: !!int q\n".encode(), "f.yaml")
+    assert doc is None
+    assert [(e.line, e.column, e.path) for e in errors] == [(2, 4, "b"), (3, 4, "c")]
+    assert f"not a valid {kind}" in errors[0].message

@@ -16,6 +16,7 @@ import pytest
 
 import compiler.pipeline.project
 from compiler.cli import main
+from compiler.pipeline import tree_swap
 from compiler.pipeline.check import check_project
 from compiler.pipeline.plan import build_plan
 from compiler.pipeline.write import INDEX, differences, write_plan
@@ -81,18 +82,25 @@ def test_failed_compile_leaves_environments_byte_identical(repo_copy: Path) -> N
     assert sorted(p.name for p in repo_copy.iterdir()) == [".github", "environments", "platform", "specs"]
 
 
-def test_write_is_atomic_when_the_swap_fails(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("exchange", ["fails", "unsupported"])
+def test_write_is_atomic_when_the_swap_fails(repo_copy: Path, monkeypatch: pytest.MonkeyPatch, exchange: str) -> None:
     before = tree(repo_copy)
     spec = repo_copy / "specs/growth/churn-predictor/model.yaml"
     spec.write_text(spec.read_text().replace("max_depth: 8", "max_depth: 9"))
     plan = build_plan(check_project(repo_copy)[0])
     real_rename = os.rename
 
+    def failing_exchange(a: Path, b: Path) -> bool:
+        if exchange == "fails":
+            raise OSError("disk full")
+        return False  # the two-rename fallback, whose second rename fails
+
     def failing_rename(src: str | os.PathLike, dst: str | os.PathLike) -> None:
-        if Path(src).name.startswith(".environments.new-"):
+        if Path(src).name == tree_swap.STAGING:
             raise OSError("disk full")
         real_rename(src, dst)
 
+    monkeypatch.setattr(tree_swap, "_exchange", failing_exchange)
     monkeypatch.setattr(os, "rename", failing_rename)
     with pytest.raises(OSError, match="disk full"):
         write_plan(repo_copy, plan)

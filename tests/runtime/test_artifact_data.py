@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,48 @@ def test_torch_model_round_trip_and_digest(tmp_path: Path) -> None:
 def test_not_a_model_directory(tmp_path: Path) -> None:
     with pytest.raises(artifact.ArtifactError, match="is not a model directory"):
         artifact.load(tmp_path)
+
+
+@pytest.fixture
+def sklearn_model(tmp_path: Path) -> Path:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
+    return artifact.save(model, tmp_path / "model", framework="sklearn", task="binary-classification",
+                         features=["x"])
+
+
+@pytest.mark.parametrize("named", ["../../outside.joblib", "{outside}", "model.pt2", "./model.joblib"])
+def test_the_loaded_file_is_the_one_in_the_directory_that_the_digest_covers(sklearn_model: Path, named: str) -> None:
+    outside = sklearn_model.parent.parent / "outside.joblib"
+    outside.write_bytes((sklearn_model / "model.joblib").read_bytes())  # what a forged path would unpickle
+    meta = json.loads((sklearn_model / artifact.META).read_text())
+    (sklearn_model / artifact.META).write_text(json.dumps({**meta, "file": named.format(outside=outside)}))
+    with pytest.raises(artifact.ArtifactError, match="is not 'model.joblib'"):
+        artifact.load(sklearn_model)
+
+
+def test_a_link_in_a_model_directory_is_refused(sklearn_model: Path) -> None:
+    real = sklearn_model.parent / "real.joblib"
+    (sklearn_model / "model.joblib").rename(real)
+    (sklearn_model / "model.joblib").symlink_to(real)
+    with pytest.raises(artifact.ArtifactError, match="is a symbolic link"):
+        artifact.digest(sklearn_model)
+    with pytest.raises(artifact.ArtifactError, match="a regular file"):
+        artifact.load(sklearn_model)
+
+
+def test_the_server_refuses_an_artifact_without_a_pinned_digest(sklearn_model: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.serving import MlplatModel
+
+    monkeypatch.delenv("MLPLAT_ARTIFACT_SHA256", raising=False)
+    with pytest.raises(RuntimeError, match="MLPLAT_ARTIFACT_SHA256 is not set"):
+        MlplatModel(str(sklearn_model)).load()
+    monkeypatch.setenv("MLPLAT_ARTIFACT_SHA256", artifact.digest(sklearn_model))
+    server = MlplatModel(str(sklearn_model))
+    server.load()
+    assert server.model is not None
 
 
 def test_sklearn_splits_are_disjoint_deterministic_and_named_as_identifiers() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from runtime.steps.gate import judge
 
 GATES = [{"metric": "roc_auc", "min": 0.9}, {"metric": "log_loss", "max": 0.3},
@@ -42,3 +46,19 @@ def test_missing_numbers_fail_closed() -> None:
     assert reasons(judge([{"metric": "f1", "min": 0.5}], {}, None, None)) == [(False, "f1 was not logged by the run")]
     assert reasons(judge([{"metric": "f1", "maxRegressionVsChampion": 0.1}], {"f1": 0.9}, {"auc": 1.0}, "7")) == [
         (False, "champion version 7 has no f1 to compare with")]
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_a_metric_that_is_not_a_finite_number_fails_every_check(value: float) -> None:
+    gates = [{"metric": "roc_auc", "min": 0.9, "max": 1.0, "maxRegressionVsChampion": 0.01},
+             {"metric": "log_loss", "max": 0.3, "maxRegressionVsChampion": 0.05}]
+    for champion in (None, {"roc_auc": 0.95, "log_loss": 0.2}):
+        checks = judge(gates, {"roc_auc": value, "log_loss": -value}, champion, 3 if champion else None)
+        assert [c.passed for c in checks] == [False] * 5
+        assert all("not a finite number" in c.reason and c.value is None for c in checks)
+
+
+def test_a_champion_metric_that_is_not_finite_fails_the_regression_check() -> None:
+    [check] = judge([{"metric": "roc_auc", "maxRegressionVsChampion": 0.01}], {"roc_auc": 0.95},
+                    {"roc_auc": math.nan}, 3)
+    assert not check.passed and "champion version 3's roc_auc is nan" in check.reason

@@ -4,10 +4,12 @@ bad requests get a clear 400 and the server keeps serving, metrics reach the met
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from tests.runtime.conftest import MODEL, sqlite_uri
 
 # The session's trained registry (tests/runtime/conftest.py) is shared: one worker runs these files.
 pytestmark = pytest.mark.xdist_group("registry")
+# The server's body limit here: small, so that a refused body still fits the loopback socket's buffers
+# and the client reads the 413 rather than a reset connection.
+MAX_BODY = 65_536
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,8 @@ def server(project: Path, first_run):
     port = local_serve.free_port
     running = local_serve.start(project, fetched, run_dir, port=port(), grpc_port=port(), metrics_port=port(),
                                 echo=lambda _: None,
-                                extra_env={"MLPLAT_METRICS_FLUSH_SECONDS": "0"})
+                                extra_env={"MLPLAT_METRICS_FLUSH_SECONDS": "0",
+                                           "MLPLAT_MAX_REQUEST_BYTES": str(MAX_BODY)})
     yield running
     running.stop()
 
@@ -65,10 +71,25 @@ def test_feature_order_follows_the_names_given(server, eval_rows) -> None:
     ({"data": {"ndarray": []}}, "no rows to predict"),
     ({"rows": [[1.0]]}, 'request needs "data" with "ndarray" or "tensor"'),
     ({"data": {"tensor": {"shape": [1, 30], "values": [0.0] * 29}}}, "data.tensor.values must hold 1 x 30 numbers"),
+    ({"data": {"ndarray": [[1e39] * 30]}}, "row 0 holds 1e+39; every feature must be a finite number within float32"),
+    ({"data": {"ndarray": [[10**400] + [0.0] * 29]}}, "row 0 holds a huge integer"),
+    ({"data": {"tensor": {"shape": [1.5, 20], "values": [0.0] * 30}}}, '"shape": [rows, features] (two whole'),
+    ([[0.0] * 30], "the request is a JSON array; it must be an object"),
+    ("predict", "the request is a JSON string"),
+    ('{"data": {"ndarray": ' + "[" * 20_000 + "]" * 20_000 + "}}", "the request nests too deeply"),
+    (b" " * (MAX_BODY + 1), f"the request body is larger than {MAX_BODY:,} bytes"),
 ])
 def test_bad_requests_get_400_and_the_server_keeps_serving(server, eval_rows, body, message: str) -> None:
-    status, answer = local_serve.post_json(server.url + local_serve.PREDICT_PATH, body)
-    assert status == 400
+    url = server.url + local_serve.PREDICT_PATH
+    if isinstance(body, str | bytes) and len(body) > 100:  # raw text, as no JSON encoder would write it
+        request = urllib.request.Request(url, body if isinstance(body, bytes) else body.encode(),
+                                         {"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        status, answer = refused.value.code, json.loads(refused.value.read())
+    else:
+        status, answer = local_serve.post_json(url, body)
+    assert status == (413 if isinstance(body, bytes) else 400)
     assert answer["status"]["reason"] == "MICROSERVICE_BAD_DATA"
     assert message in answer["status"]["info"]
     assert server.predict(eval_rows[:1].tolist())[0] == 200
@@ -115,6 +136,7 @@ def test_metrics_are_summed_between_flushes(server, eval_rows, monkeypatch: pyte
     from runtime.serving import MlplatModel
 
     monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "3600")
+    monkeypatch.setenv("MLPLAT_ARTIFACT_SHA256", server.fetched["artifactSha256"])
     now = [1000.0]
     model = MlplatModel(server.fetched["directory"], clock=lambda: now[0])
     model.load()
