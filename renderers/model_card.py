@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from compiler.spec.resolved import ResolvedModel
+from renderers import markdown
 from renderers.base import Manifest
 from renderers.mlbom import quality_metrics
 from renderers.sbom import path as bom_path
@@ -73,11 +74,13 @@ def _environment(model: ResolvedModel) -> dict[str, Any]:
 def _template() -> Any:
     from jinja2 import PackageLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
-    from markupsafe import Markup, escape
+    from markupsafe import Markup
 
     environment = SandboxedEnvironment(loader=PackageLoader("renderers", "templates"), autoescape=True,
                                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                        keep_trailing_newline=True)
-    # A Markdown table cell: escaped, with its pipes and line breaks neutralised.
-    environment.filters["cell"] = lambda value: Markup(str(escape(value)).replace("|", "\\|").replace("\n", " "))
+    # Spec text as plain text in a paragraph or a table cell: never markup (renderers/markdown.py).
+    # (a join under autoescape hands over Markup, which is unescaped first so as not to escape twice)
+    environment.filters["text"] = lambda value: Markup(markdown.text(
+        value.unescape() if isinstance(value, Markup) else value))
     return environment.get_template("model_card.md.j2")

@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
         if pinned != sha256:
             raise RuntimeError(f"downloaded artifact has sha256 {sha256}, the registry pins {pinned}")
         meta = artifact.load_meta(local)
-        recorded = _evidence(version.run_id)
+        recorded = logged_evidence(version.run_id)
         if recorded is not None and recorded.get("artifactSha256") != sha256:
             raise RuntimeError(f"the version's evidence records artifact sha256 {recorded.get('artifactSha256')}, "
                                f"the downloaded artifact has {sha256}")
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _evidence(run_id: str) -> dict | None:
+def logged_evidence(run_id: str) -> dict | None:
     """The evidence the register step logged (runtime/evidence.py); None for versions registered without."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException

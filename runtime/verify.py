@@ -1,7 +1,7 @@
 """`python -m runtime verify`: check a release pin against the model registry; every doubt fails.
 
 Reads one JSON request on stdin:
-    {"model": ..., "pin": {version, runId, artifactSha256, specHash, gate}, "gates": [...],
+    {"model": ..., "pin": {version, runId, modelUri, artifactSha256, specHash, gate}, "gates": [...],
      "baseline": <the pin live now, or null>}
 and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}]}. Exit 0 when every
 check passed, 1 otherwise (MLflow unreachable included: the gate fails closed).
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import artifact, tracking
+from runtime.fetch import logged_evidence
 from runtime.steps.gate import judge
 
 
@@ -43,8 +44,17 @@ def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict
                 check("version exists", False, f"{model} version {pin['version']} does not exist in the registry "
                       "(never registered, or deleted)", fatal=True)
             raise
-        check("version exists", True, f"{model} version {version.version}, registered from run {version.run_id}")
+        answered = (version.name, str(version.version))
+        check("version exists", answered == (model, str(pin["version"])),
+              f"{model} version {version.version}, registered from run {version.run_id}"
+              if answered == (model, str(pin["version"])) else
+              f"asked for {model} version {pin['version']}, the registry answered with {answered[0]} version "
+              f"{answered[1]}", fatal=True)
         tags = version.tags
+        # What Seldon downloads (the pin's modelUri) must be what is verified below (the version's source).
+        same_source = pin.get("modelUri") == version.source
+        check("model uri", same_source, f"the version's source is {version.source}" + (
+            "" if same_source else f"; the pin's modelUri {pin.get('modelUri')} is not it"))
         same_run = version.run_id == pin["runId"]
         check("run id", same_run, f"registry run {version.run_id}" + ("" if same_run else f" != pinned {pin['runId']}"))
         recorded = tags.get("mlplat.artifact_sha256")
@@ -70,6 +80,12 @@ def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict
         check("stage", gate == "passed" and stage != "Archived",
               f"registered with gate {gate!r}, stage {stage!r}" + ("" if gate == "passed" and stage != "Archived"
                                                                   else "; only versions that passed may be pinned"))
+        if request.get("evidence") is not None:
+            logged = logged_evidence(version.run_id)
+            differing = _differences(logged, request["evidence"]) if logged is not None else ["(none logged)"]
+            check("evidence", not differing,
+                  "the committed evidence equals what the register step logged" if not differing else
+                  f"the committed evidence differs from what the register step logged in: {', '.join(differing)}")
         metrics = dict(client.get_run(version.run_id).data.metrics)
         baseline, baseline_version = None, None
         if request.get("baseline"):
@@ -88,6 +104,19 @@ def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict
         checks.append({"name": "registry reachable", "passed": False,
                        "detail": f"MLflow at {tracking_uri} did not answer: {type(exc).__name__}: {exc}"[:500]})
     return checks
+
+
+def _differences(logged: Any, committed: Any, path: str = "") -> list[str]:
+    """Dotted paths of the fields where two JSON documents differ (at most 10)."""
+    if isinstance(logged, dict) and isinstance(committed, dict):
+        found = []
+        for key in sorted(set(logged) | set(committed)):
+            found += _differences(logged.get(key), committed.get(key), f"{path}.{key}" if path else key)
+        return found[:10]
+    if isinstance(logged, list) and isinstance(committed, list) and len(logged) == len(committed):
+        return [d for i, (a, b) in enumerate(zip(logged, committed, strict=True))
+                for d in _differences(a, b, f"{path}[{i}]")][:10]
+    return [] if logged == committed and type(logged) is type(committed) else [path or "(the document)"]
 
 
 def main(argv: list[str]) -> int:

@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--base", default="HEAD", help="base revision (default: HEAD)")
     gate.add_argument("--tracking-uri", help="MLflow server (default: the environment's, from platform.yaml)")
     gate.add_argument("--format", choices=("text", "markdown"), default="text")
+    gate.add_argument("--approvals", type=Path, metavar="FILE",
+                      help="the pull request's reviews, one GitHub API review object per line; pins in "
+                           "environments that require approval pass only with approvedBy among the approvers")
+    gate.add_argument("--timeout", type=float, metavar="SECONDS",
+                      help="deadline for the whole gate, every pin included (default 300); a pin not judged "
+                           "by then fails")
     promote = add("promote", "pin a registered version in an environment, on a new branch with a commit")
     promote.add_argument("model")
     promote.add_argument("--to", required=True, dest="env", help="target environment")

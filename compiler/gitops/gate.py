@@ -1,22 +1,52 @@
-"""`mlplat gate --env ENV --base REF`: every release pin the change introduces is checked against the
-model registry (through `python -m runtime verify`, which owns the MLflow access) and the spec's gates
-for that environment, with regression measured against the version pinned at the base."""
+"""`mlplat gate --env ENV --base REF`: every release pin and every evidence file the change adds or
+alters is checked against the model registry (through `python -m runtime verify`, which owns the
+MLflow access), with regression measured against the version pinned at the base.
+
+What judges comes from the base commit, never from the change itself: the registry's address, each
+model's gates and whether an environment requires approval are read from the base's platform.yaml
+and specs; a pin for a model the base does not have fails. The change supplies only what is judged:
+its pins and their evidence, which must equal, field by field, the evidence the register step logged
+in the registry.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.gitops import gitbase
+from compiler.gitops.approvals import approval_check
 from compiler.gitops.gitbase import file_at
 from compiler.local import runtime_call
-from compiler.pipeline.check import Checked
-from compiler.pipeline.loader import load_bytes
-from compiler.pipeline.validation import validate
+from compiler.pipeline.check import Checked, check_project
+from compiler.pipeline.tree_swap import OUTPUT_DIR
+from compiler.spec.evidence import EVIDENCE_DIR, evidence_path
 from compiler.spec.model import Gate
-from compiler.spec.releases import PinnedVersion, Release, Releases, releases_path
+from compiler.spec.releases import PinnedVersion, Release
+from renderers import markdown
+
+# The whole gate's time (every pin of every environment checked), unless --timeout says otherwise.
+DEFAULT_TIMEOUT = 300.0
+PARALLEL_PINS = 8  # verifiers at once: each is an interpreter that mostly waits on the registry
+
+
+class Deadline:
+    """A point in time shared by every pin's check; `clock` is injectable for tests."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self._clock = seconds, clock
+        self._at = clock() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self._at - self._clock())
 
 
 @dataclass(frozen=True)
@@ -32,14 +62,22 @@ class PinCheck:
         return "; ".join(c["detail"] for c in self.checks if not c["passed"])
 
 
-def base_releases(root: Path, env: str, ref: str) -> dict[str, Release]:
-    """The pins of `env` at `ref` (none when the file did not exist there or does not parse)."""
-    raw = file_at(root, ref, releases_path(env))
-    if raw is None:
-        return {}
-    doc, errors = load_bytes(raw, f"{ref}:{releases_path(env)}")
-    releases, errors = validate(doc, Releases) if doc else (None, errors)
-    return dict(releases.releases) if releases else {}
+class GateError(Exception):
+    """The base cannot be read or does not validate: nothing trusted to judge by."""
+
+
+def base_checked(root: Path, ref: str) -> Checked:
+    """The project as committed at `ref` (its specs, platform and pins), checked like the work tree."""
+    with tempfile.TemporaryDirectory(prefix="mlplat-gate-base-") as tmp:
+        try:
+            base_root = gitbase.export_inputs(root, ref, Path(tmp))
+        except gitbase.GitError as exc:
+            raise GateError(str(exc)) from exc
+        checked, errors = check_project(base_root)
+    if checked is None:
+        raise GateError(f"the base {ref} does not validate ({len(errors)} errors, the first: {errors[0].text()}); "
+                        "the gate judges only by a base that does")
+    return checked
 
 
 def changed_pins(checked: Checked, env: str, base: dict[str, Release]) -> list[tuple[str, str, PinnedVersion]]:
@@ -59,22 +97,90 @@ def _pin(pinned: PinnedVersion) -> dict[str, Any]:
     return pinned.model_dump(mode="json", by_alias=True, exclude={"candidate", "approved_by"})
 
 
-def check_pins(root: Path, checked: Checked, env: str, base: dict[str, Release],
-               tracking_uri: str) -> list[PinCheck]:
-    models = {m.name: m for m in checked.models if m.environment == env}
-    return [verify(root, model, pinned, models[model].spec.evaluation.gates, base.get(model), tracking_uri, role)
-            for model, role, pinned in changed_pins(checked, env, base)]
+def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tracking_uri: str,
+               deadline: Deadline, approved: set[str] | None = None) -> list[PinCheck]:
+    """Every changed pin and evidence file of `env` verified, several at once; the gates, the pins to
+    measure regression against and the approval rule are the base's (`base`, checked at `ref`). A pin
+    without a verdict by the deadline fails."""
+    trusted = {m.name: m for m in base.models if m.environment == env}
+    base_loaded = base.project.releases.get(env)
+    base_pins = dict(base_loaded.releases.releases) if base_loaded else {}
+    needs_approval = env in base.project.platform.environment_names and \
+        base.project.platform.environment(env).policies.require_approval
+    pins = changed_pins(head, env, base_pins)
+    covered = {(model, pinned.version) for model, _, pinned in pins}
+    loose = [found for found in changed_evidence(root, head, env, ref) if found[:2] not in covered]
+
+    def one_pin(model: str, role: str, pinned: PinnedVersion) -> PinCheck:
+        if model not in trusted:
+            return PinCheck(model, role, pinned.version, False, ({
+                "name": "model on the base branch", "passed": False,
+                "detail": f"{model} is not a model in {env} on the base branch, so it has no gates to judge by; "
+                          "merge the model first, then promote it"},))
+        evidence = head.project.evidence(env, model).get(pinned.version)
+        result = verify(root, model, pinned, trusted[model].spec.evaluation.gates, base_pins.get(model),
+                        tracking_uri, role, deadline, evidence=evidence or {})
+        if needs_approval:
+            check = approval_check(pinned, approved)
+            result = PinCheck(model, role, pinned.version, result.passed and check["passed"], (*result.checks, check))
+        return result
+
+    def one_document(model: str, version: int, doc: dict[str, Any] | None) -> PinCheck:
+        if doc is None:
+            return PinCheck(model, "evidence", version, False, ({
+                "name": "evidence pinned", "passed": False,
+                "detail": f"{evidence_path(env, model, version)} is added or changed, but no pin in {env} names "
+                          "that version (or the file does not validate); remove it"},))
+        pinned = PinnedVersion.model_validate({key: doc[key] for key in _IDENTITY} | {"gate": "passed"})
+        return verify(root, model, pinned, [], None, tracking_uri, "evidence", deadline, evidence=doc)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_PINS, len(pins) + len(loose)))) as pool:
+        futures = [pool.submit(one_pin, *pin) for pin in pins]
+        futures += [pool.submit(one_document, *document) for document in loose]
+        return [future.result() for future in futures]
+
+
+# The evidence fields a pin repeats (compiler/spec/evidence.py, VersionEvidence).
+_IDENTITY = ("version", "runId", "modelUri", "artifactSha256", "specHash")
+_EVIDENCE_NAME = re.compile(r"(.+)-v(\d+)\.json")
+
+
+def changed_evidence(root: Path, head: Checked, env: str, ref: str) -> list[tuple[str, int, Any]]:
+    """(model, version, document or None where no pin loads it) of every evidence file of `env` whose
+    bytes differ from those at `ref`, new files included."""
+    loaded = head.project.releases.get(env)
+    documents = {key: doc.data for key, doc in (loaded.evidence if loaded else {}).items() if doc is not None}
+    folder = root / OUTPUT_DIR / env / EVIDENCE_DIR
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        named = _EVIDENCE_NAME.fullmatch(path.name)
+        relative = path.relative_to(root).as_posix()
+        if path.read_bytes() == file_at(root, ref, relative):
+            continue
+        model, version = (named.group(1), int(named.group(2))) if named else (path.stem, 0)
+        found.append((model, version, documents.get((model, version))))
+    return found
 
 
 def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseline: PinnedVersion | None,
-           tracking_uri: str, role: str = "version") -> PinCheck:
-    """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`."""
+           tracking_uri: str, role: str = "version", deadline: Deadline | None = None,
+           evidence: dict[str, Any] | None = None) -> PinCheck:
+    """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`.
+
+    `evidence`, where given, is the committed document to compare with the registry's; the verifier is
+    mlplat's own runtime in an isolated interpreter, never a module from the repository being gated."""
+    deadline = deadline or Deadline(DEFAULT_TIMEOUT)
     request = {"model": model, "pin": _pin(pin),
                "gates": [g.model_dump(mode="json", by_alias=True, exclude_none=True) for g in gates],
-               "baseline": _pin(baseline) if baseline else None}
-    result = subprocess.run(runtime_call.runtime_command("verify", "--tracking-uri", tracking_uri),
-                            input=json.dumps(request), capture_output=True, text=True,
-                            env=runtime_call.runtime_env(root))
+               "baseline": _pin(baseline) if baseline else None, "evidence": evidence}
+    try:
+        result = subprocess.run(runtime_call.isolated_runtime_command("verify", "--tracking-uri", tracking_uri),
+                                input=json.dumps(request), capture_output=True, text=True, cwd=root,
+                                env=runtime_call.isolated_env(), timeout=deadline.left())
+    except subprocess.TimeoutExpired:  # the verifier is killed: a registry that trickles or stays silent
+        detail = (f"no verdict from the registry at {tracking_uri} within the gate's {deadline.seconds:g} s "
+                  "deadline (mlplat gate --timeout)")
+        return PinCheck(model, role, pin.version, False, ({"name": "deadline", "passed": False, "detail": detail},))
     try:
         answer = json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -103,7 +209,7 @@ def format_markdown(results: list[PinCheck], env: str, base: str) -> str:
     for r in results:
         out += [f"**{'✅' if r.passed else '❌'} {r.model}** {r.role} {r.version}", "", "| check | result | detail |",
                 "|---|---|---|"]
-        out += [f"| {c['name']} | {'pass' if c['passed'] else '**FAIL**'} | {c['detail'].replace('|', '/')} |"
+        out += [f"| {c['name']} | {'pass' if c['passed'] else '**FAIL**'} | {markdown.code(c['detail'])} |"
                 for c in r.checks]
         out.append("")
     return "\n".join(out)

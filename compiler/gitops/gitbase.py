@@ -66,3 +66,8 @@ def file_at(root: Path, ref: str, relative: str) -> bytes | None:
         return None
     except (git.BadName, ValueError) as exc:
         raise GitError(f"unknown revision {ref!r}") from exc
+
+
+def head_commit(root: Path) -> str:
+    """The commit checked out in the work tree."""
+    return repo(root).head.commit.hexsha

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from compiler.pipeline.plan import Plan, PlannedFile
+from renderers import markdown
 
 MAX_GENERIC = 8
 
@@ -273,14 +274,10 @@ def format_markdown(changes: list[Change], base: str) -> str:
     for env in _environments(changes):
         out += [f"#### {env}", "", "| | resource | what changes |", "|---|---|---|"]
         for change in (c for c in changes if c.environment == env):
-            what = "<br>".join(_escape(d) for d in change.details) or "&nbsp;"
+            what = "<br>".join(markdown.code(d) for d in change.details) or "&nbsp;"
             out.append(f"| {change.action} | `{change.kind}/{change.name}` | {what} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;")
 
 
 def _environments(changes: list[Change]) -> list[str]:

@@ -34,6 +34,17 @@ def runtime_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "runtime", *args]
 
 
+def isolated_runtime_command(*args: str) -> list[str]:
+    """mlplat's own runtime in an isolated interpreter (-I): neither PYTHONPATH nor the working folder
+    can put a module of the repository it works on (a pull request's, perhaps) in its place."""
+    return [sys.executable, "-I", "-m", "runtime", *args]
+
+
+def isolated_env() -> dict[str, str]:
+    """This process's environment without PYTHONPATH (which -I ignores anyway)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def last_error(result: subprocess.CompletedProcess[str]) -> str:
     return (result.stderr.strip().splitlines() or ["no output"])[-1]
 

@@ -43,6 +43,12 @@ def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
     project, errors = load_project(root)
     if project is None:
         return None, sorted(set(errors))
+    return check_loaded(project, errors)
+
+
+def check_loaded(project: Project, errors: list[SpecError]) -> tuple[Checked | None, list[SpecError]]:
+    """The checks that follow loading, on a loaded project (`errors`: what loading found)."""
+    root = project.root
     platform = project.platform
     platform_errors = platform_policy(platform, project.platform_doc)
     if platform_errors:  # specs cannot be resolved against a broken platform

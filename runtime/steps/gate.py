@@ -68,7 +68,9 @@ def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: di
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # MLflow's SQL stores keep ±inf as ±(largest float) and hand that back: it is infinity too.
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) < sys.float_info.max)
 
 
 def champion_metrics(client: Any, model: str) -> tuple[dict[str, float] | None, int | None]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from compiler.gitops.plandiff import diff_plans, format_text
+from compiler.gitops.plandiff import diff_plans, format_markdown, format_text
 from compiler.pipeline.check import check_project
 from compiler.pipeline.plan import Plan, build_plan
 
@@ -39,3 +40,18 @@ def test_new_and_removed_resources(repo_copy: Path) -> None:
     gone = format_text(diff_plans(full, empty), "HEAD")
     assert gone.splitlines()[-1] == f"plan against HEAD: 0 to create, 0 to change, {len(full.files)} to delete"
     assert len(full.files) > 60
+
+
+def test_spec_text_in_the_pull_request_comment_is_shown_literally(repo_copy: Path) -> None:
+    before = plan_of(repo_copy)
+    spec = repo_copy / "specs/payments/fraud-detector/model.yaml"
+    hostile = '"![ok](https://e.invalid/p.png) [docs](https://e.invalid) @acme/security <!-- `x` | y"'
+    spec.write_text(spec.read_text().replace("Card-not-present fraud scoring for checkout", hostile))
+    markdown = format_markdown(diff_plans(before, plan_of(repo_copy)), "main")
+    rows = [line for line in markdown.splitlines() if "e.invalid" in line]
+    assert rows
+    for row in rows:  # the spec's text sits inside code spans only, where GitHub renders nothing
+        what = row.split(" | ", 2)[2]
+        outside = re.sub(r"(`+).*?(?<!`)\1(?!`)", "", what)
+        assert "e.invalid" in what and "e.invalid" not in outside, row
+        assert "@acme" not in outside and "<!--" not in outside, row

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import socket
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 from compiler.cli import main
+from compiler.gitops.gate import Deadline
 from compiler.gitops.pins import PromoteError
 from compiler.gitops.promote import promote
 from compiler.gitops.rollback import rollback
@@ -181,7 +183,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
     assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
                                "**1** to create, **26** to change, **10** to delete")
-    assert "| ~ | `SeldonDeployment/churn-predictor` | main: version 31" in markdown
+    assert "| ~ | `SeldonDeployment/churn-predictor` | `main: version 31" in markdown
 
 
 def test_plan_without_changes(repo: Path) -> None:
@@ -264,8 +266,18 @@ def _fault_threshold(registry: Registry, pin: dict) -> tuple[dict, str]:
     return registry.register(metrics={**GOOD, "roc_auc": 0.9}), registry.uri
 
 
+def _fault_model_uri_mismatch(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return {**pin, "modelUri": pin["modelUri"] + "-elsewhere"}, registry.uri  # Seldon would fetch another file
+
+
+def _fault_metric_not_finite(registry: Registry, pin: dict) -> tuple[dict, str]:
+    return registry.register(metrics={**GOOD, "roc_auc": float("inf")}), registry.uri
+
+
 FAULTS = {
     "mlflow down": (_fault_mlflow_down, "registry reachable"),
+    "model uri mismatch": (_fault_model_uri_mismatch, "model uri"),
+    "metric not finite": (_fault_metric_not_finite, "gate roc_auc min 0.97"),
     "version missing": (_fault_version_missing, "version exists"),
     "version deleted": (_fault_version_deleted, "version exists"),
     "run id mismatch": (_fault_run_mismatch, "run id"),
@@ -290,6 +302,25 @@ def test_gate_fails_closed_on(repo: Path, registry: Registry, fault: str) -> Non
     assert out.splitlines()[-1] == "gate dev: 0 of 1 changed pins pass"
 
 
+def test_a_silent_registry_fails_the_gate_at_its_deadline(repo: Path, registry: Registry) -> None:
+    set_dev_pin(repo, registry.register())
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections are accepted, nothing is answered
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        code, out = run(repo, "gate", "--env", "dev", "--tracking-uri", uri, "--timeout", "2")
+    assert code == 1
+    assert out.splitlines()[1] == (f"  FAIL deadline: no verdict from the registry at {uri} within the gate's 2 s "
+                                   "deadline (mlplat gate --timeout)")
+
+
+def test_the_deadline_is_shared_by_every_pin() -> None:
+    now = [100.0]
+    deadline = Deadline(30, clock=lambda: now[0])
+    now[0] += 12
+    assert deadline.left() == 18
+    now[0] += 40
+    assert deadline.left() == 0
+
+
 def test_gate_checks_regression_against_the_version_pinned_at_base(repo: Path, registry: Registry) -> None:
     set_dev_pin(repo, registry.register(), commit="pin v1")
     set_dev_pin(repo, registry.register(metrics={**GOOD, "roc_auc": 0.975}))
@@ -298,7 +329,7 @@ def test_gate_checks_regression_against_the_version_pinned_at_base(repo: Path, r
     assert "  FAIL gate roc_auc maxRegressionVsChampion 0.01: roc_auc 0.9750 vs champion v1 0.9900: " \
            "regression 0.0150 > 0.01" in out
     code, markdown = run(repo, "gate", "--env", "dev", "--tracking-uri", registry.uri, "--format", "markdown")
-    assert "| gate roc_auc maxRegressionVsChampion 0.01 | **FAIL** |" in markdown
+    assert "| gate roc_auc maxRegressionVsChampion 0.01 | **FAIL** | `roc_auc 0.9750 vs champion v1" in markdown
 
 
 # -- promote and rollback -------------------------------------------------------------------------------
@@ -389,3 +420,90 @@ def test_a_version_outside_the_environments_artifact_store_is_refused_with_locat
                      r"file://\S+ is not under the artifact store of 'dev' \(s3://acme-mlplat-artifacts-dev\)", out)
     assert [head.name for head in repository.heads] == ["main"]
     assert not repository.is_dirty(untracked_files=True)
+
+
+# -- the gate trusts the base, and the registry, not the pull request -------------------------------------
+def test_the_gate_judges_by_the_bases_gates_not_the_pull_requests(repo: Path, registry: Registry) -> None:
+    spec = repo / "specs/platform/tumor-classifier/model.yaml"
+    spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.97}", "{metric: roc_auc, min: 0.5}"))
+    set_dev_pin(repo, registry.register(metrics={**GOOD, "roc_auc": 0.9}))  # lowered gate and pin in one PR
+    code, out = gate(repo, registry.uri)
+    assert code == 1 and "gate roc_auc min 0.97" in failed_checks(out), out
+
+
+def test_the_gate_asks_the_registry_the_base_names(repo: Path, registry: Registry) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # the base's registry: down, so the gate fails closed
+    platform = repo / "platform/platform.yaml"
+    platform.write_text(platform.read_text().replace("http://mlflow.mlflow-dev.svc.cluster.local:5000", closed))
+    repository = git.Repo(repo)
+    repository.git.add("--all")
+    repository.index.commit("base: the dev registry")
+    with socket.create_server(("127.0.0.1", 0)) as attacker:
+        attacker.setblocking(False)
+        platform.write_text(platform.read_text().replace(closed, f"http://127.0.0.1:{attacker.getsockname()[1]}"))
+        set_dev_pin(repo, registry.register())
+        code, out = run(repo, "gate", "--env", "dev", "--base", "HEAD", "--timeout", "120")
+        with pytest.raises(BlockingIOError):
+            attacker.accept()  # nobody called the pull request's address
+    assert code == 1 and "registry reachable" in failed_checks(out), out
+    assert closed in out
+
+
+def test_forged_evidence_fails_field_by_field(repo: Path, registry: Registry) -> None:
+    pin = registry.register()
+    set_dev_pin(repo, pin)
+    evidence = repo / f"environments/dev/evidence/{MODEL}-v{pin['version']}.json"
+    forged = json.loads(evidence.read_text())
+    forged["metrics"]["roc_auc"] = 0.999
+    forged["owners"] = ["@someone-else"]
+    evidence.write_text(json.dumps(forged))
+    code, out = gate(repo, registry.uri)
+    assert code == 1 and "evidence" in failed_checks(out)
+    assert "the committed evidence differs from what the register step logged in: metrics.roc_auc, owners" in out
+
+
+def test_an_evidence_edit_without_a_pin_change_is_verified_too(repo: Path, registry: Registry) -> None:
+    pin = registry.register()
+    set_dev_pin(repo, pin, commit="pin v1")
+    evidence = repo / f"environments/dev/evidence/{MODEL}-v{pin['version']}.json"
+    evidence.write_text(evidence.read_text().replace('"Benign vs', '"Certified safe. Benign vs'))
+    code, out = gate(repo, registry.uri)
+    assert code == 1
+    assert out.splitlines()[0] == f"FAIL {MODEL} evidence {pin['version']} in dev"
+    assert "evidence" in failed_checks(out) and "differs from what the register step logged in: description" in out
+
+
+def reviews_for(repo: Path) -> Path:
+    """The recorded reviews (tests/fixtures/github) with this repository's head and an older commit."""
+    head = git.Repo(repo).head.commit.hexsha
+    text = (REPO / "tests/fixtures/github/reviews.jsonl").read_text()
+    path = repo.parent / "reviews.jsonl"
+    path.write_text(text.replace("{head}", head).replace("{older}", "0" * 40))
+    return path
+
+
+@pytest.mark.parametrize(("approved_by", "passes"), [
+    (["@maria-lopez"], True), (["@hubot"], False), (["@octocat"], False), (["@dev-patel"], False), ([], False)])
+def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path, registry: Registry,
+                                                                      approved_by: list[str], passes: bool) -> None:
+    pin = registry.register()
+    (repo / "environments/prod/releases.yaml").write_text(
+        (repo / "environments/prod/releases.yaml").read_text().split(f"  {MODEL}:")[0]
+        + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1]
+        + (f"    approvedBy: {json.dumps(approved_by)}\n" if approved_by else ""))
+    (repo / f"environments/prod/evidence/{MODEL}-v{pin['version']}.json").write_text(json.dumps(evidence_for(pin)))
+    code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri, "--approvals",
+                    str(reviews_for(repo)))
+    [approval] = [line for line in out.splitlines() if "approval:" in line]
+    assert approval.startswith("  ok  " if passes else "  FAIL"), out
+    code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri)  # no reviews: fails closed
+    assert "the environment requires approval and no reviews were given" in out
+
+
+def test_a_version_without_its_digest_tag_is_not_fetched(repo: Path, registry: Registry, tmp_path: Path) -> None:
+    from compiler.local import runtime_call
+
+    pin = registry.register()
+    registry.client.delete_model_version_tag(MODEL, str(pin["version"]), "mlplat.artifact_sha256")
+    with pytest.raises(runtime_call.RuntimeCallError, match="has no mlplat.artifact_sha256 tag"):
+        runtime_call.fetch_version(repo, MODEL, str(pin["version"]), registry.uri, tmp_path / "model")

@@ -41,10 +41,24 @@ def test_spec_strings_are_rendered_literally(tmp_path: Path) -> None:
     text = text.replace("intendedUse: Demonstrates", "intendedUse: <script>alert(1)</script> a|b Demonstrates")
     spec.write_text(text)
     card = cards(root)["tumor-classifier"]
-    assert "{{ 7*7 }} {% if true %}x{% endif %} {{ &#39;&#39;.__class__.__mro__ }}" in card
+    assert "{{ 7\\*7 }} {% if true %}x{% endif %} {{ ''.\\_\\_class\\_\\_.\\_\\_mro\\_\\_ }}" in card
     assert "49" not in card and "<class" not in card
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; a|b Demonstrates" in card
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; a\\|b Demonstrates" in card
     assert "<script>" not in card
+
+
+def test_spec_text_cannot_add_headings_images_links_or_hidden_html(tmp_path: Path) -> None:
+    root = copy_inputs(tmp_path / "repo")
+    spec = root / "specs/platform/tumor-classifier/model.yaml"
+    injected = ("|\n    Benign\n\n    # Approved by security\n"
+                "    ![badge](https://e.invalid/x.png) [docs](https://e.invalid)\n    <!-- hidden\n    1. step")
+    original = "description: Benign vs malignant breast tumour from 30 cell-nucleus measurements (reference model)"
+    spec.write_text(spec.read_text().replace(original, f"description: {injected}"))
+    card = cards(root)["tumor-classifier"]
+    paragraph = card.splitlines()[2]  # one paragraph: a heading needs a line of its own
+    assert paragraph == ("Benign # Approved by security \\!\\[badge\\](https://e.invalid/x.png) "
+                         "\\[docs\\](https://e.invalid) &lt;\\!-- hidden 1. step")
+    assert not any(line.startswith("# Approved") for line in card.splitlines())
 
 
 def test_a_pipe_in_a_table_cell_cannot_break_the_table(tmp_path: Path) -> None:

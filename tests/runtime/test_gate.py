@@ -62,3 +62,10 @@ def test_a_champion_metric_that_is_not_finite_fails_the_regression_check() -> No
     [check] = judge([{"metric": "roc_auc", "maxRegressionVsChampion": 0.01}], {"roc_auc": 0.95},
                     {"roc_auc": math.nan}, 3)
     assert not check.passed and "champion version 3's roc_auc is nan" in check.reason
+
+
+def test_the_largest_float_is_infinity_as_mlflows_sql_stores_return_it() -> None:
+    import sys
+
+    [check] = judge([{"metric": "roc_auc", "min": 0.9}], {"roc_auc": sys.float_info.max}, None, None)
+    assert not check.passed and "not a finite number" in check.reason

@@ -78,21 +78,26 @@ def test_pull_request_jobs_with_pr_code_cannot_write() -> None:
         assert jobs[name]["permissions"] == {"contents": "read"}
         checkout = jobs[name]["steps"][0]
         assert checkout["with"]["persist-credentials"] is False
+    assert jobs["gate"]["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert all(step["with"]["persist-credentials"] is False for step in jobs["gate"]["steps"] if "checkout" in
+               step.get("uses", ""))
     assert jobs["comment"]["permissions"] == {"pull-requests": "write"}
     assert not any("checkout" in step.get("uses", "") for step in jobs["comment"]["steps"])
     required = jobs["required"]
-    assert required["if"] == "always()" and set(required["needs"]) == {"checks", "tests"}
+    assert required["if"] == "always()" and set(required["needs"]) == {"checks", "gate", "tests"}
 
 
-def run_steps(clone: Path, base: str) -> list[tuple[str, int, str]]:
-    """The `checks` job's run steps, in order, as GitHub runs them (bash -eo pipefail), until one fails.
-    `Install` is skipped: the package is installed in this environment already."""
-    job = load(PR_WORKFLOW)["jobs"]["checks"]
-    env = {**os.environ, **{k: str(v) for k, v in job["env"].items()}, "BASE_REF": base, "MLFLOW_TRACKING_TOKEN": "",
+def run_steps(clone: Path, base: str, job_name: str = "checks", **env_values: str) -> list[tuple[str, int, str]]:
+    """A job's run steps, in order, as GitHub runs them (bash -eo pipefail), until one fails, in `clone`.
+    The install steps are skipped: the package is installed in this environment already."""
+    job = load(PR_WORKFLOW)["jobs"][job_name]
+    env = {**os.environ, **{k: str(v) for k, v in job.get("env", {}).items()}, "BASE_REF": base,
+           "MLFLOW_TRACKING_TOKEN": "", **env_values,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PATH"] = os.pathsep.join(filter(None, [env_values.get("EXTRA_PATH"), env["PATH"]]))
     results = []
     for step in job["steps"]:
-        if "run" not in step or step["name"] == "Install":
+        if "run" not in step or step["name"].startswith("Install"):
             continue
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=clone,
                               env=env, capture_output=True, text=True, timeout=300)
@@ -123,11 +128,46 @@ def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path,
     clone, base = pull_request
     results = run_steps(clone, base)
     assert [(name, code) for name, code, _ in results] == [
-        ("Validate specs", 0), ("Rendered output is up to date", 0), ("Plan", 0), ("Gate changed release pins", 0)]
+        ("Validate specs", 0), ("Rendered output is up to date", 0), ("Plan", 0)]
     plan = (clone / "plan.md").read_text()
-    assert "| ~ | `ConfigMap/churn-predictor-spec` | gate roc_auc min: 0.78 -> 0.8 |" in plan
+    assert "| ~ | `ConfigMap/churn-predictor-spec` | `gate roc_auc min: 0.78 -> 0.8` |" in plan
     assert "**0** to create, **12** to change, **0** to delete" in plan  # 12: the model card too
-    assert (clone / "gate.md").read_text().count("No release pins changed") == 3
+
+
+def test_the_job_that_runs_pull_request_code_has_no_secret() -> None:
+    jobs = load(PR_WORKFLOW)["jobs"]
+    assert "secrets." not in yaml.safe_dump(jobs["checks"]) and "secrets." not in yaml.safe_dump(jobs["tests"])
+    gate = jobs["gate"]
+    assert "secrets.MLFLOW_TRACKING_TOKEN" in gate["env"]["MLFLOW_TRACKING_TOKEN"]
+    trusted, pr = gate["steps"][0], gate["steps"][1]
+    assert trusted["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert trusted["with"]["path"] == "trusted"
+    assert pr["with"]["ref"] == "${{ github.event.pull_request.head.sha }}" and pr["with"]["path"] == "pr"
+    installs = [step["run"] for step in gate["steps"] if step.get("name", "").startswith("Install")]
+    assert installs == ["python -m pip install --quiet './trusted[registry]'"]  # the base's mlplat, never the PR's
+    assert all("-e " not in step.get("run", "") and "./pr" not in step.get("run", "") for step in gate["steps"])
+
+
+def test_gate_job_steps_run_the_gate_with_the_recorded_reviews(pull_request: tuple[Path, str], tmp_path: Path) -> None:
+    clone, base = pull_request
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    shutil.move(clone, workspace / "pr")
+    head = git.Repo(workspace / "pr").head.commit.hexsha
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    recorded = (REPO / "tests/fixtures/github/reviews.jsonl").read_text().replace("{head}", head)
+    (fake / "answer.jsonl").write_text(recorded.replace("{older}", base))
+    (fake / "gh").write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/called"\ncat "$(dirname "$0")/answer.jsonl"\n')
+    (fake / "gh").chmod(0o755)
+    results = run_steps(workspace, base, "gate", HEAD_REF=head, PR="42", REPO="acme/ml-platform",
+                        EXTRA_PATH=str(fake))
+    assert [(name, code) for name, code, _ in results] == [
+        ("Approving reviews", 0), ("Gate changed release pins and evidence", 0)], results
+    assert (fake / "called").read_text().split() == [
+        "api", "--paginate", "repos/acme/ml-platform/pulls/42/reviews", "--jq", ".[]"]
+    assert (workspace / "reviews.jsonl").read_text() == recorded.replace("{older}", base)
+    assert (workspace / "gate.md").read_text().count("No release pins changed") == 3
 
 
 def test_pr_workflow_stops_at_a_hand_edited_output(pull_request: tuple[Path, str]) -> None:
