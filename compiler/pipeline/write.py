@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -32,7 +33,9 @@ class UnsafeTree(Exception):
 @dataclass(frozen=True)
 class Difference:
     path: str
-    status: str  # "changed", "missing", "stale" (generated before, no longer), "unowned", "unsafe"
+    # "changed", "missing", "stale" (generated before, no longer), "unowned", "unsafe" (a link or special
+    # file in the way) or "interrupted" (a staging folder a killed compile left)
+    status: str
     diff: str = ""
 
     def text(self) -> str:
@@ -72,7 +75,7 @@ def inside_output(path: str) -> bool:
             and all(part not in ("", ".", "..") for part in parts) and path == "/".join(parts))
 
 
-def unsafe_entries(root: Path, paths: list[str] = ()) -> list[str]:
+def unsafe_entries(root: Path, paths: Iterable[str] = ()) -> list[str]:
     """Symbolic links and special files in environments/ (itself included) and on the way to `paths`
     (files the compiler writes outside it, such as .github/CODEOWNERS)."""
     found = []
@@ -173,7 +176,7 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
 def _replace_file(target: Path, content: bytes) -> None:
     """Write one file outside environments/ atomically (a temporary file renamed over it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.mlplat-{os.getpid()}")
+    temporary = target.with_name(f".{target.name}.mlplat-new")  # a fixed name: the next compile reuses it
     temporary.unlink(missing_ok=True)
     write_file(temporary, content)
     os.replace(temporary, target)
