@@ -2,8 +2,10 @@
 
 Reads one JSON request on stdin:
     {"model": ..., "pin": {version, runId, modelUri, artifactSha256, specHash, gate}, "gates": [...],
-     "baseline": <the pin live now, or null>}
-and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}]}. Exit 0 when every
+     "baseline": <the pin live now, or null>, "evidence": <the committed evidence to compare, or null>}
+or, in place of "pin", "describe": <a version, or "champion">, to check the registry's own record of it;
+and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}], "facts"}, where
+"facts" (with "describe") holds that record as a pin and its logged evidence. Exit 0 when every
 check passed, 1 otherwise (MLflow unreachable included: the gate fails closed).
 """
 
@@ -119,14 +121,40 @@ def _differences(logged: Any, committed: Any, path: str = "") -> list[str]:
     return [] if logged == committed and type(logged) is type(committed) else [path or "(the document)"]
 
 
+def facts(client: Any, model: str, version: str) -> dict[str, Any]:
+    """What the registry says of a version ("champion": the aliased one), as a pin and its logged
+    evidence: what `mlplat promote` commits."""
+    found = (client.get_model_version_by_alias(model, "champion") if version == "champion"
+             else client.get_model_version(model, version))
+    tags = found.tags
+    return {"pin": {"version": int(found.version), "runId": found.run_id, "modelUri": found.source,
+                    "artifactSha256": tags.get("mlplat.artifact_sha256"), "specHash": tags.get("mlplat.spec_hash"),
+                    "gate": tags.get("mlplat.gate")},
+            "evidence": logged_evidence(found.run_id)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime verify")
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)
     request = json.load(sys.stdin)
     client = tracking.client(args.tracking_uri)
+    described = None
+    if request.get("describe"):  # the pin is what the registry says of the version: promote's case
+        try:
+            described = facts(client, request["model"], str(request["describe"]))
+        except Exception as exc:  # noqa: BLE001 - reported as the one failed check
+            missing = getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
+            detail = (f"{request['model']} version {request['describe']} does not exist in the registry (never "
+                      "registered, or deleted)" if missing else
+                      f"cannot read {request['model']} version {request['describe']} from MLflow at "
+                      f"{args.tracking_uri}: {type(exc).__name__}: {exc}"[:500])
+            checks = [{"name": "version exists", "passed": False, "detail": detail}]
+            print(json.dumps({"model": request["model"], "passed": False, "checks": checks}))
+            return 1
+        request = {**request, "pin": described["pin"]}
     checks = verify(client, args.tracking_uri, request)
     passed = bool(checks) and all(c["passed"] for c in checks)
     print(json.dumps({"model": request["model"], "version": request["pin"]["version"], "passed": passed,
-                      "checks": checks}))
+                      "checks": checks, "facts": described}))
     return 0 if passed else 1

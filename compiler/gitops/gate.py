@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class PinCheck:
     version: int
     passed: bool
     checks: tuple[dict[str, Any], ...]
+    facts: dict[str, Any] = field(default_factory=dict)  # describe(): the registry's record of the version
 
     @property
     def failures(self) -> str:
@@ -169,10 +170,28 @@ def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseli
 
     `evidence`, where given, is the committed document to compare with the registry's; the verifier is
     mlplat's own runtime in an isolated interpreter, never a module from the repository being gated."""
-    deadline = deadline or Deadline(DEFAULT_TIMEOUT)
-    request = {"model": model, "pin": _pin(pin),
-               "gates": [g.model_dump(mode="json", by_alias=True, exclude_none=True) for g in gates],
+    request = {"model": model, "pin": _pin(pin), "gates": _gates(gates),
                "baseline": _pin(baseline) if baseline else None, "evidence": evidence}
+    return _verifier(root, request, tracking_uri, deadline, role, pin.version)
+
+
+def describe(root: Path, model: str, version: str | None, gates: list[Gate], baseline: PinnedVersion | None,
+             tracking_uri: str) -> PinCheck:
+    """The registry's record of a version (default: the champion), checked as `verify` checks a pin, in
+    the same interpreter: `facts` holds the record as a pin and the evidence the register step logged."""
+    request = {"model": model, "describe": version or "champion", "gates": _gates(gates),
+               "baseline": _pin(baseline) if baseline else None, "evidence": None}
+    return _verifier(root, request, tracking_uri, None, "version", int(version) if version else 0)
+
+
+def _gates(gates: list[Gate]) -> list[dict[str, Any]]:
+    return [g.model_dump(mode="json", by_alias=True, exclude_none=True) for g in gates]
+
+
+def _verifier(root: Path, request: dict[str, Any], tracking_uri: str, deadline: Deadline | None, role: str,
+              version: int) -> PinCheck:
+    deadline = deadline or Deadline(DEFAULT_TIMEOUT)
+    model = request["model"]
     try:
         result = subprocess.run(runtime_call.isolated_runtime_command("verify", "--tracking-uri", tracking_uri),
                                 input=json.dumps(request), capture_output=True, text=True, cwd=root,
@@ -180,14 +199,16 @@ def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseli
     except subprocess.TimeoutExpired:  # the verifier is killed: a registry that trickles or stays silent
         detail = (f"no verdict from the registry at {tracking_uri} within the gate's {deadline.seconds:g} s "
                   "deadline (mlplat gate --timeout)")
-        return PinCheck(model, role, pin.version, False, ({"name": "deadline", "passed": False, "detail": detail},))
+        return PinCheck(model, role, version, False, ({"name": "deadline", "passed": False, "detail": detail},))
     try:
         answer = json.loads(result.stdout)
     except json.JSONDecodeError:
         answer = {"passed": False,
                   "checks": [{"name": "verifier", "passed": False, "detail": runtime_call.last_error(result)}]}
     passed = bool(answer["passed"]) and result.returncode == 0
-    return PinCheck(model, role, pin.version, passed, tuple(answer["checks"]))
+    facts = answer.get("facts") or {}
+    return PinCheck(model, role, facts.get("pin", {}).get("version", version), passed, tuple(answer["checks"]),
+                    facts)
 
 
 def format_text(results: list[PinCheck], env: str, base: str) -> str:

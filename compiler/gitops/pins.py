@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compiler.gitops import gitbase
 from compiler.local import runtime_call
@@ -56,26 +57,23 @@ def _header(path: Path, env: str) -> str:
             f"# Versions {env} serves, with their evidence. Promotion pull requests edit this file (mlplat promote).\n")
 
 
-def describe_version(root: Path, model: str, version: str | None, tracking_uri: str) -> tuple[PinnedVersion, bytes]:
-    """The registry's facts about a version (default: the champion), as a pin, and its evidence document
-    (as committed under environments/<env>/evidence/); the artifact is checked against both."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="mlplat-promote-") as tmp:
-        try:
-            facts = runtime_call.fetch_version(root, model, version, tracking_uri, Path(tmp))
-        except runtime_call.RuntimeCallError as exc:
-            raise PromoteError(str(exc)) from exc
-    if facts.get("gate") != "passed":
-        raise PromoteError(f"{model} version {facts['version']} did not pass its gate when it was registered "
-                           f"(gate {facts.get('gate')!r}); only versions that passed can be promoted")
-    if not facts.get("evidence"):
-        raise PromoteError(f"{model} version {facts['version']} has no evidence on its run "
+def pin_from_facts(model: str, facts: dict[str, Any]) -> tuple[PinnedVersion, bytes]:
+    """The registry's record of a version (gatecheck.describe) as a pin and its evidence document (as
+    committed under environments/<env>/evidence/); refused where the version did not pass its gate, has
+    no evidence, or its evidence names another version or artifact."""
+    recorded, evidence = facts["pin"], facts.get("evidence")
+    if recorded.get("gate") != "passed":
+        raise PromoteError(f"{model} version {recorded['version']} did not pass its gate when it was registered "
+                           f"(gate {recorded.get('gate')!r}); only versions that passed can be promoted")
+    if not evidence:
+        raise PromoteError(f"{model} version {recorded['version']} has no evidence on its run "
                            f"({runtime_call.EVIDENCE_PATH}); register it again with this platform version")
-    pin = PinnedVersion.model_validate({
-        "version": int(facts["version"]), "runId": facts["runId"], "modelUri": facts["source"],
-        "artifactSha256": facts["artifactSha256"], "specHash": facts["specHash"], "gate": "passed"})
-    return pin, (json.dumps(facts["evidence"], indent=2, sort_keys=True) + "\n").encode()
+    differing = [key for key in ("runId", "artifactSha256", "specHash") if evidence.get(key) != recorded.get(key)]
+    if differing:
+        raise PromoteError(f"{model} version {recorded['version']}'s evidence differs from its registry record "
+                           f"in {', '.join(differing)}")
+    pin = PinnedVersion.model_validate({**recorded, "gate": "passed"})
+    return pin, (json.dumps(evidence, indent=2, sort_keys=True) + "\n").encode()
 
 
 def clean_repo(root: Path):

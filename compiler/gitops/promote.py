@@ -16,7 +16,7 @@ from compiler.gitops.pins import (
     clean_repo,
     commit_pin,
     current_releases,
-    describe_version,
+    pin_from_facts,
 )
 from compiler.spec.evidence import evidence_path
 from compiler.spec.releases import Release
@@ -33,8 +33,21 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
     if resolved is None:
         raise PromoteError(f"no model named {model!r}")
     environment = platform.environment(env)
+    if environment.policies.require_approval and not approved_by:
+        raise PromoteError(f"{env!r} requires a recorded approval: pass --approved-by @handle")
+    releases = current_releases(checked, env)
+    live = releases.releases.get(model)
+    if candidate:
+        if live is None:
+            raise PromoteError(f"nothing is pinned for {model} in {env!r} yet; promote a version first")
+        if resolved.spec.serving is None or resolved.spec.serving.rollout.strategy == "direct":
+            raise PromoteError(f"{model} rolls out directly in {env!r}; a candidate needs a canary or shadow rollout")
     uri = tracking_uri or environment.mlflow.tracking_uri
-    pin, evidence_doc = describe_version(root, model, version, uri)
+    # One verifier: the registry's record of the version, checked as `mlplat gate` checks a pin.
+    result = gatecheck.describe(root, model, version, resolved.spec.evaluation.gates, live, uri)
+    if not result.facts:
+        raise PromoteError(f"cannot read {model} version {version or 'champion'} from {uri}: {result.failures}")
+    pin, evidence_doc = pin_from_facts(model, result.facts)
     order = platform.environment_names
     if order.index(env) > 0:
         previous = order[order.index(env) - 1]
@@ -43,19 +56,9 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
         if pin.artifact_sha256 not in pinned_there:
             raise PromoteError(f"{model} version {pin.version} (artifact {pin.artifact_sha256[:12]}) is not pinned in "
                                f"{previous!r}; promotion goes {' -> '.join(order)} and cannot skip {previous!r}")
-    if environment.policies.require_approval and not approved_by:
-        raise PromoteError(f"{env!r} requires a recorded approval: pass --approved-by @handle")
-    pin = pin.model_copy(update={"approved_by": list(approved_by)})
-    releases = current_releases(checked, env)
-    live = releases.releases.get(model)
-    if candidate:
-        if live is None:
-            raise PromoteError(f"nothing is pinned for {model} in {env!r} yet; promote a version first")
-        if resolved.spec.serving is None or resolved.spec.serving.rollout.strategy == "direct":
-            raise PromoteError(f"{model} rolls out directly in {env!r}; a candidate needs a canary or shadow rollout")
-    result = gatecheck.verify(root, model, pin, resolved.spec.evaluation.gates, live, uri)
     if not result.passed:
         raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {result.failures}")
+    pin = pin.model_copy(update={"approved_by": list(approved_by)})
     new_release = live.model_copy(update={"candidate": pin}) if candidate else Release.model_validate(
         pin.model_dump(by_alias=True))
     updated = releases.model_copy(update={"releases": {**releases.releases, model: new_release}})

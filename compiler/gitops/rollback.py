@@ -17,7 +17,7 @@ from compiler.gitops.pins import (
     clean_repo,
     commit_pin,
     current_releases,
-    describe_version,
+    pin_from_facts,
 )
 from compiler.pipeline.loader import load_bytes
 from compiler.pipeline.validation import validate
@@ -35,7 +35,14 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
     if target is None:
         raise PromoteError(f"no earlier version of {model} was ever pinned in {env!r}")
     uri = tracking_uri or checked.project.platform.environment(env).mlflow.tracking_uri
-    result = gatecheck.verify(root, model, target, [], None, uri)
+    # The registry's record of the version, checked, and compared with the pin from the history.
+    result = gatecheck.describe(root, model, str(target.version), [], None, uri)
+    recorded = result.facts.get("pin", {})
+    differing = [key for key in ("runId", "modelUri", "artifactSha256", "specHash")
+                 if recorded and recorded.get(key) != target.model_dump(by_alias=True, mode="json")[key]]
+    if differing:
+        raise PromoteError(f"cannot roll back {model} in {env!r} to version {target.version}: the registry's record "
+                           f"differs from the earlier pin in {', '.join(differing)}")
     if not result.passed:
         raise PromoteError(f"cannot roll back {model} in {env!r} to version {target.version}: {result.failures}")
     releases = current_releases(checked, env)
@@ -44,8 +51,7 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
                f"run {target.run_id}, artifact sha256 {target.artifact_sha256} (artifact verified in the registry)\n")
     evidence = {}
     if not (root / evidence_path(env, model, target.version)).is_file():  # pinned there before; keep it if kept
-        evidence[evidence_path(env, model, target.version)] = describe_version(root, model, str(target.version),
-                                                                               uri)[1]
+        evidence[evidence_path(env, model, target.version)] = pin_from_facts(model, result.facts)[1]
     return commit_pin(root, repository, env, updated, f"mlplat/rollback-{model}-{env}-v{target.version}", message,
                       evidence)
 

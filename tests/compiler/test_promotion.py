@@ -17,12 +17,14 @@ import pytest
 import torch
 
 from compiler.cli import main
+from compiler.gitops.approvals import approval_check, approvers, load_reviews
 from compiler.gitops.gate import Deadline
 from compiler.gitops.pins import PromoteError
 from compiler.gitops.promote import promote
 from compiler.gitops.rollback import rollback
 from compiler.local.serve import free_port
 from compiler.pipeline.check import check_project
+from compiler.spec.releases import PinnedVersion
 from runtime import artifact
 from tests.conftest import REPO, copy_repo, init_git, move_artifact_stores
 
@@ -473,31 +475,37 @@ def test_an_evidence_edit_without_a_pin_change_is_verified_too(repo: Path, regis
     assert "evidence" in failed_checks(out) and "differs from what the register step logged in: description" in out
 
 
-def reviews_for(repo: Path) -> Path:
-    """The recorded reviews (tests/fixtures/github) with this repository's head and an older commit."""
-    head = git.Repo(repo).head.commit.hexsha
+def reviews_file(folder: Path, head: str) -> Path:
+    """The recorded reviews (tests/fixtures/github) with `head` as the head commit and an older one."""
     text = (REPO / "tests/fixtures/github/reviews.jsonl").read_text()
-    path = repo.parent / "reviews.jsonl"
+    path = folder / "reviews.jsonl"
     path.write_text(text.replace("{head}", head).replace("{older}", "0" * 40))
     return path
 
 
-@pytest.mark.parametrize(("approved_by", "passes"), [
-    (["@maria-lopez"], True), (["@hubot"], False), (["@octocat"], False), (["@dev-patel"], False), ([], False)])
-def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path, registry: Registry,
-                                                                      approved_by: list[str], passes: bool) -> None:
+def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path, registry: Registry) -> None:
     pin = registry.register()
     (repo / "environments/prod/releases.yaml").write_text(
-        (repo / "environments/prod/releases.yaml").read_text().split(f"  {MODEL}:")[0]
-        + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1]
-        + (f"    approvedBy: {json.dumps(approved_by)}\n" if approved_by else ""))
+        (repo / "environments/prod/releases.yaml").read_text()
+        + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1] + '    approvedBy: ["@maria-lopez"]\n')
     (repo / f"environments/prod/evidence/{MODEL}-v{pin['version']}.json").write_text(json.dumps(evidence_for(pin)))
     code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri, "--approvals",
-                    str(reviews_for(repo)))
-    [approval] = [line for line in out.splitlines() if "approval:" in line]
-    assert approval.startswith("  ok  " if passes else "  FAIL"), out
-    code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri)  # no reviews: fails closed
-    assert "the environment requires approval and no reviews were given" in out
+                    str(reviews_file(repo.parent, git.Repo(repo).head.commit.hexsha)))
+    assert "  ok   approval: approved on this commit by @maria-lopez" in out.splitlines(), out
+
+
+@pytest.mark.parametrize(("approved_by", "passes"), [
+    (["@maria-lopez"], True), (["@Maria-Lopez", "@dev-patel"], False), (["@hubot"], False), (["@octocat"], False),
+    ([], False)])
+def test_only_an_approval_of_the_head_commit_counts(tmp_path: Path, approved_by: list[str], passes: bool) -> None:
+    head = "1" * 40
+    approved = approvers(load_reviews(reviews_file(tmp_path, head)), head)
+    assert approved == {"maria-lopez"}  # octocat commented, hubot approved an older commit, dev-patel took it back
+    pin = PinnedVersion.model_validate({"version": 1, "runId": "0" * 32, "modelUri": "s3://x/model",
+                                        "artifactSha256": "a" * 64, "specHash": "b" * 64, "gate": "passed",
+                                        "approvedBy": approved_by})
+    assert approval_check(pin, approved)["passed"] is passes
+    assert not approval_check(pin, None)["passed"]  # no reviews given: fails closed
 
 
 def test_a_version_without_its_digest_tag_is_not_fetched(repo: Path, registry: Registry, tmp_path: Path) -> None:

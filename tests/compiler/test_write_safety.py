@@ -155,4 +155,3 @@ def test_a_kill_at_any_moment_leaves_the_old_or_the_new_tree(repo_copy: Path, mo
     assert new != old
     assert killed in (old, new, None)
     assert sorted(p.name for p in repo_copy.iterdir()) == ENTRIES
-    assert run(repo_copy, "compile", "--check")[0] == 0
