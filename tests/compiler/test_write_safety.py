@@ -68,7 +68,6 @@ def test_a_link_in_the_way_is_refused_and_nothing_is_read_or_written_through_it(
     moved = victim.parent / "moved"
     target.rename(moved)  # what the link points at: the real content, kept outside
     target.symlink_to(moved, target_is_directory=moved.is_dir())
-    secret = victim.parent / "secret.txt"
     if moved.is_dir():
         (moved / "README").write_text("outside\n")
     else:
@@ -78,11 +77,11 @@ def test_a_link_in_the_way_is_refused_and_nothing_is_read_or_written_through_it(
 
     code, out = run(repo_copy, "compile")
     assert code == 1 and f"{link} is a symbolic link" in out  # from the loader where it reads through it
-    assert {p: p.read_bytes() for p in victim.parent.rglob("*") if p.is_file()} == before
-    assert not secret.exists()
+    assert {p: p.read_bytes() for p in victim.parent.rglob("*") if p.is_file()} == before  # nothing written there
 
     code, out = run(repo_copy, "compile", "--check")
-    assert code == 1 and f"{link}: is a symbolic link or a special file" in out or f"{link} is a symbolic link" in out
+    assert code == 1
+    assert f"{link}: is a symbolic link or a special file" in out or f"{link} is a symbolic link" in out
     assert "secret contents" not in out
 
 
