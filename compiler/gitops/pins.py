@@ -60,7 +60,7 @@ def _header(path: Path, env: str) -> str:
 def pin_from_facts(model: str, facts: dict[str, Any]) -> tuple[PinnedVersion, bytes]:
     """The registry's record of a version (gatecheck.describe) as a pin and its evidence document (as
     committed under environments/<env>/evidence/); refused where the version did not pass its gate, has
-    no evidence, or its evidence names another version or artifact."""
+    no evidence, or its evidence names another run, artifact or spec."""
     recorded, evidence = facts["pin"], facts.get("evidence")
     if recorded.get("gate") != "passed":
         raise PromoteError(f"{model} version {recorded['version']} did not pass its gate when it was registered "

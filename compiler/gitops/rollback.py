@@ -37,9 +37,9 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
     uri = tracking_uri or checked.project.platform.environment(env).mlflow.tracking_uri
     # The registry's record of the version, checked, and compared with the pin from the history.
     result = gatecheck.describe(root, model, str(target.version), [], None, uri)
-    recorded = result.facts.get("pin", {})
+    recorded, earlier = result.facts.get("pin", {}), target.model_dump(by_alias=True, mode="json")
     differing = [key for key in ("runId", "modelUri", "artifactSha256", "specHash")
-                 if recorded and recorded.get(key) != target.model_dump(by_alias=True, mode="json")[key]]
+                 if recorded and recorded.get(key) != earlier[key]]
     if differing:
         raise PromoteError(f"cannot roll back {model} in {env!r} to version {target.version}: the registry's record "
                            f"differs from the earlier pin in {', '.join(differing)}")

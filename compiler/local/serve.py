@@ -97,7 +97,7 @@ class Server:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-        while self.process.poll() is None or _group_alive(self.process.pid):  # poll() reaps the leader
+        while self.process.poll() is None or group_alive(self.process.pid):  # poll() reaps the leader
             now = time.monotonic()
             if now > killed_at + 10:  # only zombies can outlive SIGKILL; reaping them is init's job
                 break
@@ -113,7 +113,7 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """Whether any process of the group is left (a zombie counts until its parent reaps it)."""
     try:
         os.killpg(pgid, 0)

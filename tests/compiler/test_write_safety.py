@@ -3,34 +3,20 @@ and a kill at any moment of a compile leaves the old tree or the new one, with n
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
 from compiler.pipeline import tree_swap
 from compiler.pipeline.write import INDEX
+from tests.compiler.test_write import run, tree
 from tests.conftest import REPO
 
 ENTRIES = [".github", "environments", "platform", "specs"]
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    base = root / "environments"
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
-
-
-def run(root: Path, *args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = main(["--root", str(root), *args])
-    return code, out.getvalue()
 
 
 @pytest.fixture

@@ -168,14 +168,6 @@ def _process_groups_of(text: str) -> set[int]:
     return groups
 
 
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 # SIGTERM end to end (what Kubernetes and systemd send); Ctrl-C's KeyboardInterrupt and SIGHUP leave
 # through the same `finally` that stops the process group (the unit test below).
 @pytest.mark.parametrize("signum", [signal.SIGTERM], ids=lambda s: s.name)
@@ -196,7 +188,7 @@ def test_mlplat_serve_stops_its_whole_process_group(project: Path, first_run, si
     assert groups and os.getpgid(process.pid) not in groups
     process.send_signal(signum)
     assert process.wait(timeout=120) == 0
-    assert not [g for g in groups if _group_exists(g)]
+    assert not [g for g in groups if local_serve.group_alive(g)]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
