@@ -181,7 +181,8 @@ def describe(root: Path, model: str, version: str | None, gates: list[Gate], bas
     the same interpreter: `facts` holds the record as a pin and the evidence the register step logged."""
     request = {"model": model, "describe": version or "champion", "gates": _gates(gates),
                "baseline": _pin(baseline) if baseline else None, "evidence": None}
-    return _verifier(root, request, tracking_uri, None, "version", int(version) if version else 0)
+    # The version as the registry answers it; text that is no number is the verifier's to refuse.
+    return _verifier(root, request, tracking_uri, None, "version", int(version) if (version or "").isdigit() else 0)
 
 
 def _gates(gates: list[Gate]) -> list[dict[str, Any]]:

@@ -515,3 +515,9 @@ def test_a_version_without_its_digest_tag_is_not_fetched(repo: Path, registry: R
     registry.client.delete_model_version_tag(MODEL, str(pin["version"]), "mlplat.artifact_sha256")
     with pytest.raises(runtime_call.RuntimeCallError, match="has no mlplat.artifact_sha256 tag"):
         runtime_call.fetch_version(repo, MODEL, str(pin["version"]), registry.uri, tmp_path / "model")
+
+
+def test_promote_refuses_a_version_that_is_not_a_number(repo: Path, registry: Registry) -> None:
+    registry.register()
+    with pytest.raises(PromoteError, match="cannot read tumor-classifier version latest from"):
+        promote(repo, MODEL, "dev", "latest", registry.uri)
