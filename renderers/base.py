@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from compiler.spec.resolved import ResolvedModel
+    from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,12 @@ def model_metadata(model: ResolvedModel, name: str, labels: dict[str, str] | Non
         "annotations": {"mlplat.io/source": model.source, "mlplat.io/spec-hash": model.spec_hash,
                         **(annotations or {})},
     }
+
+
+def served_by_team(environment: ResolvedEnvironment) -> dict[str, list[ResolvedModel]]:
+    """The environment's served models (a serving section and a pinned version) by team, sorted by name."""
+    teams: dict[str, list[ResolvedModel]] = {}
+    for model in sorted(environment.models, key=lambda m: (m.team, m.name)):
+        if model.spec.serving is not None and model.release is not None:
+            teams.setdefault(model.team, []).append(model)
+    return teams

@@ -1,9 +1,11 @@
 """Grafana: one dashboard per team and environment, as a ConfigMap Grafana's sidecar loads.
 
-A row per deployed model with traffic, latency against the SLO, error ratio against the error
-budget, the score distribution (binary classifiers; others show predictions per second) and the
-drift score per feature against its threshold. The queries read the same series the PrometheusRule
-alerts on, so what pages someone is what they see.
+A row per deployed model with its health score, traffic, latency against the SLO, error ratio against
+the error budget (each per predictor: main, canary, shadow), the prediction distribution (score
+buckets for binary classifiers, predicted classes for multiclass, mean for values), the drift score
+per feature against its threshold and live quality against the gates. The queries read the same
+series and recording rules the PrometheusRule alerts on, with the same labels, so what pages someone
+is what they see.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import json
 from typing import Any
 
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
-from renderers.base import TEAM_APPS_DIR, Manifest
-from renderers.monitoring import REQUESTS
+from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
+from renderers.monitoring import HEALTH, LATENCY_QUANTILES, REQUESTS, error_ratio, latency, own, quality_gates
 
 # The Grafana Helm chart's sidecar loads ConfigMaps with this label, and files them into the folder
 # the annotation names when `sidecar.dashboards.folderAnnotation` is set to it.
@@ -24,12 +26,7 @@ SCHEMA_VERSION = 39
 
 
 def render(environment: ResolvedEnvironment) -> list[Manifest]:
-    manifests = []
-    for team in environment.teams:
-        models = [m for m in environment.models if m.team == team and m.spec.serving and m.release]
-        if models:
-            manifests.append(_config_map(environment, team, sorted(models, key=lambda m: m.name)))
-    return manifests
+    return [_config_map(environment, team, models) for team, models in served_by_team(environment).items()]
 
 
 def _config_map(environment: ResolvedEnvironment, team: str, models: list[ResolvedModel]) -> Manifest:
@@ -77,43 +74,59 @@ def _row_top(panels: list[dict[str, Any]]) -> int:
 def _model_panels(model: ResolvedModel, first_id: int, top: int) -> list[dict[str, Any]]:
     assert model.spec.serving is not None
     slo = model.spec.serving.slo
-    selector = f'namespace="{model.namespace}", deployment_name="{model.names["deployment"]}"'
-    own = f'model="{model.name}", environment="{model.environment}"'
-    scores = f'namespace="{model.namespace}", model="{model.name}"'
-    latency = [(f"p{q}", f"histogram_quantile(0.{q}, sum by (le) (rate({REQUESTS}_bucket{{{selector}}}[5m])))")
-               for q in (50, 95, 99)]
-    if model.spec.task == "binary-classification":
-        fifth = _panel("heatmap", "Score distribution", "share of predictions per score bucket",
-                       [("{{le}}", f"sum by (le) (increase(mlplat_prediction_score_bucket_total{{{scores}}}"
-                                   "[$__rate_interval]))")],
-                       extra={"options": {"calculate": False, "yAxis": {"unit": "percentunit"}}}, heatmap=True)
-    else:
-        fifth = _panel("timeseries", "Predictions", "predictions per second by version",
-                       [("version {{version}}", f"sum by (version) (rate(mlplat_predictions_total{{{scores}}}[5m]))")],
-                       unit="ops")
+    sel = own(model)
     drift = model.spec.monitoring.drift
+    gates = quality_gates(model)
     panels = [
-        _panel("timeseries", "Traffic", "requests per second by HTTP status",
-               [("{{code}}", f"sum by (code) (rate({REQUESTS}_count{{{selector}}}[5m]))")], unit="reqps"),
+        _panel("timeseries", "Health", "health score 0-100 (docs/monitoring.md)", [("health", f"{HEALTH}{{{sel}}}")],
+               extra={"fieldConfig": {"defaults": {"min": 0, "max": 100}, "overrides": []}}),
+        _panel("timeseries", "Traffic", "requests per second by predictor and HTTP status",
+               [("{{predictor}} {{code}}", f"sum by (predictor, code) (rate({REQUESTS}_count{{{sel}}}[5m]))")],
+               unit="reqps"),
         _panel("timeseries", "Latency", f"SLO p95: {slo.latency_p95_ms} ms" if slo else "no latency SLO",
-               latency, unit="s", threshold=slo.latency_p95_ms / 1000 if slo else None),
+               [(f"{{{{predictor}}}} p{q}", f"{latency(q)}{{{sel}}}") for q in LATENCY_QUANTILES], unit="s",
+               threshold=slo.latency_p95_ms / 1000 if slo else None),
         _panel("timeseries", "Error ratio", f"5xx share; budget {100 - slo.availability:.3g}%" if slo else "5xx share",
-               [("5m", f"mlplat:request_error_ratio:rate5m{{{own}}}"),
-                ("1h", f"mlplat:request_error_ratio:rate1h{{{own}}}")],
+               [("{{predictor}} 5m", f"{error_ratio('5m')}{{{sel}}}"),
+                ("{{predictor}} 1h", f"{error_ratio('1h')}{{{sel}}}")],
                unit="percentunit", threshold=round(1 - slo.availability / 100, 6) if slo else None),
-        fifth,
+        _predictions_panel(model),
         _panel("timeseries", "Drift", f"{drift.method} per feature; drifted at {drift.threshold}" if drift
                else "no drift job for this model",
-               [("{{feature}}", f"max by (feature) (mlplat_drift_score{{{own}}})")] if drift else [],
+               [("{{feature}}", f"max by (feature) (mlplat_drift_score{{{sel}}})")] if drift else [],
                threshold=drift.threshold if drift else None),
+        _panel("timeseries", "Live quality", ", ".join(f"{g.metric} gate {g.min if g.min is not None else g.max}"
+                                                      for g in gates) if gates else "no quality job for this model",
+               [("{{metric}}", f"mlplat_quality_metric{{{sel}}}")] if gates else []),
     ]
-    layout = [(0, 1, 8), (8, 1, 8), (16, 1, 8), (0, 9, 12), (12, 9, 12)]  # (x, y below the row, width)
+    layout = [(0, 1, 6), (6, 1, 6), (12, 1, 6), (18, 1, 6), (0, 9, 8), (8, 9, 8), (16, 9, 8)]  # (x, y, width)
     row = {"type": "row", "title": f"{model.name} ({_versions(model)})", "collapsed": False,
            "gridPos": {"x": 0, "y": top, "w": 24, "h": 1}, "id": first_id, "panels": []}
     out = [row]
     for index, (panel, (x, y, width)) in enumerate(zip(panels, layout, strict=True), start=1):
         out.append({**panel, "id": first_id + index, "gridPos": {"x": x, "y": top + y, "w": width, "h": 8}})
     return out
+
+
+def _predictions_panel(model: ResolvedModel) -> dict[str, Any]:
+    sel = own(model)
+    if model.spec.task == "binary-classification":
+        return _panel("heatmap", "Score distribution", "share of predictions per score bucket",
+                      [("{{le}}", f"sum by (le) (increase(mlplat_prediction_score_bucket_total{{{sel}}}"
+                                  "[$__rate_interval]))")],
+                      extra={"options": {"calculate": False, "yAxis": {"unit": "percentunit"}}}, heatmap=True)
+    if model.spec.task == "multiclass-classification":
+        return _panel("timeseries", "Predicted classes", "share of predictions per class",
+                      [("class {{class}}", f"sum by (class) (rate(mlplat_predicted_class_total{{{sel}}}[5m])) / "
+                                           f"scalar(sum(rate(mlplat_predictions_total{{{sel}}}[5m])))")],
+                      unit="percentunit")
+    if model.spec.task in ("regression", "forecasting"):
+        return _panel("timeseries", "Mean prediction", "mean predicted value by predictor",
+                      [("{{predictor}}", f"sum by (predictor) (rate(mlplat_prediction_sum_total{{{sel}}}[5m])) / "
+                                         f"sum by (predictor) (rate(mlplat_predictions_total{{{sel}}}[5m]))")])
+    return _panel("timeseries", "Predictions", "predictions per second by predictor",
+                  [("{{predictor}}", f"sum by (predictor) (rate(mlplat_predictions_total{{{sel}}}[5m]))")],
+                  unit="ops")
 
 
 def _versions(model: ResolvedModel) -> str:

@@ -1,98 +1,247 @@
 """Prometheus Operator: a `PrometheusRule` per deployed model and environment.
 
-From the spec's SLOs and drift settings: multi-window burn-rate alerts on the availability SLO and
-a p95 latency alert (Seldon executor metrics), a prediction-score shift alert (the serving class's
-counters), drift over threshold and an absent drift job (metrics the drift job pushes), and absent
-serving metrics. Every alert carries the team's routing labels. Rendered only where a version is
-pinned: an undeployed model would only raise absence alerts.
+Every expression selects on the labels the team's PodMonitor gives the scraped series (model,
+environment, predictor; renderers/scraping.py) or that the drift and quality jobs push with their
+results (model, environment), never on labels only some scrape configs add. Recording rules, per
+predictor so that main and canary can be compared: the 5xx ratio of requests over each burn-rate
+window (0, not empty, while every request succeeds), and p50/p95/p99 latency; per model, a health
+score (0-100, docs/monitoring.md). Alerts: multi-window burn rates on the availability SLO, latency
+over each SLO percentile, a shift of the prediction distribution (score, class shares or mean, by
+task), the serving target down or absent, drift over threshold, live quality missing a gate, bad
+data and silent jobs. Every alert carries the team's routing labels. Rendered only where a version
+is pinned: an undeployed model would only raise absence alerts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from compiler.spec.model import BUILTIN_METRICS, Gate
 from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
+BY = "model, environment, predictor"
 # (alert, severity, burn rate, long window, short window, for): the SRE workbook's multi-window pairs.
 BURN_RATES = (
     ("ErrorBudgetBurnFast", "page", 14.4, "1h", "5m", "2m"),
     ("ErrorBudgetBurnSlow", "ticket", 6, "6h", "30m", "15m"),
 )
+LATENCY_QUANTILES = (50, 95, 99)
 SCORE_SHIFT = 0.1  # absolute change of the mean score, last hour against the last 7 days
+CLASS_SHIFT = 0.1  # total variation distance between the class shares of the last hour and the last 7 days
+MEAN_SHIFT = 0.5  # change of the mean prediction, in standard deviations of the last 7 days
+# Health score weights (docs/monitoring.md): SLO and liveness, drift, live quality, data errors.
+HEALTH_WEIGHTS = {"serving": 0.4, "drift": 0.25, "quality": 0.25, "data": 0.1}
+
+
+def error_ratio(window: str) -> str:
+    return f"mlplat:request_error_ratio:rate{window}"
+
+
+def latency(quantile: int) -> str:
+    return f"mlplat:request_latency_seconds:p{quantile}_5m"
+
+
+HEALTH = "mlplat:model_health_score"
+
+
+def own(model: ResolvedModel) -> str:
+    """The label matchers of one model's series in one environment."""
+    return f'model="{model.name}", environment="{model.environment}"'
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
-    serving = model.spec.serving
-    if serving is None or model.release is None:
+    if model.spec.serving is None or model.release is None:
         return []
-    name = model.names["rules"]
-    selector = f'namespace="{model.namespace}", deployment_name="{model.names["deployment"]}"'
-    scores = f'namespace="{model.namespace}", model="{model.name}"'
-    rules: list[dict[str, Any]] = []
-    windows = sorted({w for *_, long, short, _ in BURN_RATES for w in (long, short)}, key=_seconds)
-    for window in windows:
-        rules.append({
-            "record": f"mlplat:request_error_ratio:rate{window}",
-            "expr": f'sum(rate({REQUESTS}_count{{{selector}, code=~"5.."}}[{window}])) / '
-                    f"sum(rate({REQUESTS}_count{{{selector}}}[{window}]))",
-            "labels": {"model": model.name, "environment": model.environment},
-        })
-    own = f'model="{model.name}", environment="{model.environment}"'
-    if serving.slo:
-        budget = round(1 - serving.slo.availability / 100, 6)
-        for alert, severity, rate, long, short, duration in BURN_RATES:
-            threshold = round(rate * budget, 6)
-            rules.append(_alert(model, alert, severity, duration,
-                                f"mlplat:request_error_ratio:rate{long}{{{own}}} > {threshold} and "
-                                f"mlplat:request_error_ratio:rate{short}{{{own}}} > {threshold}",
-                                f"{model.name} is spending its {serving.slo.availability}% availability budget "
-                                f"{rate}x too fast",
-                                f"More than {threshold:.4%} of requests failed over {long} and {short}."))
-        seconds = serving.slo.latency_p95_ms / 1000
-        rules.append(_alert(model, "LatencyP95High", "ticket", "10m",
-                            f"histogram_quantile(0.95, sum by (le) (rate({REQUESTS}_bucket{{{selector}}}[5m]))) "
-                            f"> {seconds}",
-                            f"{model.name} p95 latency is above {serving.slo.latency_p95_ms} ms",
-                            "The 95th percentile of request latency over 5 minutes exceeds the SLO."))
-    if model.spec.task == "binary-classification":
-        mean = ("sum(rate(mlplat_prediction_score_sum_total{{{s}}}[{w}])) / "
-                "sum(rate(mlplat_predictions_total{{{s}}}[{w}]))")
-        rules.append(_alert(model, "PredictionScoreShift", "ticket", "30m",
-                            f"abs(({mean.format(s=scores, w='1h')}) - ({mean.format(s=scores, w='7d')})) "
-                            f"> {SCORE_SHIFT}",
-                            f"{model.name}'s mean score moved by more than {SCORE_SHIFT}",
-                            "The mean predicted probability of the last hour differs from the last 7 days."))
-    rules.append(_alert(model, "ServingMetricsMissing", "ticket", "15m",
-                        f"absent({REQUESTS}_count{{{selector}}})",
-                        f"no request metrics from {model.name}",
-                        "Prometheus receives no Seldon request metrics for this deployment."))
-    drift = model.spec.monitoring.drift
-    if drift:
-        rules.append(_alert(model, "DataDrift", "ticket", "0m",
-                            f"max by (feature) (mlplat_drift_score{{{own}}}) >= {drift.threshold}",
-                            f"{model.name}: feature {{{{ $labels.feature }}}} drifted",
-                            f"{drift.method} score at or above {drift.threshold} on the last {drift.window}"
-                            + (" ; retraining was submitted" if drift.on_drift == "retrain" else "")))
-        rules.append(_alert(model, "DriftBadData", "ticket", "0m",
-                            f"max(mlplat_drift_data_error{{{own}}}) > 0",
-                            f"the drift job of {model.name} cannot compare its data",
-                            "The last drift run found bad data (empty window, missing, renamed, all-NaN or "
-                            "retyped columns); the drift pod's log lists every problem."))
-        stale = 2 * cron_period_seconds(drift.schedule)
-        rules.append(_alert(model, "DriftJobNotReporting", "ticket", "0m",
-                            f"(time() - max(mlplat_drift_last_run_timestamp_seconds{{{own}}}) > {stale}) or "
-                            f"absent(mlplat_drift_last_run_timestamp_seconds{{{own}}})",
-                            f"the drift job of {model.name} has not reported",
-                            f"No drift result for {stale // 3600}h (twice its schedule {drift.schedule})."))
+    rules = [*_recording_rules(model), *_serving_alerts(model), *_shift_alerts(model),
+             *_drift_alerts(model), *_quality_alerts(model)]
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": model_metadata(model, name, labels={"prometheus": "mlplat", "role": "alert-rules"}),
+        "metadata": model_metadata(model, model.names["rules"], labels={"prometheus": "mlplat", "role": "alert-rules"}),
         "spec": {"groups": [{"name": f"mlplat.{model.environment}.{model.name}", "rules": rules}]},
     }
     return [model_manifest(model, body)]
+
+
+def _recording_rules(model: ResolvedModel) -> list[dict[str, Any]]:
+    sel = own(model)
+    rules = []
+    for window in sorted({w for *_, long, short, _ in BURN_RATES for w in (long, short)}, key=_seconds):
+        requests = f"sum by ({BY}) (rate({REQUESTS}_count{{{sel}}}[{window}]))"
+        failed = f'sum by ({BY}) (rate({REQUESTS}_count{{{sel}, code=~"5.."}}[{window}]))'
+        # No 5xx series exists until a request fails: `or ... * 0` makes the ratio 0 rather than empty.
+        rules.append({"record": error_ratio(window), "expr": f"({failed} or {requests} * 0) / {requests}"})
+    for quantile in LATENCY_QUANTILES:
+        rules.append({"record": latency(quantile),
+                      "expr": f"histogram_quantile(0.{quantile}, sum by ({BY}, le) "
+                              f"(rate({REQUESTS}_bucket{{{sel}}}[5m])))"})
+    rules.append({"record": HEALTH, "expr": health_expression(model),
+                  "labels": {"model": model.name, "environment": model.environment}})
+    return rules
+
+
+def health_expression(model: ResolvedModel) -> str:
+    """100 x the weighted sum of four parts in [0, 1]; a part without data or settings counts as 1."""
+    sel = own(model)
+    slo = model.spec.serving.slo
+    up = f"(max(up{{{sel}}}) or vector(0))"
+    serving = up
+    if slo:
+        budget = round(1 - slo.availability / 100, 6)
+        fast = BURN_RATES[0][2]
+        # `>= 0` drops the NaN an hour without requests records (0/0), so an idle model counts as healthy.
+        serving = (f"{up} * (clamp(1 - max({error_ratio('1h')}{{{sel}}} >= 0) / {round(budget * fast, 6)}, 0, 1) "
+                   "or vector(1))")
+    parts = {"serving": serving}
+    drift = model.spec.monitoring.drift
+    parts["drift"] = (f"(clamp(1.5 - max(mlplat_drift_score{{{sel}}}) / {drift.threshold}, 0, 1) or vector(1))"
+                      if drift else "vector(1)")
+    gates = quality_gates(model)
+    parts["quality"] = " * ".join(
+        f"(min(mlplat_quality_metric{{{sel}, metric=\"{g.metric}\"}} {_passes(g)}) or vector(1))" for g in gates
+    ) if gates else "vector(1)"
+    errors = [f"(max(mlplat_{job}_data_error{{{sel}}}) or vector(0))" for job in ("drift", "quality")
+              if getattr(model.spec.monitoring, job)]
+    parts["data"] = f"(1 - clamp_max({' + '.join(errors)}, 1))" if errors else "vector(1)"
+    return "100 * (" + " + ".join(f"{HEALTH_WEIGHTS[k]} * {v}" for k, v in parts.items()) + ")"
+
+
+def _passes(gate: Gate) -> str:
+    return f">= bool {gate.min}" if gate.min is not None else f"<= bool {gate.max}"
+
+
+def quality_gates(model: ResolvedModel) -> list[Gate]:
+    """The evaluation gates live quality is judged by: those bounding (min or max) a metric the quality job
+    computes, the task's built-in ones; a metric only the training code logs has no live value."""
+    if model.spec.monitoring.quality is None:
+        return []
+    builtin = BUILTIN_METRICS[model.spec.task]
+    return [g for g in model.spec.evaluation.gates if (g.min is not None or g.max is not None) and g.metric in builtin]
+
+
+def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
+    sel = own(model)
+    slo = model.spec.serving.slo
+    rules = []
+    if slo:
+        budget = round(1 - slo.availability / 100, 6)
+        for alert, severity, rate, long, short, duration in BURN_RATES:
+            threshold = round(rate * budget, 6)
+            rules.append(_alert(model, alert, severity, duration,
+                                f"{error_ratio(long)}{{{sel}}} > {threshold} and "
+                                f"{error_ratio(short)}{{{sel}}} > {threshold}",
+                                f"{model.name} ({{{{ $labels.predictor }}}}) is spending its {slo.availability}% "
+                                f"availability budget {rate}x too fast",
+                                f"More than {threshold:.4%} of requests failed over {long} and {short}."))
+        targets = {50: slo.latency_p50_ms, 95: slo.latency_p95_ms, 99: slo.latency_p99_ms}
+        for quantile, target in targets.items():
+            if target is None:
+                continue
+            rules.append(_alert(model, f"LatencyP{quantile}High", "ticket", "10m",
+                                f"{latency(quantile)}{{{sel}}} > {target / 1000}",
+                                f"{model.name} ({{{{ $labels.predictor }}}}) p{quantile} latency is above {target} ms",
+                                f"The {quantile}th percentile of request latency over 5 minutes exceeds the SLO."))
+    rules.append(_alert(model, "ServingMetricsMissing", "ticket", "10m",
+                        f"max by ({BY}) (up{{{sel}}}) == 0 or absent(up{{{sel}}})",
+                        f"{model.name} is not scraped",
+                        "Every metrics target of this predictor is down, or Prometheus has no target for the "
+                        "model at all: the pods are gone, or the PodMonitor no longer selects them."))
+    return rules
+
+
+def _shift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
+    """A shift of what the model predicts, last hour against the last 7 days, by its kind of output."""
+    sel = own(model)
+    task = model.spec.task
+
+    def rate(series: str, window: str, by: str = "") -> str:
+        return f"sum{f' by ({by})' if by else ''} (rate({series}{{{sel}}}[{window}]))"
+
+    if task == "binary-classification":
+        mean = {w: f"{rate('mlplat_prediction_score_sum_total', w)} / {rate('mlplat_predictions_total', w)}"
+                for w in ("1h", "7d")}
+        return [_alert(model, "PredictionScoreShift", "ticket", "30m",
+                       f"abs(({mean['1h']}) - ({mean['7d']})) > {SCORE_SHIFT}",
+                       f"{model.name}'s mean score moved by more than {SCORE_SHIFT}",
+                       "The mean predicted probability of the last hour differs from the last 7 days.")]
+    if task == "multiclass-classification":
+        share = {w: f"{rate('mlplat_predicted_class_total', w, 'class')} / "
+                    f"scalar({rate('mlplat_predictions_total', w)})" for w in ("1h", "7d")}
+        return [_alert(model, "PredictedClassShift", "ticket", "30m",
+                       f"0.5 * sum(abs(({share['1h']}) - ({share['7d']}))) > {CLASS_SHIFT}",
+                       f"{model.name}'s predicted class shares moved",
+                       f"The total variation distance between the predicted class shares of the last hour and "
+                       f"the last 7 days is above {CLASS_SHIFT}.")]
+    if task in ("regression", "forecasting"):
+        n = {w: rate("mlplat_predictions_total", w) for w in ("1h", "7d")}
+        mean = {w: f"({rate('mlplat_prediction_sum_total', w)} / {n[w]})" for w in ("1h", "7d")}
+        squares = rate("mlplat_prediction_square_sum_total", "7d")
+        spread = f"sqrt(clamp_min({squares} / {n['7d']} - {mean['7d']} ^ 2, 0))"
+        return [_alert(model, "PredictionMeanShift", "ticket", "30m",
+                       f"abs({mean['1h']} - {mean['7d']}) > {MEAN_SHIFT} * {spread}",
+                       f"{model.name}'s mean prediction moved",
+                       f"The mean prediction of the last hour is more than {MEAN_SHIFT} standard deviations of "
+                       "the last 7 days away from theirs.")]
+    return []
+
+
+def _drift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
+    drift = model.spec.monitoring.drift
+    if drift is None:
+        return []
+    sel = own(model)
+    return [
+        _alert(model, "DataDrift", "ticket", "0m",
+               f"max by (feature) (mlplat_drift_score{{{sel}}}) >= {drift.threshold}",
+               f"{model.name}: feature {{{{ $labels.feature }}}} drifted",
+               f"{drift.method} score at or above {drift.threshold} on the last {drift.window}"
+               + (" ; retraining was submitted" if drift.on_drift == "retrain" else "")),
+        _alert(model, "DriftBadData", "ticket", "0m", f"max(mlplat_drift_data_error{{{sel}}}) > 0",
+               f"the drift job of {model.name} cannot compare its data",
+               "The last drift run found bad data (empty window, missing, renamed, all-NaN or retyped columns); "
+               "the drift pod's log lists every problem."),
+        _silent_job(model, "drift", drift.schedule),
+    ]
+
+
+def _quality_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
+    quality = model.spec.monitoring.quality
+    if quality is None:
+        return []
+    sel = own(model)
+    rules = []
+    for gate in quality_gates(model):
+        bound, word = (f"< {gate.min}", f"below {gate.min}") if gate.min is not None else (f"> {gate.max}",
+                                                                                           f"above {gate.max}")
+        rules.append(_alert(model, "QualityBelowGate", "ticket", "0m",
+                            f'mlplat_quality_metric{{{sel}, metric="{gate.metric}"}} {bound}',
+                            f"{model.name}: live {gate.metric} is {word}",
+                            f"On labelled traffic of the last {quality.window} "
+                            f"(labels due after {quality.labels.delay}) "
+                            f"{gate.metric} misses the evaluation gate"
+                            + (" ; retraining was submitted" if quality.on_degradation == "retrain" else "")))
+    rules.append(_alert(model, "QualityBadData", "ticket", "0m", f"max(mlplat_quality_data_error{{{sel}}}) > 0",
+                        f"the quality job of {model.name} cannot judge its data",
+                        "The last quality run found no labels, no match between labels and logged predictions, "
+                        "duplicate ids or too few rows; the quality pod's log lists every problem."))
+    rules.append(_silent_job(model, "quality", quality.schedule))
+    return rules
+
+
+def _silent_job(model: ResolvedModel, job: str, schedule: str) -> dict[str, Any]:
+    """No result for twice the schedule's period; after a deploy (no result yet) it waits one period and a
+    margin, so that the job's first run can report before anyone is told it has not."""
+    sel = own(model)
+    period = cron_period_seconds(schedule)
+    stale = 2 * period
+    grace = f"{(period + 900) // 60}m"
+    series = f"mlplat_{job}_last_run_timestamp_seconds{{{sel}}}"
+    return _alert(model, f"{job.capitalize()}JobNotReporting", "ticket", grace,
+                  f"(time() - max({series}) > {stale}) or absent({series})",
+                  f"the {job} job of {model.name} has not reported",
+                  f"No {job} result for {stale // 3600}h (twice its schedule {schedule}), or none since the deploy.")
 
 
 def _alert(model: ResolvedModel, alert: str, severity: str, duration: str, expr: str, summary: str,

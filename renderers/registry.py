@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
-from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
+from renderers import (
+    argo,
+    argocd,
+    dashboards,
+    drift,
+    monitoring,
+    prediction_log,
+    quality,
+    resolved_spec,
+    sbom,
+    scraping,
+    seldon,
+)
 from renderers.base import Manifest
 
 ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
@@ -22,9 +34,12 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "seldon": seldon.render,
     "monitoring": monitoring.render,
     "drift": drift.render,
+    "quality": quality.render,
     "sbom": sbom.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
     "argocd": argocd.render,
     "dashboards": dashboards.render,
+    "scraping": scraping.render,
+    "prediction-log": prediction_log.render,
 }

@@ -3,6 +3,12 @@
 The main predictor serves the pinned version. When the pin has a candidate, the spec's rollout adds a
 second predictor: `canary` with its traffic share, or `shadow`, which sees a copy of every request
 and answers no one. Nothing is rendered for a model without a pin (the plan notes it).
+
+Every predictor's executor logs each request and response as CloudEvents to the team's prediction-log
+sink (renderers/prediction_log.py). Its pods carry the labels the team's PodMonitor selects and
+relabels (renderers/scraping.py); no `prometheus.io/*` annotations, which would narrow an
+annotation-driven scrape to one of the pod's two metrics ports (the executor's and the model's, both
+named `metrics`), as upstream Seldon leaves them out too.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from compiler.spec.releases import PinnedVersion
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import quantity_value
 from renderers.base import Manifest, model_manifest, model_metadata
+from renderers.prediction_log import sink_url
 
 CONTAINER = "model"
 MODEL_MOUNT = "/mnt/models"  # where Seldon's storage initializer puts graph.modelUri
 HTTP_PORT = 9000
 METRICS_PORT = 6000
 METRICS_PATH = "/prometheus"
+COMPONENT_LABEL = "mlplat.io/component"  # serving or prediction-log: what the PodMonitor selects
+PREDICTOR_LABEL = "mlplat.io/predictor"  # main, canary or shadow
+VERSION_LABEL = "mlplat.io/version"
 # Settings of the Python wrapper; `mlplat serve` uses the same ones.
 SERVER_ENV = {
     "INCLUDE_METRICS_IN_CLIENT_RESPONSE": "false",  # custom metrics go to Prometheus, not to clients
@@ -54,15 +64,8 @@ def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffi
                shadow: bool = False) -> dict[str, Any]:
     serving = model.spec.serving
     replicas = serving.replicas
-    labels = {**model.labels, "mlplat.io/version": str(pinned.version), "mlplat.io/predictor": role}
-    component: dict[str, Any] = {
-        "metadata": {
-            "labels": labels,
-            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/path": METRICS_PATH,
-                            "prometheus.io/port": str(METRICS_PORT)},
-        },
-        "spec": _pod_spec(model, pinned),
-    }
+    labels = {**model.labels, COMPONENT_LABEL: "serving", VERSION_LABEL: str(pinned.version), PREDICTOR_LABEL: role}
+    component: dict[str, Any] = {"metadata": {"labels": labels}, "spec": _pod_spec(model, pinned)}
     if replicas.max > replicas.min:
         component["hpaSpec"] = {
             "minReplicas": max(replicas.min, 1),
@@ -75,7 +78,6 @@ def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffi
     predictor: dict[str, Any] = {
         "name": role,
         "replicas": replicas.min,
-        "labels": {"version": f"v{pinned.version}"},
         "componentSpecs": [component],
         "graph": {
             "name": CONTAINER,
@@ -83,6 +85,9 @@ def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffi
             "modelUri": pinned.model_uri,
             "envSecretRefName": model.artifact_secret,
             "parameters": [{"name": "model_uri", "type": "STRING", "value": MODEL_MOUNT}],
+            # Request and response of every prediction, as CloudEvents; the executor sends them off the
+            # request path, so a slow or absent sink never delays an answer.
+            "logger": {"mode": "all", "url": sink_url(model.namespace)},
         },
     }
     if shadow:

@@ -2,7 +2,9 @@
 
 `python -m runtime fetch ...` downloads a registered version for `mlplat serve` (runtime/fetch.py);
 `python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py);
-`python -m runtime drift ...` is the drift job's step, with its own arguments (runtime/steps/drift.py).
+`python -m runtime drift ...` is the drift job's step, with its own arguments (runtime/steps/drift.py);
+`python -m runtime quality ...` the quality job's (runtime/steps/quality.py);
+`python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py).
 
 Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
@@ -37,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         from importlib import import_module
 
         return import_module(f"runtime.{argv[0]}").main(argv[1:])
-    if argv[:1] == ["drift"]:
-        from runtime.steps.drift import main as drift
+    if argv[:1] in (["drift"], ["quality"]):
+        from importlib import import_module
 
-        return drift(argv[1:])
+        return import_module(f"runtime.steps.{argv[0]}").main(argv[1:])
+    if argv[:1] == ["prediction-log"]:
+        from runtime.prediction_log.server import main as sink
+
+        return sink(argv[1:])
     args = _parser().parse_args(argv)
     if not args.tracking_uri:
         print(f"{args.step}: no MLflow tracking URI (set MLFLOW_TRACKING_URI or --tracking-uri)", file=sys.stderr)

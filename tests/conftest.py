@@ -74,7 +74,8 @@ def check_golden(path: Path, actual: str | bytes) -> None:
     assert data.decode() == path.read_text("utf-8"), f"output differs from {path}"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests that share the session's trained registry run on one worker, one after another (the
     longest chain): start them first, so that they do not trail on their own at the end."""
     def chained(item: pytest.Item) -> bool:
@@ -82,3 +83,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return marker is not None and marker.args[:1] == ("registry",)
 
     items.sort(key=lambda item: not chained(item))  # stable: the order within each part is kept
+    if config.getoption("loadgroup", False):
+        _group_suffixes(items)
+
+
+def _group_suffixes(items: list[pytest.Item]) -> None:
+    """pytest-xdist 3.8 groups tests by renaming `item._nodeid` to `<id>@<group>`; pytest 9 keeps the id in
+    `item._id`, so the rename does nothing and every group is spread over all workers (each trained its own
+    registry). Done here the way pytest 9 stores it, until xdist does it itself."""
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")

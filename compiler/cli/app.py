@@ -18,7 +18,7 @@ from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
 # command -> the module of compiler.cli whose function of the command's name runs it
 COMMAND_MODULES = {
     "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
-    "drift": "drift", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
+    "drift": "drift", "quality": "quality", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
     "rollback": "promote", "demo": "demo",
 }
 
@@ -53,8 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("model", help="model name (metadata.name)")
     serve.add_argument("--version", help="registry version (default: the champion)")
     serve.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
-    serve.add_argument("--port", type=int, default=9000, help="HTTP port (gRPC uses port+500)")
-    serve.add_argument("--metrics-port", type=int, default=6000, help="Prometheus metrics port")
+    serve.add_argument("--port", type=int, default=9000, help="HTTP port of the executor clients call")
+    serve.add_argument("--metrics-port", type=int, default=6000, help="the model server's metrics port")
+    serve.add_argument("--executor-metrics-port", type=int, default=8000, help="the executor's metrics port")
+    serve.add_argument("--prediction-log", type=Path,
+                       help="where served predictions are logged (default: .mlplat/prediction-logs)")
+    serve.add_argument("--no-prediction-log", action="store_true", help="log no predictions")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (see benchmarks/serving)")
     serve.add_argument("--threads", type=int, default=1, help="threads per worker")
     drift = add("drift", "compare two data files for drift as the model's drift job does: per-feature table and "
@@ -65,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--env", default="dev", help="environment whose drift settings to use (default: dev)")
     drift.add_argument("--report", type=Path, help="HTML report (default: .mlplat/drift/<model>-<env>/)")
     drift.add_argument("--pushgateway", help="also push the results to this Prometheus Pushgateway")
+    quality = add("quality", "judge logged predictions against ground truth as the model's quality job does: "
+                  "the task's metrics and the gates; exit 0 healthy, 1 a gate missed, 2 bad data")
+    quality.add_argument("model", help="model name (metadata.name)")
+    quality.add_argument("--predictions", required=True,
+                         help="logged predictions: a Parquet file or folder, such as "
+                              ".mlplat/prediction-logs/<team>/<model>")
+    quality.add_argument("--labels", help="ground truth: CSV or Parquet (default: the spec's labels.uri)")
+    quality.add_argument("--env", default="dev", help="environment whose quality settings to use (default: dev)")
+    quality.add_argument("--pushgateway", help="also push the results to this Prometheus Pushgateway")
     sbom = add("sbom", "the CycloneDX ML-BOM of a registered version, from the registry (its artifact is checked)")
     sbom.add_argument("model", help="model name (metadata.name)")
     sbom.add_argument("--version", help="registry version (default: the champion)")

@@ -1,5 +1,5 @@
-"""`mlplat serve MODEL [--version N]`: a registered version behind seldon-core-microservice
-(compiler/local/serve.py)."""
+"""`mlplat serve MODEL [--version N]`: a registered version behind seldon-core-microservice and an
+executor, every prediction logged under .mlplat/prediction-logs/ (compiler/local/serving_stack.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
+from compiler.cli.common import checked_or_report
+from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.local import serve as local_serve
+from compiler.local import serving_stack
 from compiler.local.embedded import WORK_DIR, default_tracking
+
+PREDICTION_LOGS = f"{WORK_DIR}/prediction-logs"
 
 
 def serve(root: Path, args: argparse.Namespace) -> int:
+    checked = checked_or_report(root, "text")
+    if checked is None:
+        return EXIT_USAGE
+    teams = {m.team for m in checked.models if m.name == args.model}
+    if not teams:
+        print(f"mlplat serve: no model {args.model!r} (models: {', '.join(sorted({m.name for m in checked.models}))})",
+              file=sys.stderr)
+        return EXIT_USAGE
     tracking_uri = args.tracking_uri or default_tracking(root)[0]
+    log_dir = None if args.no_prediction_log else (args.prediction_log or root / PREDICTION_LOGS)
+    ports = serving_stack.Ports(api=args.port, metrics=args.metrics_port, executor_metrics=args.executor_metrics_port)
     run_dir = root / WORK_DIR / "serving" / f"{args.model}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     # seldon-core runs in its own process group (so that a Ctrl-C meant for it reaches it only through
     # us); SIGTERM and SIGHUP become an exception here, so that the finally below stops that group.
     with _stop_on(signal.SIGTERM, signal.SIGHUP):
         try:
             fetched = local_serve.fetch_version(root, args.model, args.version, tracking_uri, run_dir / "model")
-            server = local_serve.start(root, fetched, run_dir, port=args.port, grpc_port=args.port + 500,
-                                       metrics_port=args.metrics_port, workers=args.workers, threads=args.threads)
+            server = serving_stack.start(root, fetched, run_dir, team=teams.pop(), ports=ports, log_dir=log_dir,
+                                         workers=args.workers, threads=args.threads)
         except local_serve.ServeError as exc:
             print(f"mlplat serve: {exc}", file=sys.stderr)
             return EXIT_ERRORS
@@ -34,13 +48,15 @@ def serve(root: Path, args: argparse.Namespace) -> int:
             return EXIT_OK  # start() has stopped whatever it had started
         try:
             print(f"serving {fetched['model']} version {fetched['version']} (artifact sha256 "
-                  f"{fetched['artifactSha256'][:16]}...) with seldon-core-microservice")
+                  f"{fetched['artifactSha256'][:16]}...) with seldon-core-microservice behind an executor")
             print(f"  predictions: {server.url}{local_serve.PREDICT_PATH}")
-            print(f"  metrics:     http://127.0.0.1:{args.metrics_port}{local_serve.METRICS_PATH}")
-            print(f"  log:         {server.log}")
-            print(f"  try:         {local_serve.example_request(server)}")
+            print(f"  metrics:     http://127.0.0.1:{ports.executor_metrics}/prometheus (executor), "
+                  f"http://127.0.0.1:{ports.metrics}{local_serve.METRICS_PATH} (model)")
+            print(f"  logged to:   {server.log_dir or 'nowhere (--no-prediction-log)'}")
+            print(f"  log:         {server.model.log}")
+            print(f"  try:         {local_serve.example_request(server.model).replace(server.model.url, server.url)}")
             print("press Ctrl-C to stop", flush=True)
-            server.process.wait()
+            server.model.process.wait()
         except (KeyboardInterrupt, _Stopped):
             pass
         finally:

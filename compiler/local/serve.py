@@ -89,21 +89,26 @@ class Server:
                                                             "ndarray": rows}}, timeout)
 
     def stop(self, grace: float = 20) -> None:
-        """Stop the server's whole process group (gunicorn workers and the metrics server too): SIGTERM,
-        then SIGKILL for what is left after `grace` seconds. Returns once the group is empty."""
-        _signal_group(self.process.pid, signal.SIGTERM)
-        killed_at = time.monotonic() + grace
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        while self.process.poll() is None or group_alive(self.process.pid):  # poll() reaps the leader
-            now = time.monotonic()
-            if now > killed_at + 10:  # only zombies can outlive SIGKILL; reaping them is init's job
-                break
-            if now > killed_at:
-                _signal_group(self.process.pid, signal.SIGKILL)
-            time.sleep(0.05)
+        """Stop the server's whole process group (gunicorn workers and the metrics server too)."""
+        stop_group(self.process, grace)
+
+
+def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM to the process group `process` leads, then SIGKILL for what is left after `grace` seconds.
+    Returns once the group is empty."""
+    _signal_group(process.pid, signal.SIGTERM)
+    killed_at = time.monotonic() + grace
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    while process.poll() is None or group_alive(process.pid):  # poll() reaps the leader
+        now = time.monotonic()
+        if now > killed_at + 10:  # only zombies can outlive SIGKILL; reaping them is init's job
+            break
+        if now > killed_at:
+            _signal_group(process.pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -161,6 +161,10 @@ class Slo(Strict):
     """Percent of requests that must succeed over 30 days, e.g. 99.9."""
     latency_p95_ms: Annotated[int, Field(gt=0, le=60000)]
     """95th percentile latency target in milliseconds."""
+    latency_p50_ms: Annotated[int, Field(gt=0, le=60000)] | None = None
+    """Median latency target in milliseconds (optional)."""
+    latency_p99_ms: Annotated[int, Field(gt=0, le=60000)] | None = None
+    """99th percentile latency target in milliseconds (optional)."""
 
 
 class Serving(Strict):
@@ -191,9 +195,39 @@ class Drift(Strict):
     """What happens on drift: alert the team, or alert and submit the training workflow."""
 
 
+class GroundTruth(Strict):
+    uri: DataUri
+    """Where labels land: a Parquet file or folder, or a CSV file, one row per labelled prediction."""
+    id_column: Identifier = "request_id"
+    """Column holding the request id the prediction log recorded: Seldon's puid, which a client sets with
+    the `Seldon-Puid` request header or reads from the response's meta.puid."""
+    row_column: Identifier | None = None
+    """Column holding the row's index within its request, for requests of several rows."""
+    label_column: Identifier = "label"
+    """Column holding the true label (class index, or value for regression)."""
+    delay: Duration = "24h"
+    """How long after a prediction its label is expected to have landed."""
+
+
+class Quality(Strict):
+    schedule: Cron
+    """When the quality job runs (cron, UTC)."""
+    labels: GroundTruth
+    """Where the ground truth lands and how it joins the prediction log."""
+    window: Duration = "24h"
+    """How much labelled traffic each run judges: the window ending `labels.delay` ago."""
+    min_rows: Annotated[int, Field(ge=1)] = 100
+    """Fewest joined rows a run needs; fewer is reported as bad data, never as healthy."""
+    on_degradation: Literal["alert", "retrain"] = "alert"
+    """What happens when live quality misses a gate: alert the team, or alert and submit training."""
+
+
 class Monitoring(Strict):
     drift: Drift | None = None
     """Data drift detection; none disables it."""
+    quality: Quality | None = None
+    """Live model quality from ground truth joined to logged predictions, judged by the evaluation gates
+    that bound a metric (min or max); none disables it."""
 
 
 class ModelCard(Strict):

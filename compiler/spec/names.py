@@ -16,6 +16,8 @@ _DERIVED = {
     "trainingSchedule": ("{model}-train", CRON_WORKFLOW_MAX),
     "driftSchedule": ("{model}-drift", CRON_WORKFLOW_MAX),
     "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
+    "qualitySchedule": ("{model}-quality", CRON_WORKFLOW_MAX),
+    "qualityRetrainer": ("{model}-quality", LABEL_MAX),
     "deployment": ("{model}", LABEL_MAX),
     "resolvedSpec": ("{model}-spec", LABEL_MAX),
     "rules": ("{model}-rules", LABEL_MAX),

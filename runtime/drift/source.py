@@ -31,6 +31,10 @@ class ColumnSource:
     def columns(self) -> list[str]:
         return list(self.schema.names)
 
+    def table(self) -> Any:
+        """Every column as one pyarrow.Table (for narrow tables such as logged predictions)."""
+        return self._table if self._table is not None else self._dataset.to_table()
+
     def column(self, name: str) -> Any:
         """The column as a pyarrow ChunkedArray."""
         if self._table is not None:

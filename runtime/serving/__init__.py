@@ -7,24 +7,30 @@ It loads the model directory that the register step logged (the storage initiali
 
 Bad requests get HTTP 400 with a message naming what is wrong; the server keeps serving. Each
 response carries the model name and version as tags, and feeds custom metrics the monitoring rules
-read on the metrics port (/prometheus): mlplat_predictions_total, mlplat_prediction_score_sum_total
-and cumulative mlplat_prediction_score_bucket_total{le=...} counters (a score histogram; Seldon 1.x
-has no histogram type for custom metrics). Set INCLUDE_METRICS_IN_CLIENT_RESPONSE=false (the
-renderer and `mlplat serve` do) so that clients do not receive them.
+read on the metrics port (/prometheus), by output: mlplat_predictions_total always; for probabilities
+mlplat_prediction_score_sum_total and cumulative mlplat_prediction_score_bucket_total{le=...} (a score
+histogram; Seldon 1.x has no histogram type for custom metrics); for class probabilities
+mlplat_predicted_class_total{class=...}; for values mlplat_prediction_sum_total and
+mlplat_prediction_square_sum_total (mean and spread). The series carry no model or version label of
+their own: the PodMonitor's relabelling adds model, environment, predictor and version from the pod's
+labels, and a label of the series with the same name would be renamed exported_<name>. Set
+INCLUDE_METRICS_IN_CLIENT_RESPONSE=false (the renderer and `mlplat serve` do) so that clients do not
+receive them.
 
 Requests go through `predict_raw`, which skips Seldon's generic payload conversions. Two costs
 dominate seldon-core's wrapper for small models (see benchmarks/serving): every request updates the
 worker's metrics through a multiprocessing manager (IPC round-trips, even with nothing to record),
 and torch's intra-op threads fight the other workers for the cores. So metrics are summed here and
-handed to Seldon at most every MLPLAT_METRICS_FLUSH_SECONDS (default 1; counters lag by at most that
-while traffic flows), requests with nothing to record skip the IPC, and torch runs
-MLPLAT_TORCH_THREADS threads (default 1) per worker.
+handed to Seldon at most every MLPLAT_METRICS_FLUSH_SECONDS (default 1), requests with nothing to
+record skip the IPC, and torch runs MLPLAT_TORCH_THREADS threads (default 1) per worker. A thread per
+worker hands over what is left once traffic stops, so no count waits for a next request.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,19 +43,29 @@ MAX_ROWS = 10_000
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 FLOAT32_MAX = 3.4028234663852886e38  # a PyTorch program computes in float32: larger values become inf
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_seldon_metrics: Any = None  # seldon-core's SeldonMetrics of this worker, once it has recorded anything
+_update_lock = threading.Lock()  # the flush thread and request threads hand counts over one at a time
+
+
+def _update_if_any(store: Any, custom_metrics: list, method: str) -> None:
+    """SeldonMetrics.update, serialised, and skipped for nothing to record (seldon-core 1.18 pays two IPC
+    round-trips even for an empty list). Its read-modify-write of the worker's counters spans two locks
+    of its own, so two concurrent hand-overs could lose one: ours serialises them."""
+    global _seldon_metrics
+    _seldon_metrics = store  # the worker's store, for the flush thread (MlplatModel.flush_idle)
+    if custom_metrics and _seldon_update is not None:
+        with _update_lock:
+            _seldon_update(store, custom_metrics, method)
+
 
 try:  # present in the serving image; the class is also importable (and testable) without it
     from seldon_core.flask_utils import SeldonMicroserviceException as BadRequest
     from seldon_core.metrics import SeldonMetrics
 
     _seldon_update = SeldonMetrics.update
-
-    def _update_if_any(self: Any, custom_metrics: list, method: str) -> None:
-        if custom_metrics:  # seldon-core 1.18 pays two IPC round-trips even for an empty list
-            _seldon_update(self, custom_metrics, method)
-
     SeldonMetrics.update = _update_if_any
 except ImportError:  # pragma: no cover - exercised only outside the serving environment
+    _seldon_update = None
 
     class BadRequest(Exception):  # type: ignore[no-redef]
         def __init__(self, message: str, status_code: int = 400, reason: str = "MICROSERVICE_BAD_DATA"):
@@ -66,6 +82,8 @@ class MlplatModel:
         self.flush_seconds = float(os.environ.get("MLPLAT_METRICS_FLUSH_SECONDS", "1"))
         self.model: artifact.LoadedModel | None = None
         self._pending = _Counts()
+        self._lock = threading.Lock()
+        self._flusher_pid: int | None = None  # the process whose flush thread runs (threads do not survive fork)
         # None until the first flush: monotonic() counts from boot, so a start of 0.0 tied the first
         # flush to the machine's uptime (nothing was handed over on a host up for less than flush_seconds)
         self._flushed_at: float | None = None
@@ -86,7 +104,7 @@ class MlplatModel:
 
             torch.set_num_threads(int(os.environ.get("MLPLAT_TORCH_THREADS", "1")))
         self.model = artifact.load(self.model_uri)
-        self._tags = {"model": self.name, "version": self.version}
+        self._tags = {"model": self.name, "version": self.version}  # response tags, not metric labels
 
     def _framework(self) -> str:
         return artifact.load_meta(self.model_uri)["framework"]
@@ -109,14 +127,44 @@ class MlplatModel:
         if not all(math.isfinite(v) for v in flat):  # NaN is not JSON, and would poison the score sum
             raise BadRequest("the model's output for these rows is not a finite number; check the features' "
                              "ranges against the training data")
-        self._pending.add(values, probability=self.model.meta["output"] == "probability")
         meta: dict[str, Any] = {"tags": dict(self._tags)}
-        now = self._clock()
-        if self._flushed_at is None or now - self._flushed_at >= self.flush_seconds:
-            meta["metrics"] = self._pending.metrics(self._tags)
-            self._pending = _Counts()
-            self._flushed_at = now
+        with self._lock:
+            self._pending.add(scores, self.model.meta["output"])
+            metrics = self._take(self._clock(), force=self._flushed_at is None)
+        if metrics:
+            meta["metrics"] = metrics
+        if self.flush_seconds > 0 and self._flusher_pid != os.getpid():
+            self._start_flusher()
         return {"data": {"names": self._output_names(scores), "ndarray": values}, "meta": meta}
+
+    def _take(self, now: float, force: bool = False) -> list[dict[str, Any]]:
+        """The counts to hand over when a flush is due (or forced), emptied; [] otherwise. Under the lock."""
+        if not force and now - (self._flushed_at or 0.0) < self.flush_seconds:
+            return []
+        metrics = self._pending.metrics()
+        self._pending = _Counts()
+        self._flushed_at = now
+        return metrics
+
+    def flush_idle(self) -> bool:
+        """Hand counts over to Seldon that no request has carried for flush_seconds; whether any went."""
+        if _seldon_metrics is None:  # nothing handed over yet: the first request does it itself
+            return False
+        with self._lock:
+            metrics = self._take(self._clock()) if self._pending.predictions else []
+        if metrics:
+            _update_if_any(_seldon_metrics, metrics, "predict")  # the method tag the wrapper gives them
+        return bool(metrics)
+
+    def _start_flusher(self) -> None:
+        self._flusher_pid = os.getpid()
+
+        def loop() -> None:
+            while True:
+                time.sleep(self.flush_seconds)
+                self.flush_idle()
+
+        threading.Thread(target=loop, name="mlplat-metrics-flush", daemon=True).start()
 
     def init_metadata(self) -> dict[str, Any]:
         features = artifact.load_meta(self.model_uri)["features"]
@@ -223,28 +271,52 @@ class _Counts:
         self.predictions = 0
         self.score_sum = 0.0
         self.buckets = [0] * len(SCORE_BUCKETS)
-        self.probability = False
+        self.classes: dict[int, int] = {}
+        self.value_sum = 0.0
+        self.square_sum = 0.0
+        self.output = ""
 
-    def add(self, values: list[Any], *, probability: bool) -> None:
-        self.predictions += len(values)
-        if probability:
-            self.probability = True
-            self.score_sum += float(sum(values))
+    def add(self, scores: Any, output: str) -> None:
+        import numpy as np
+
+        values = np.asarray(scores, dtype=np.float64)
+        self.output = output
+        if output == "class-probabilities":
+            predicted = values.reshape(len(values), -1).argmax(axis=1)
+            self.predictions += len(predicted)
+            for label, count in zip(*np.unique(predicted, return_counts=True), strict=True):
+                self.classes[int(label)] = self.classes.get(int(label), 0) + int(count)
+            return
+        flat = values.reshape(-1)
+        self.predictions += len(flat)
+        if output == "probability":
+            self.score_sum += float(flat.sum())
             for index, bound in enumerate(SCORE_BUCKETS):
-                self.buckets[index] += sum(1 for v in values if v <= bound)
+                self.buckets[index] += int((flat <= bound).sum())
+        else:
+            self.value_sum += float(flat.sum())
+            self.square_sum += float(np.square(flat).sum())
 
-    def metrics(self, tags: dict[str, str]) -> list[dict[str, Any]]:
+    def metrics(self) -> list[dict[str, Any]]:
         if not self.predictions:
             return []
         # Fresh tag dicts each time: Seldon adds a "method" tag to the dicts it is given.
-        out = [{"type": "COUNTER", "key": "mlplat_predictions", "value": self.predictions, "tags": dict(tags)}]
-        if self.probability:
-            out.append({"type": "COUNTER", "key": "mlplat_prediction_score_sum", "value": self.score_sum,
-                        "tags": dict(tags)})
-            out += [{"type": "COUNTER", "key": "mlplat_prediction_score_bucket", "value": count,
-                     "tags": {**tags, "le": str(bound)}}
+        out = [_counter("mlplat_predictions", self.predictions)]
+        if self.output == "probability":
+            out.append(_counter("mlplat_prediction_score_sum", self.score_sum))
+            out += [_counter("mlplat_prediction_score_bucket", count, le=str(bound))
                     for bound, count in zip(SCORE_BUCKETS, self.buckets, strict=True)]
+        elif self.output == "class-probabilities":
+            out += [_counter("mlplat_predicted_class", count, **{"class": str(label)})
+                    for label, count in sorted(self.classes.items())]
+        else:
+            out += [_counter("mlplat_prediction_sum", self.value_sum),
+                    _counter("mlplat_prediction_square_sum", self.square_sum)]
         return out
+
+
+def _counter(key: str, value: float, **tags: str) -> dict[str, Any]:
+    return {"type": "COUNTER", "key": key, "value": value, "tags": tags}
 
 
 def _finite_within(value: Any, limit: float) -> bool:

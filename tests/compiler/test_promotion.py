@@ -160,7 +160,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     expected = sorted(
         ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train"] * 3  # dev, staging, prod
         + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector",
-           "~ PrometheusRule/fraud-detector-rules"] * 2  # staging, prod
+           "~ PrometheusRule/fraud-detector-rules", "~ CronWorkflow/fraud-detector-quality"] * 2  # staging, prod
         + [f"~ {kind}/fraud-detector-drift" for kind in ("CronWorkflow", "ServiceAccount", "Role", "RoleBinding")] * 2
         + ["~ ConfigMap/mlplat-dashboard-payments"] * 2  # staging, prod: the drift panel's threshold
         + ["~ SeldonDeployment/churn-predictor", "~ ConfigMap/mlplat-dashboard-growth"]
@@ -176,15 +176,15 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: 01e6f2217482 -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: a0eb6d2352b2 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
         in out
-    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 26 to change, 10 to delete"
+    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 28 to change, 10 to delete"
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
     assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
-                               "**1** to create, **26** to change, **10** to delete")
+                               "**1** to create, **28** to change, **10** to delete")
     assert "| ~ | `SeldonDeployment/churn-predictor` | `main: version 31" in markdown
 
 

@@ -20,3 +20,9 @@ def checked() -> Checked:
 def models(checked: Checked) -> dict[tuple[str, str], ResolvedModel]:
     """Every model in every environment, by (name, environment)."""
     return {(m.name, m.environment): m for m in checked.models}
+
+
+@pytest.fixture(scope="session")
+def environments(checked: Checked) -> dict:
+    """Every resolved environment, by name."""
+    return {e.env.name: e for e in checked.environments}

@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 
 from compiler.spec.emit import to_yaml
-from renderers import argo, argocd, dashboards, drift, monitoring, resolved_spec, sbom, seldon
+from renderers import (
+    argo,
+    argocd,
+    dashboards,
+    drift,
+    monitoring,
+    prediction_log,
+    quality,
+    resolved_spec,
+    sbom,
+    scraping,
+    seldon,
+)
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
 from tests.conftest import REPO, check_golden
 
@@ -15,8 +27,9 @@ GOLDEN = REPO / "tests" / "golden"
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
                                "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
-                               "sbom": sbom.render}
-    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render}
+                               "quality": quality.render, "sbom": sbom.render}
+    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render,
+                                     "scraping": scraping.render, "prediction-log": prediction_log.render}
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

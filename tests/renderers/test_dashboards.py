@@ -19,11 +19,6 @@ GOLDEN = REPO / "tests" / "golden" / "dashboards"
 PROMTOOL = shutil.which("promtool")
 
 
-@pytest.fixture(scope="module")
-def environments(checked):
-    return {e.env.name: e for e in checked.environments}
-
-
 def rendered(environments, env: str) -> dict[str, dict]:
     return {m.body["metadata"]["name"]: m for m in dashboards.render(environments[env])}
 
@@ -47,13 +42,13 @@ def test_one_dashboard_per_team_with_deployed_models(environments) -> None:
     assert metadata["namespace"] == "ml-growth-prod" and metadata["labels"]["grafana_dashboard"] == "1"
 
 
-def test_a_row_of_five_panels_per_model_without_overlaps(environments) -> None:
+def test_a_row_of_seven_panels_per_model_without_overlaps(environments) -> None:
     dashboard = board(rendered(environments, "prod")["mlplat-dashboard-payments"])
     panels = dashboard["panels"]
     rows = [p["title"] for p in panels if p["type"] == "row"]
     assert rows == ["chargeback-risk (version 4, candidate 5)", "fraud-detector (version 12, candidate 13)"]
     assert [p["title"] for p in panels if p["type"] != "row"] == [
-        "Traffic", "Latency", "Error ratio", "Score distribution", "Drift"] * 2
+        "Health", "Traffic", "Latency", "Error ratio", "Score distribution", "Drift", "Live quality"] * 2
     assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
     cells = set()
     for panel in panels:
@@ -67,16 +62,19 @@ def test_a_row_of_five_panels_per_model_without_overlaps(environments) -> None:
 
 def test_panels_follow_the_spec(environments) -> None:
     panels = board(rendered(environments, "prod")["mlplat-dashboard-payments"])["panels"]
-    fraud = {p["title"]: p for p in panels[7:]}
+    fraud = {p["title"]: p for p in panels[9:]}
     assert fraud["Latency"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.05
     assert fraud["Error ratio"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.0005
     assert fraud["Drift"]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.2
     assert fraud["Drift"]["targets"][0]["expr"] == (
         'max by (feature) (mlplat_drift_score{model="fraud-detector", environment="prod"})')
-    chargeback = {p["title"]: p for p in panels[1:6]}
+    assert fraud["Live quality"]["description"] == "roc_auc gate 0.92"
+    assert fraud["Traffic"]["targets"][0]["legendFormat"] == "{{predictor}} {{code}}"  # main and canary apart
+    chargeback = {p["title"]: p for p in panels[1:8]}
     assert chargeback["Drift"]["targets"] == []  # no drift job: the panel says so in its description
+    assert chargeback["Live quality"]["targets"] == []
     growth = board(rendered(environments, "prod")["mlplat-dashboard-growth"])["panels"]
-    assert growth[4]["title"] == "Score distribution" and growth[4]["type"] == "heatmap"
+    assert growth[5]["title"] == "Score distribution" and growth[5]["type"] == "heatmap"
 
 
 def all_queries(environments) -> list[str]:
@@ -98,8 +96,9 @@ def test_every_query_is_valid_promql(environments, tmp_path: Path) -> None:
 
 
 def test_queries_read_series_that_exist(environments) -> None:
-    # Recorded by the PrometheusRule, exported by Seldon or the serving class, or pushed by the drift job.
+    # Recorded by the PrometheusRule, exported by Seldon or the serving class, or pushed by the jobs.
     known = ("seldon_api_executor_server_requests_seconds_", "mlplat:request_error_ratio:rate",
-             "mlplat_prediction_score_bucket_total", "mlplat_predictions_total", "mlplat_drift_score")
+             "mlplat:request_latency_seconds:", "mlplat:model_health_score", "mlplat_prediction_score_bucket_total",
+             "mlplat_predictions_total", "mlplat_drift_score", "mlplat_quality_metric")
     for query in all_queries(environments):
         assert any(series in query for series in known), query

@@ -30,7 +30,13 @@ def predictors(model) -> dict[str, dict]:
 def test_canary_splits_traffic_between_pinned_version_and_candidate(models) -> None:
     found = predictors(models[("fraud-detector", "prod")])
     assert (found["main"]["traffic"], found["canary"]["traffic"]) == (90, 10)
-    assert found["main"]["labels"] == {"version": "v12"} and found["canary"]["labels"] == {"version": "v13"}
+    pods = {name: p["componentSpecs"][0]["metadata"]["labels"] for name, p in found.items()}
+    # What the PodMonitor relabels into predictor and version; no bare `version` label to clash with a series'.
+    assert (pods["main"]["mlplat.io/predictor"], pods["main"]["mlplat.io/version"]) == ("main", "12")
+    assert (pods["canary"]["mlplat.io/predictor"], pods["canary"]["mlplat.io/version"]) == ("canary", "13")
+    assert "labels" not in found["main"] and "version" not in pods["main"]
+    sink = "http://mlplat-prediction-log.ml-payments-prod.svc.cluster.local:8080/"
+    assert all(p["graph"]["logger"] == {"mode": "all", "url": sink} for p in found.values())
     assert found["canary"]["graph"]["modelUri"].endswith("/9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/artifacts/model")
 
 
@@ -46,7 +52,8 @@ def test_plain_rollout_serves_one_predictor_with_autoscaling(models) -> None:
     component = found["main"]["componentSpecs"][0]
     assert component["hpaSpec"]["minReplicas"] == 3 and component["hpaSpec"]["maxReplicas"] == 10
     assert component["pdbSpec"] == {"maxUnavailable": 1}
-    assert component["metadata"]["annotations"]["prometheus.io/path"] == "/prometheus"
+    assert "annotations" not in component["metadata"]  # no prometheus.io/port narrowing a scrape to one port
+    assert component["metadata"]["labels"]["mlplat.io/component"] == "serving"
     container = component["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["MLPLAT_ARTIFACT_SHA256"] == models[("churn-predictor", "prod")].release.artifact_sha256

@@ -1,11 +1,12 @@
-"""Run a rendered WorkflowTemplate's DAG on this machine the way Argo would run its pods.
+"""Run a rendered WorkflowTemplate's (or CronWorkflow's) DAG on this machine the way Argo would run its pods.
 
 For each task, in DAG order: the template's container `command` + `args`, its `env` and `workingDir`,
 its volume mounts (a configMap volume is materialised from the rendered ConfigMap, an emptyDir is a
 fresh folder), and its git input artifacts (cloned at the templated revision, as Argo's init
 container does). Argo's `{{workflow.parameters.*}}`, `{{inputs.parameters.*}}` and
 `{{tasks.*.outputs.parameters.*}}` are substituted; output parameters are read from their
-`valueFrom.path` after the pod ends; `depends` expressions decide what runs.
+`valueFrom.path` after the pod ends; `depends` and `when` expressions decide what runs. A resource
+template (`action: create`) creates nothing: its manifest, substituted, is kept in `created`.
 
 A pod's file system is a folder: every path the template mounts is placed under that folder, and the
 same paths in the container's command, args, env and workingDir are rewritten to match. The
@@ -40,8 +41,9 @@ class Pod:
 class ArgoEmulator:
     def __init__(self, template: dict[str, Any], config_maps: dict[str, dict[str, str]], work: Path, *,
                  overrides: dict[str, str] | None = None, timeout: float = 600):
-        assert template["kind"] == "WorkflowTemplate", template["kind"]
-        self.spec = template["spec"]
+        assert template["kind"] in ("WorkflowTemplate", "CronWorkflow"), template["kind"]
+        self.spec = template["spec"]["workflowSpec"] if template["kind"] == "CronWorkflow" else template["spec"]
+        self.created: list[dict[str, Any]] = []
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.volumes = {v["name"]: v for v in self.spec.get("volumes", [])}
         self.config_maps = config_maps
@@ -60,12 +62,12 @@ class ArgoEmulator:
             ready = [t for t in dag if t["name"] not in pods and _needs(t) <= set(pods)]
             assert ready, f"the DAG cannot proceed past {sorted(pods)}"
             for task in ready:
-                if not _depends_met(task, pods):
-                    pods[task["name"]] = Pod(task["name"], "Omitted")
-                    continue
                 values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
                 values |= {f"tasks.{name}.outputs.parameters.{k}": v
                            for name, pod in pods.items() for k, v in pod.outputs.items()}
+                if not _depends_met(task, pods) or not _when(task, values):
+                    pods[task["name"]] = Pod(task["name"], "Omitted")
+                    continue
                 arguments = {p["name"]: _substitute(p["value"], values)
                              for p in task.get("arguments", {}).get("parameters", [])}
                 pods[task["name"]] = self._run_pod(task["name"], self.templates[task["template"]], workflow,
@@ -78,6 +80,13 @@ class ArgoEmulator:
         assert set(arguments) == set(declared), f"{task}: arguments {sorted(arguments)} for inputs {declared}"
         values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
         values |= {f"inputs.parameters.{k}": v for k, v in arguments.items()}
+        if "resource" in template:
+            import yaml
+
+            resource = template["resource"]
+            assert resource["action"] == "create", f"{task}: resource action {resource['action']} is not emulated"
+            self.created.append(yaml.safe_load(_substitute(resource["manifest"], values)))
+            return Pod(task, "Succeeded", 0)
         root = self.work / f"pod-{task}"
         root.mkdir(parents=True)
         paths: dict[str, Path] = {}
@@ -140,6 +149,15 @@ def _substitute(text: str, values: dict[str, str]) -> str:
         return values[match.group(1)]
 
     return _TEMPLATE.sub(value, text)
+
+
+def _when(task: dict[str, Any], values: dict[str, str]) -> bool:
+    """Argo's `when` for the form mlplat renders: `<value> == <value>` after substitution."""
+    if "when" not in task:
+        return True
+    left, operator, right = _substitute(task["when"], values).partition(" == ")
+    assert operator, f"when {task['when']!r} is not emulated"
+    return left.strip() == right.strip()
 
 
 def _needs(task: dict[str, Any]) -> set[str]:

@@ -142,8 +142,8 @@ def test_metrics_are_summed_between_flushes(server, eval_rows, monkeypatch: pyte
     model.load()
     request = {"data": {"names": server.fetched["features"], "ndarray": eval_rows[:3].tolist()}}
     first = model.predict_raw(request)["meta"]
-    assert first["metrics"][0] == {"type": "COUNTER", "key": "mlplat_predictions", "value": 3,
-                                   "tags": {"model": "model", "version": "unknown"}}
+    # No model or version tag: the PodMonitor's relabelling adds those, and a tag would clash with them.
+    assert first["metrics"][0] == {"type": "COUNTER", "key": "mlplat_predictions", "value": 3, "tags": {}}
     assert "metrics" not in model.predict_raw(request)["meta"]
     assert "metrics" not in model.predict_raw(request)["meta"]
     now[0] += 3599
@@ -186,9 +186,13 @@ def test_mlplat_serve_stops_its_whole_process_group(project: Path, first_run, si
     log = next(line.split("log:")[1].strip() for line in lines if line.strip().startswith("log:"))
     groups = _process_groups_of(str(Path(log).parent / "model"))  # seldon-core and its workers
     assert groups and os.getpgid(process.pid) not in groups
+    # the executor on the public port and the prediction-log sink (`mlplat serve` itself is in ours)
+    stack = (_process_groups_of(f"--port\x00{port}\x00")
+             | _process_groups_of(str(project / ".mlplat" / "prediction-logs"))) - {os.getpgid(process.pid)}
+    assert len(stack) == 2
     process.send_signal(signum)
     assert process.wait(timeout=120) == 0
-    assert not [g for g in groups if local_serve.group_alive(g)]
+    assert not [g for g in groups | stack if local_serve.group_alive(g)]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
@@ -203,3 +207,44 @@ def test_stop_signals_become_the_exception_that_stops_the_server(signum: signal.
                                                                                             signal.SIGHUP):
         os.kill(os.getpid(), signum)
     assert signal.getsignal(signum) is before
+
+
+def test_counts_are_handed_over_when_traffic_stops(server, eval_rows, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last requests' counts reach Seldon from the flush thread's `flush_idle`, not only from a next
+    request (which may never come)."""
+    import runtime.serving as serving
+
+    handed: list[tuple[list, str]] = []
+    monkeypatch.setattr(serving, "_seldon_metrics", object())
+    monkeypatch.setattr(serving, "_seldon_update", lambda _store, metrics, method: handed.append((metrics, method)))
+    monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "1")
+    monkeypatch.setenv("MLPLAT_ARTIFACT_SHA256", server.fetched["artifactSha256"])
+    now = [1000.0]
+    model = serving.MlplatModel(server.fetched["directory"], clock=lambda: now[0])
+    model._start_flusher = lambda: None  # the thread's loop is time.sleep + flush_idle; this test is the clock
+    model.load()
+    request = {"data": {"names": server.fetched["features"], "ndarray": eval_rows[:4].tolist()}}
+    assert model.predict_raw(request)["meta"]["metrics"]  # the first request hands over at once
+    model.predict_raw(request)
+    assert model.flush_idle() is False and handed == []  # not yet due
+    now[0] += 1
+    assert model.flush_idle() is True
+    [(metrics, method)] = handed
+    assert method == "predict" and metrics[0] == {"type": "COUNTER", "key": "mlplat_predictions", "value": 4,
+                                                  "tags": {}}
+    assert model.flush_idle() is False  # nothing left
+
+
+@pytest.mark.parametrize("output,scores,expected", [
+    ("class-probabilities", [[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]],
+     {("mlplat_predictions", ""): 4, ("mlplat_predicted_class", "0"): 1, ("mlplat_predicted_class", "1"): 2,
+      ("mlplat_predicted_class", "2"): 1}),
+    ("value", [[1.0], [3.0], [2.0]],
+     {("mlplat_predictions", ""): 3, ("mlplat_prediction_sum", ""): 6.0, ("mlplat_prediction_square_sum", ""): 14.0}),
+])
+def test_counters_follow_the_kind_of_output(output: str, scores: list, expected: dict) -> None:
+    from runtime.serving import _Counts
+
+    counts = _Counts()
+    counts.add(np.array(scores), output)
+    assert {(m["key"], m["tags"].get("class", "")): m["value"] for m in counts.metrics()} == expected

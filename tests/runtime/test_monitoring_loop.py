@@ -1,0 +1,75 @@
+"""The monitoring loop end to end with real components (tests/runtime/monitoring_stack.py): Prometheus and
+the Pushgateway from Debian, the real seldon-core server with the reference model behind the executor,
+the prediction-log sink, the rendered rule group and a scrape config derived from the rendered
+PodMonitor, all on 127.0.0.1 inside a network namespace of their own."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.xdist_group("registry"),
+              pytest.mark.skipif(not (shutil.which("prometheus") and shutil.which("prometheus-pushgateway")),
+                                 reason="Debian's prometheus and prometheus-pushgateway are absent (.ci/run installs "
+                                        "them)"),
+              pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) is absent")]
+
+
+@pytest.fixture(scope="session")  # once: pytest may tear a module's fixture down between its tests
+def facts(project: Path, first_run, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    assert first_run.returncode == 0, first_run.stdout + first_run.stderr
+    work = tmp_path_factory.mktemp("monitoring-loop")
+    # A new network namespace: as root directly, otherwise inside a user namespace of our own.
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    result = subprocess.run([*unshare, sys.executable, "-m", "tests.runtime.monitoring_stack", str(project), str(work)],
+                            cwd=REPO, capture_output=True, text=True, timeout=900)
+    found = json.loads((work / "facts.json").read_text()) if (work / "facts.json").is_file() else {}
+    assert result.returncode == 0, f"{result.stdout[-3000:]}{result.stderr[-3000:]}\nfacts: {list(found)}"
+    return found
+
+
+def test_every_request_is_counted_and_logged(facts: dict) -> None:
+    assert facts["sent"] > 100 and facts["puids_echoed"]
+    # counted after the traffic stopped: the serving class's flush thread hands over the last counts
+    assert int(facts["predictions_counted"]) == facts["sent"]
+    assert facts["logged_puids"] == facts["sent_puids"]
+    assert {"request_id", "row", "timestamp", "version", "predictor", "prediction", "mean_radius"} <= set(
+        facts["logged_columns"])
+    assert facts["logged_version"] == ["1"] and facts["logged_predictor"] == ["main"]
+    assert facts["logged_after_stop"] == 2 * facts["sent"]  # the shifted traffic too, flushed on SIGTERM
+
+
+def test_every_recording_rule_has_a_value_and_errors_are_zero(facts: dict) -> None:
+    for record, samples in facts["recorded"].items():
+        assert samples, record
+        values = [float(s["value"][1]) for s in samples]
+        assert all(math.isfinite(v) for v in values), (record, values)
+        if "error_ratio" in record:
+            assert values == [0.0] and samples[0]["metric"]["predictor"] == "main"
+    assert 0 < float(facts["recorded"]["mlplat:model_health_score"][0]["value"][1]) <= 100
+
+
+def test_every_dashboard_query_returns_data_and_no_alert_is_pending(facts: dict) -> None:
+    assert len(facts["dashboard"]) >= 10
+    assert [query for query, samples in facts["dashboard"].items() if not samples] == []
+    assert facts["alerts_healthy"] == []
+
+
+def test_drift_and_quality_judge_what_was_served(facts: dict) -> None:
+    assert (facts["drift_unshifted"], facts["drift_shifted"]) == (0, 1)
+    assert (facts["quality_correct"], facts["quality_shuffled"]) == (0, 1)
+    assert {a["labels"]["alertname"] for a in facts["drift_alert"]} == {"MlplatDataDrift"}
+
+
+def test_a_stopped_server_raises_the_absence_alert(facts: dict) -> None:
+    [alert] = facts["absent_alert"]
+    assert alert["state"] in ("pending", "firing") and alert["labels"]["predictor"] == "main"
