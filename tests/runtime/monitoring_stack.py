@@ -237,9 +237,12 @@ def main(project: Path, work: Path) -> int:
         mlplat = [sys.executable, "-m", "compiler", "--root", str(project)]
         reference = "sklearn://breast_cancer?split=train&holdout=0.25&seed=0"
         current = str(log_dir / TEAM / MODEL)
-        facts["drift_unshifted"] = subprocess.run([*mlplat, "drift", MODEL, "--reference", reference, "--current",
-                                                   current, "--pushgateway", f"http://{gateway}"],
-                                                  capture_output=True, text=True).returncode
+        report = work / "drift-report.html"
+        judged = subprocess.run([*mlplat, "drift", MODEL, "--reference", reference, "--current", current,
+                                 "--report", str(report), "--pushgateway", f"http://{gateway}"],
+                                capture_output=True, text=True)
+        facts["drift_unshifted"], facts["drift_unshifted_stdout"] = judged.returncode, judged.stdout
+        facts["drift_report_bytes"] = report.stat().st_size if report.is_file() else 0
         phase("drift")
         import pandas as pd
 
@@ -271,9 +274,9 @@ def main(project: Path, work: Path) -> int:
             stack.predict([[value * 3 for value in row] for row in rows[first:first + 20]])
         phase("shifted sent")
         prom.until("shifted traffic logged", lambda: len(logged_rows(log_dir / TEAM / MODEL)) >= 2 * len(sent))
-        facts["drift_shifted"] = subprocess.run([*mlplat, "drift", MODEL, "--reference", reference, "--current",
-                                                 current, "--pushgateway", f"http://{gateway}"],
-                                                capture_output=True, text=True).returncode
+        judged = subprocess.run([*mlplat, "drift", MODEL, "--reference", reference, "--current", current,
+                                 "--pushgateway", f"http://{gateway}"], capture_output=True, text=True)
+        facts["drift_shifted"], facts["drift_shifted_stdout"] = judged.returncode, judged.stdout
         phase("shifted drift")
         facts["drift_alert"] = prom.until("MlplatDataDrift firing", lambda: [
             a for a in prom.alerts() if a["labels"]["alertname"] == "MlplatDataDrift" and a["state"] == "firing"])

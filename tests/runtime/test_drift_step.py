@@ -4,7 +4,6 @@ prediction-log window and what is pushed to a Pushgateway."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from runtime.drift.window import hour_folders
-from tests.conftest import REPO, copy_inputs
+from tests.conftest import copy_inputs
 from tests.runtime.conftest import mlplat
 
 FEATURES = ["amount", "hour_of_day", "merchant_risk"]
@@ -43,10 +42,22 @@ def spec(tmp_path: Path) -> Path:
 
 
 def drift(spec: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "runtime", "drift", "--spec", str(spec),
-                           "--outputs", str(spec.parent / "out"), *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    """`python -m runtime drift` in this process (Evidently imported once per worker, not once per case);
+    the step's process as pods and `mlplat drift` start it runs in the tests below and in
+    test_monitoring_loop.py."""
+    import contextlib
+    import io
+
+    from runtime.cli import main
+
+    argv = ["drift", "--spec", str(spec), "--outputs", str(spec.parent / "out"), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's usage errors
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess([sys.executable, "-m", "runtime", *argv], code, out.getvalue(), err.getvalue())
 
 
 def csv(path: Path, table: pa.Table) -> str:
@@ -210,28 +221,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_inputs(tmp_path_factory.mktemp("drift"))
 
 
-def tumor_csv(path: Path, shift: float) -> str:
-    from runtime.data import load
-
-    table = load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
-    table["mean_radius"] += shift * table["mean_radius"].std()
-    table.to_csv(path, index=False)
-    return str(path)
-
-
 REFERENCE = "sklearn://breast_cancer?split=train&holdout=0.25&seed=0"
-
-
-@pytest.mark.parametrize("shift,code,verdict", [(0.0, 0, "no drift"), (1.0, 1, "DRIFT")])
-def test_mlplat_drift_uses_the_models_settings(project: Path, tmp_path: Path, shift: float, code: int,
-                                               verdict: str) -> None:
-    report = tmp_path / "report.html"
-    result = mlplat(project, "drift", "tumor-classifier", "--reference", REFERENCE, "--current",
-                    tumor_csv(tmp_path / "current.csv", shift), "--report", str(report))
-    assert result.returncode == code, result.stderr
-    assert result.stdout.startswith("drift: tumor-classifier (dev): psi, threshold 0.2; reference 426 rows, "
-                                    "current 143 rows\n")
-    assert result.stdout.splitlines()[-2].endswith(verdict) and report.stat().st_size > 100_000
+# `mlplat drift` with the model's settings on served traffic, unshifted and shifted, with its table and
+# report: tests/runtime/test_monitoring_loop.py::test_drift_and_quality_judge_what_was_served.
 
 
 def test_mlplat_drift_on_bad_data_and_unknown_models(project: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.local import serve as local_serve
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.xdist_group("registry"),
@@ -28,6 +29,8 @@ pytestmark = [pytest.mark.xdist_group("registry"),
 def facts(project: Path, first_run, tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
     work = tmp_path_factory.mktemp("monitoring-loop")
+    # seldon-core's environment is installed on first use; inside the namespace there is no network.
+    local_serve.serving_env(project, echo=lambda _: None)
     # A new network namespace: as root directly, otherwise inside a user namespace of our own.
     unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
     result = subprocess.run([*unshare, sys.executable, "-m", "tests.runtime.monitoring_stack", str(project), str(work)],
@@ -66,6 +69,13 @@ def test_every_dashboard_query_returns_data_and_no_alert_is_pending(facts: dict)
 
 def test_drift_and_quality_judge_what_was_served(facts: dict) -> None:
     assert (facts["drift_unshifted"], facts["drift_shifted"]) == (0, 1)
+    # the model's settings (psi, threshold 0.2, its features) on the logged rows, with table and report
+    assert facts["drift_unshifted_stdout"].startswith("drift: tumor-classifier (dev): psi, threshold 0.2; "
+                                                      f"reference 426 rows, current {facts['sent']} rows\n")
+    verdict = {run: next(line for line in facts[f"drift_{run}_stdout"].splitlines() if " features drifted " in line)
+               for run in ("unshifted", "shifted")}
+    assert verdict["unshifted"].endswith(": no drift") and verdict["shifted"].endswith(": DRIFT")
+    assert facts["drift_report_bytes"] > 100_000
     assert (facts["quality_correct"], facts["quality_shuffled"]) == (0, 1)
     assert {a["labels"]["alertname"] for a in facts["drift_alert"]} == {"MlplatDataDrift"}
 
