@@ -114,24 +114,29 @@ class Prometheus:
     def alerts(self) -> list[dict[str, Any]]:
         return self.get("/api/v1/alerts")["alerts"]
 
-    def until(self, what: str, check: Any, timeout: float = WAIT) -> Any:
-        """Poll `check()` until it returns something true; that value. The wait ends with the event."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                value = check()
-            except OSError:
-                value = None
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout:.0f}s for {what}")
-            time.sleep(0.25)
+
+def until(what: str, check: Any, timeout: float = WAIT) -> Any:
+    """Poll `check()` until it returns something true; that value. The wait ends with the event."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except OSError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f}s for {what}")
+        time.sleep(0.25)
 
 
 def spawn(command: list[str], log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def at_least(count: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    return rows if len(rows) >= count else None
 
 
 def logged_rows(folder: Path) -> list[dict[str, Any]]:
@@ -190,7 +195,7 @@ def main(project: Path, work: Path) -> int:
         phase("stack up")
         prom = Prometheus(f"http://{address}")
         own = f'model="{MODEL}", environment="{ENV}"'
-        prom.until("every target up", lambda: len(prom.query('up{job!="pushgateway"} == 1')) == 3)
+        until("every target up", lambda: len(prom.query('up{job!="pushgateway"} == 1')) == 3)
         phase("prometheus up")
         # -- a bounded stream of unshifted requests, each with the puid a label producer would record
         frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
@@ -213,19 +218,18 @@ def main(project: Path, work: Path) -> int:
         # A first few, then the rest once Prometheus holds the counters: a series' first sample is its
         # baseline, so traffic that all came before it would show no rate at all.
         send(0, 10)
-        prom.until("the first requests scraped", lambda: prom.query(predictions) and prom.query(requests))
+        until("the first requests scraped", lambda: prom.query(predictions) and prom.query(requests))
         phase("first scraped")
         send(10, len(rows))
         phase("sent")
         facts["sent"] = len(sent)
         facts["puids_echoed"] = all(s["puid"] == s["answer_puid"] for s in sent)
         # Counts reach Prometheus after the traffic stopped (the serving class's flush thread).
-        prom.until("every request counted", lambda: [r for r in prom.query(f"{requests} == {len(sent)}")])
-        facts["predictions_counted"] = prom.until("every prediction counted",
+        until("every request counted", lambda: [r for r in prom.query(f"{requests} == {len(sent)}")])
+        facts["predictions_counted"] = until("every prediction counted",
                                                   lambda: prom.query(f"{predictions} == {len(sent)}"))[0]["value"][1]
         phase("counted")
-        logged = prom.until("every request logged", lambda: (lambda r: r if len(r) >= len(sent) else None)(
-            logged_rows(log_dir / TEAM / MODEL)), timeout=WAIT)
+        logged = until("every request logged", lambda: at_least(len(sent), logged_rows(log_dir / TEAM / MODEL)))
         facts["logged_puids"] = sorted({r["request_id"] for r in logged})
         facts["sent_puids"] = sorted(s["puid"] for s in sent)
         facts["logged_columns"] = sorted(logged[0])
@@ -258,10 +262,10 @@ def main(project: Path, work: Path) -> int:
 
         phase("quality")
         # -- what Prometheus makes of it: every recording rule, every dashboard query, no alert
-        prom.until("the pushed results scraped", lambda: prom.query(f"mlplat_drift_score{{{own}}}")
+        until("the pushed results scraped", lambda: prom.query(f"mlplat_drift_score{{{own}}}")
                    and prom.query(f"mlplat_quality_metric{{{own}}}"))
         records = [r["record"] for r in objects["rules"]["spec"]["groups"][0]["rules"] if "record" in r]
-        prom.until("every recording rule evaluated", lambda: all(prom.query(r) for r in records))
+        until("every recording rule evaluated", lambda: all(prom.query(r) for r in records))
         facts["recorded"] = {r: prom.query(r) for r in records}
         queries = [t["expr"].replace("$__rate_interval", "1m") for p in objects["dashboard"]["panels"]
                    for t in p.get("targets", [])]
@@ -273,19 +277,19 @@ def main(project: Path, work: Path) -> int:
         for first in range(0, len(rows), 20):  # requests of several rows: the log has a row each
             stack.predict([[value * 3 for value in row] for row in rows[first:first + 20]])
         phase("shifted sent")
-        prom.until("shifted traffic logged", lambda: len(logged_rows(log_dir / TEAM / MODEL)) >= 2 * len(sent))
+        until("shifted traffic logged", lambda: len(logged_rows(log_dir / TEAM / MODEL)) >= 2 * len(sent))
         judged = subprocess.run([*mlplat, "drift", MODEL, "--reference", reference, "--current", current,
                                  "--pushgateway", f"http://{gateway}"], capture_output=True, text=True)
         facts["drift_shifted"], facts["drift_shifted_stdout"] = judged.returncode, judged.stdout
         phase("shifted drift")
-        facts["drift_alert"] = prom.until("MlplatDataDrift firing", lambda: [
+        facts["drift_alert"] = until("MlplatDataDrift firing", lambda: [
             a for a in prom.alerts() if a["labels"]["alertname"] == "MlplatDataDrift" and a["state"] == "firing"])
 
         phase("drifted alert")
         # -- the server stops: its targets go down and the absence alert goes pending
         stack.stop()
         stack = None
-        facts["absent_alert"] = prom.until("MlplatServingMetricsMissing pending", lambda: [
+        facts["absent_alert"] = until("MlplatServingMetricsMissing pending", lambda: [
             a for a in prom.alerts() if a["labels"]["alertname"] == "MlplatServingMetricsMissing"])
         phase("absence alert")
         facts["logged_after_stop"] = len(logged_rows(log_dir / TEAM / MODEL))
