@@ -14,15 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+from renderers.argo import RUNTIME_USER
 from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
 
 NAME = "mlplat-prediction-log"
 HTTP_PORT = 8080
-METRICS_PATH = "/prometheus"  # served on the HTTP port, which is named `metrics` for the PodMonitor
 BATCH_ROWS = 10_000  # rows held before a write; with the pending pairs, what bounds the sink's memory
 FLUSH_SECONDS = 60  # the oldest row waits at most this long for its Parquet file
 GRACE_SECONDS = 60
-RUNTIME_USER = 1000
 
 
 def sink_url(namespace: str) -> str:
@@ -72,6 +71,7 @@ def _deployment(team: str, models: list[ResolvedModel]) -> dict[str, Any]:
         "env": [{"name": k, "value": v} for k, v in env.items()],
         # The artifact store's credentials, as the model servers' storage initializer gets them.
         "envFrom": [{"secretRef": {"name": first.artifact_secret}}],
+        # named `metrics`: the team's PodMonitor scrapes its /prometheus beside the Seldon pods'
         "ports": [{"name": "metrics", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         "readinessProbe": {"httpGet": {"path": "/health", "port": HTTP_PORT}, "periodSeconds": 5},
