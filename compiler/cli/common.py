@@ -29,3 +29,15 @@ def find_model(checked: Checked, command: str, name: str, env: str) -> ResolvedM
               f"environments: {', '.join(envs)})", file=sys.stderr)
         return None
     return found[0]
+
+
+def find_monitored_model(root: Path, command: str, name: str, env: str) -> ResolvedModel | None:
+    """The checked model for `mlplat drift|quality`, which needs the spec's monitoring.<command> section;
+    None after saying what is wrong (errors of the project, no such model, no such section)."""
+    checked = checked_or_report(root, "text")
+    model = find_model(checked, command, name, env) if checked is not None else None
+    if model is not None and getattr(model.spec.monitoring, command) is None:
+        print(f"mlplat {command}: {model.name} has no monitoring.{command} settings in {model.environment} "
+              f"({model.source})", file=sys.stderr)
+        return None
+    return model

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from compiler.cli.common import checked_or_report, find_model
+from compiler.cli.common import find_monitored_model
 from compiler.cli.exit_codes import EXIT_USAGE
 from compiler.local.drift import run_drift
 
 
 def drift(root: Path, args: argparse.Namespace) -> int:
     """Exit codes are the drift step's: 0 no drift, 1 drift, 2 bad data (or no such model)."""
-    checked = checked_or_report(root, "text")
-    if checked is None:
-        return EXIT_USAGE
-    model = find_model(checked, "drift", args.model, args.env)
+    model = find_monitored_model(root, "drift", args.model, args.env)
     if model is None:
-        return EXIT_USAGE
-    if model.spec.monitoring.drift is None:
-        print(f"mlplat drift: {model.name} has no monitoring.drift settings in {model.environment} "
-              f"({model.source})", file=sys.stderr)
         return EXIT_USAGE
     return run_drift(root, model, args.reference, args.current, args.report, args.pushgateway)

@@ -4,24 +4,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from compiler.cli.common import checked_or_report, find_model
+from compiler.cli.common import find_monitored_model
 from compiler.cli.exit_codes import EXIT_USAGE
 from compiler.local.quality import run_quality
 
 
 def quality(root: Path, args: argparse.Namespace) -> int:
     """Exit codes are the quality step's: 0 healthy, 1 a gate missed, 2 bad data (or no such model)."""
-    checked = checked_or_report(root, "text")
-    if checked is None:
-        return EXIT_USAGE
-    model = find_model(checked, "quality", args.model, args.env)
+    model = find_monitored_model(root, "quality", args.model, args.env)
     if model is None:
-        return EXIT_USAGE
-    if model.spec.monitoring.quality is None:
-        print(f"mlplat quality: {model.name} has no monitoring.quality settings in {model.environment} "
-              f"({model.source})", file=sys.stderr)
         return EXIT_USAGE
     return run_quality(root, model, args.labels, args.predictions, args.pushgateway)

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from compiler.local.embedded import WORK_DIR
+from compiler.spec.resolved import ResolvedModel
+
 EVIDENCE_PATH = "mlplat/evidence.json"  # where the register step logs a version's evidence on its run
 
 
@@ -32,6 +35,17 @@ def runtime_env(root: Path, **extra: str) -> dict[str, str]:
 
 def runtime_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "runtime", *args]
+
+
+def run_monitor_step(root: Path, model: ResolvedModel, step: str, *args: str) -> int:
+    """`python -m runtime drift|quality` on this machine, as the model's CronWorkflow pod runs it, with its
+    resolved spec and outputs under .mlplat/<step>/<model>-<env>/; the step's exit code."""
+    work = root / WORK_DIR / step / f"{model.name}-{model.environment}"
+    work.mkdir(parents=True, exist_ok=True)
+    spec_file = work / "model.json"
+    spec_file.write_text(model.summary_json(), "utf-8")
+    command = runtime_command(step, "--spec", str(spec_file), "--outputs", str(work), *args)
+    return subprocess.run(command, env=runtime_env(root), cwd=Path.cwd()).returncode
 
 
 def isolated_runtime_command(*args: str) -> list[str]:
