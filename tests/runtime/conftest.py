@@ -1,10 +1,13 @@
-"""One scratch repository per test session in which the reference model has been trained once."""
+"""One scratch repository per test session in which the reference model has been trained once, and a
+Pushgateway stand-in the drift and quality steps push to."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,28 @@ def first_run(project: Path) -> subprocess.CompletedProcess[str]:
 def shared_serving_venv() -> None:
     # The seldon-core environment takes a minute to build: make it once, in the real checkout.
     os.environ.setdefault("MLPLAT_SERVING_VENV", str(REPO / ".mlplat" / "serving-venv"))
+
+
+# -- a Pushgateway stand-in on 127.0.0.1 that keeps what is pushed to it (method, path, body) ----------
+class Gateway(BaseHTTPRequestHandler):
+    received: list[tuple[str, str, str]] = []
+
+    def _store(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        Gateway.received.append((self.command, self.path, body))
+        self.send_response(200)
+        self.end_headers()
+
+    do_PUT = do_POST = _store
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway():
+    Gateway.received = []
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import pytest
 
 from runtime.drift.window import hour_folders
 from tests.conftest import copy_inputs
-from tests.runtime.conftest import mlplat
+from tests.runtime.conftest import Gateway, mlplat
 
 FEATURES = ["amount", "hour_of_day", "merchant_risk"]
 
@@ -160,31 +158,7 @@ def test_an_empty_window_is_bad_data_not_no_drift(spec: Path) -> None:
     assert result.returncode == 2 and "current window: no rows" in result.stderr
 
 
-# -- Pushgateway ----------------------------------------------------------------------------------
-class Gateway(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, str]] = []
-
-    def _store(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        Gateway.received.append((self.command, self.path, body))
-        self.send_response(200)
-        self.end_headers()
-
-    do_PUT = do_POST = _store
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def gateway():
-    Gateway.received = []
-    server = HTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
+# -- Pushgateway (tests/runtime/conftest.py's stand-in) ------------------------------------------
 def metric_lines(body: str) -> dict[str, float]:
     return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
             if line and not line.startswith("#")}

@@ -12,6 +12,7 @@ import pytest
 
 from runtime.steps import quality
 from tests.conftest import REPO
+from tests.runtime.conftest import Gateway
 
 ROWS = 400
 
@@ -125,32 +126,7 @@ def test_mlplat_quality_uses_the_models_settings_and_refuses_models_without(tmp_
                              "(specs/growth/ltv-forecaster/model.yaml)\n")
 
 
-class _Gateway:
-    """A Pushgateway stand-in on 127.0.0.1 that keeps what is pushed to it (method, path, body)."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        pushes = self.pushes = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def _keep(self) -> None:
-                pushes.append((self.command, self.path, self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            do_PUT = do_POST = _keep  # noqa: N815
-
-            def log_message(self, *_) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def test_the_rendered_quality_cronworkflow_runs_as_argo_would(tmp_path: Path) -> None:
+def test_the_rendered_quality_cronworkflow_runs_as_argo_would(tmp_path: Path, gateway: str) -> None:
     """fraud-detector's prod CronWorkflow, its pods given only what the manifest gives them (the spec
     ConfigMap, env, args), the prediction log and the Pushgateway standing in for the cluster's; with
     shuffled labels the judge succeeds, says degraded, and the retrain step creates a training Workflow."""
@@ -189,15 +165,14 @@ def test_the_rendered_quality_cronworkflow_runs_as_argo_would(tmp_path: Path) ->
         pd.DataFrame({"request_id": names, "row": 0, "prediction": rng.random(50)}).to_parquet(part / "p.parquet")
         ids += names
     pd.DataFrame({"request_id": ids, "is_fraud": rng.integers(0, 2, len(ids))}).to_csv(labels_file, index=False)
-    gateway = _Gateway()
     emulator = ArgoEmulator(cron, {config_map["metadata"]["name"]: config_map["data"]}, tmp_path / "pods",
-                            overrides={"MLPLAT_PREDICTION_LOG": str(log), "MLPLAT_PUSHGATEWAY": gateway.url})
+                            overrides={"MLPLAT_PREDICTION_LOG": str(log), "MLPLAT_PUSHGATEWAY": gateway})
     pods = emulator.run()
     assert pods["judge"].phase == "Succeeded", pods["judge"].log
     assert pods["judge"].outputs["degraded"] == "true" and "1,200 labelled predictions" in pods["judge"].log
-    [(method, path, body)] = gateway.pushes
+    [(method, path, body)] = Gateway.received
     assert (method, path) == ("PUT", "/metrics/job/mlplat-quality/environment/prod/model/fraud-detector")
-    assert b'mlplat_quality_metric{metric="roc_auc"}' in body
+    assert 'mlplat_quality_metric{metric="roc_auc"}' in body
     assert pods["retrain"].phase == "Succeeded"
     [workflow] = emulator.created
     assert workflow["spec"]["workflowTemplateRef"]["name"] == "fraud-detector-train"
