@@ -45,6 +45,24 @@ def workflow_metadata(model: ResolvedModel, name: str, pipeline: str, wave: int)
                           annotations={"argocd.argoproj.io/sync-wave": str(wave)})
 
 
+def step_rbac(model: ResolvedModel, name: str, pipeline: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ServiceAccount, Role and RoleBinding `name` of a workflow step: `rules`, and what Argo's executor
+    needs to record the step's outcome (a WorkflowTaskResult)."""
+    rules = [*rules, {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
+                      "verbs": ["create", "patch"]}]
+
+    def metadata() -> dict[str, Any]:
+        return workflow_metadata(model, name, pipeline, 0)
+
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(), "automountServiceAccountToken": True},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata(), "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": metadata(),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": model.namespace}]},
+    ]
+
+
 def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
     from hera.workflows import DAG, Container, Env, Parameter, WorkflowTemplate
     from hera.workflows import models as m
@@ -103,7 +121,10 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         gate = step("gate", runtime_image, light, [run_id], [], retry_strategy=on_error,
                     outputs=[Parameter(name="decision", value_from=m.ValueFrom(path=f"{OUTPUTS}/decision",
                                                                               default="error"))])
-        register = step("register", runtime_image, light, [run_id], [], retry_strategy=on_error)
+        register = step("register", runtime_image, light, [run_id], [], retry_strategy=on_error, outputs=[
+            Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS}/{name}", default="none"))
+            for name in ("version", "alias")])
+        propose = _propose_step(model, env, light) if proposes(model) else None
         run_id_value = "{{tasks.train.outputs.parameters.run-id}}"
         with DAG(name="pipeline"):
             t_train = train(name="train")
@@ -112,10 +133,37 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
             t_gate = gate(name="gate", arguments={"run-id": run_id_value})
             t_train >> t_eval >> t_gate
             # register acts on the gate's recorded decision: champion if passed, challenger if failed.
-            register(name="register", arguments={"run-id": run_id_value}, depends="gate.Succeeded || gate.Failed")
+            t_register = register(name="register", arguments={"run-id": run_id_value},
+                                  depends="gate.Succeeded || gate.Failed")
+            if propose is not None:
+                t_register >> propose(name="propose", arguments={
+                    "version": "{{tasks.register.outputs.parameters.version}}"},
+                    when="{{tasks.register.outputs.parameters.alias}} == champion")
     body = workflow.to_dict()
     body["metadata"] = workflow_metadata(model, model.names["trainingTemplate"], "training", 0)
     return body
+
+
+def proposes(model: ResolvedModel) -> bool:
+    """Whether a new champion's pin is proposed without a person: there is a push token, and the
+    environment does not require a recorded approval (which only a person can give)."""
+    return bool(model.repository.push_secret) and not model.env.policies.require_approval
+
+
+def _propose_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:
+    """`python -m runtime propose`: the champion's pin as an mlplat/* branch (runtime/propose.py)."""
+    from hera.workflows import Container, Env, Parameter, SecretEnv
+
+    secret = model.repository.push_secret
+    return Container(
+        name="propose", image=model.runtime_image, command=["python"],
+        args=["-m", "runtime", "propose", "--version", "{{inputs.parameters.version}}"],
+        env=[*env, Env(name="MLPLAT_REPOSITORY", value=model.repository.url),
+             Env(name="MLPLAT_BRANCH", value=model.repository.branch),
+             SecretEnv(name="GIT_USERNAME", secret_name=secret, secret_key="username"),
+             SecretEnv(name="GIT_PASSWORD", secret_name=secret, secret_key="password")],
+        volume_mounts=spec_mounts(), security_context=container_security(), resources=compute_,
+        inputs=[Parameter(name="version")])
 
 
 def code_artifact(model: ResolvedModel, revision: str) -> Any:

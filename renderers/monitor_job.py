@@ -18,6 +18,7 @@ from renderers.argo import (
     container_security,
     pod_settings,
     spec_mounts,
+    step_rbac,
     workflow_metadata,
 )
 
@@ -111,20 +112,5 @@ def _training_workflow(model: ResolvedModel, trigger: str) -> dict[str, Any]:
 
 def retrain_rbac(model: ResolvedModel, job: MonitorJob) -> list[dict[str, Any]]:
     """ServiceAccount, Role and RoleBinding of the retrain step: create Workflows, report its own result."""
-    name = job.retrainer
-    rules = [
-        {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create"]},
-        # Argo's executor records every step's outcome as a WorkflowTaskResult.
-        {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
-    ]
-
-    def metadata() -> dict[str, Any]:
-        return workflow_metadata(model, name, job.pipeline, 0)
-
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(), "automountServiceAccountToken": True},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata(), "rules": rules},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": metadata(),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": model.namespace}]},
-    ]
+    return step_rbac(model, job.retrainer, job.pipeline,
+                     [{"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create"]}])

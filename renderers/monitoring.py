@@ -18,6 +18,7 @@ from typing import Any
 
 from compiler.spec.model import BUILTIN_METRICS, Gate
 from compiler.spec.resolved import ResolvedModel
+from renderers import canary
 from renderers.base import Manifest, model_manifest, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
@@ -55,7 +56,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
     if model.spec.serving is None or model.release is None:
         return []
     rules = [*_recording_rules(model), *_serving_alerts(model), *_shift_alerts(model),
-             *_drift_alerts(model), *_quality_alerts(model)]
+             *_drift_alerts(model), *_quality_alerts(model), *_canary_alerts(model)]
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -230,6 +231,23 @@ def _quality_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     return rules
 
 
+def _canary_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
+    """While a canary rolls out: its analysis holds blind (no answer from Prometheus, or no canary in it),
+    or has stopped reporting. Either way nothing steps the canary up, and nothing rolls it back."""
+    release, rollout = model.release, model.spec.serving.rollout
+    if release is None or release.candidate is None or rollout.strategy != "canary":
+        return []
+    cron, _, every = canary.schedule(rollout.analysis.interval)
+    return [
+        _alert(model, "CanaryAnalysisBlind", "ticket", f"{max(2 * every // 60, 1)}m",
+               f"max(mlplat_canary_blind{{{own(model)}}}) == 1",
+               f"the canary analysis of {model.name} is blind",
+               "Prometheus did not answer the analysis, or has no canary target: the canary holds its share, and "
+               "is neither stepped up nor rolled back until the analysis sees again (its pod's log says why)."),
+        _silent_job(model, "canary", cron),
+    ]
+
+
 def _silent_job(model: ResolvedModel, job: str, schedule: str) -> dict[str, Any]:
     """No result for twice the schedule's period; after a deploy (no result yet) it waits one period and a
     margin, so that the job's first run can report before anyone is told it has not."""
@@ -241,7 +259,12 @@ def _silent_job(model: ResolvedModel, job: str, schedule: str) -> dict[str, Any]
     return _alert(model, f"{job.capitalize()}JobNotReporting", "ticket", grace,
                   f"(time() - max({series}) > {stale}) or absent({series})",
                   f"the {job} job of {model.name} has not reported",
-                  f"No {job} result for {stale // 3600}h (twice its schedule {schedule}), or none since the deploy.")
+                  f"No {job} result for {_hours_or_minutes(stale)} (twice its schedule {schedule}), "
+                  "or none since the deploy.")
+
+
+def _hours_or_minutes(seconds: int) -> str:
+    return f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60}m"
 
 
 def _alert(model: ResolvedModel, alert: str, severity: str, duration: str, expr: str, summary: str,

@@ -13,6 +13,7 @@ from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import (
     argo,
     argocd,
+    canary,
     dashboards,
     drift,
     monitoring,
@@ -35,6 +36,7 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "monitoring": monitoring.render,
     "drift": drift.render,
     "quality": quality.render,
+    "canary": canary.render,
     "sbom": sbom.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {

@@ -1,7 +1,8 @@
 """Seldon Core v1: a `SeldonDeployment` serving the version environments/<env>/releases.yaml pins.
 
 The main predictor serves the pinned version. When the pin has a candidate, the spec's rollout adds a
-second predictor: `canary` with its traffic share, or `shadow`, which sees a copy of every request
+second predictor: `canary` with its traffic share (the step the last canary decision recorded in the
+pin: renderers/canary.py), or `shadow`, which sees a copy of every request
 and answers no one. Nothing is rendered for a model without a pin (the plan notes it).
 
 Every predictor's executor logs each request and response as CloudEvents to the team's prediction-log
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.spec.releases import PinnedVersion
+from compiler.spec.model import Rollout
+from compiler.spec.releases import Candidate, PinnedVersion
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import quantity_value
 from renderers.base import Manifest, model_manifest, model_metadata
@@ -42,7 +44,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
         return []
     rollout = serving.rollout
     candidate = release.candidate
-    canary = rollout.canary_traffic if candidate and rollout.strategy == "canary" else 0
+    canary = canary_share(rollout, candidate) if candidate and rollout.strategy == "canary" else 0
     predictors = [_predictor(model, "main", release, traffic=100 - canary)]
     if candidate and rollout.strategy == "canary":
         predictors.append(_predictor(model, "canary", candidate, traffic=canary))
@@ -58,6 +60,11 @@ def render(model: ResolvedModel) -> list[Manifest]:
         "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
     }
     return [model_manifest(model, body)]
+
+
+def canary_share(rollout: Rollout, candidate: Candidate) -> int:
+    """The canary's percent of traffic: its current step, as the last decision recorded it, else the first."""
+    return candidate.traffic or rollout.canary_steps()[0].traffic
 
 
 def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffic: int = 0,

@@ -4,7 +4,9 @@
 `python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py);
 `python -m runtime drift ...` is the drift job's step, with its own arguments (runtime/steps/drift.py);
 `python -m runtime quality ...` the quality job's (runtime/steps/quality.py);
-`python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py).
+`python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py);
+`python -m runtime canary ...` the canary analysis (runtime/canary/step.py);
+`python -m runtime propose ...` the training workflow's proposal of a new champion (runtime/propose.py).
 
 Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
@@ -43,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         from importlib import import_module
 
         return import_module(f"runtime.steps.{argv[0]}").main(argv[1:])
+    if argv[:1] == ["canary"]:
+        from runtime.canary.step import main as canary
+
+        return canary(argv[1:])
+    if argv[:1] == ["propose"]:
+        from runtime.propose import main as propose
+
+        return propose(argv[1:])
     if argv[:1] == ["prediction-log"]:
         from runtime.prediction_log.server import main as sink
 

@@ -19,7 +19,7 @@ from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
 COMMAND_MODULES = {
     "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
     "drift": "drift", "quality": "quality", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
-    "rollback": "promote", "demo": "demo",
+    "rollback": "promote", "canary": "canary", "demo": "demo",
 }
 
 
@@ -108,6 +108,16 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("model")
     rollback.add_argument("--env", required=True)
     rollback.add_argument("--tracking-uri", help="MLflow server (default: the environment's)")
+    rollback.add_argument("--reason", help="why, for the commit message (an incident, an alert)")
+    canary = add("canary", "judge a model's canary against main in Prometheus as its analysis job does: the "
+                 "decision (step up, hold, roll back, promote) and its evidence; exit 2 when Prometheus is blind")
+    canary.add_argument("model")
+    canary.add_argument("--env", required=True)
+    source = canary.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prometheus", help="Prometheus to ask, e.g. http://127.0.0.1:9090")
+    source.add_argument("--decision", type=Path, help="a decision.json the analysis wrote, to apply with --commit")
+    canary.add_argument("--commit", action="store_true",
+                        help="commit a step, promotion or rollback on a new branch of the work tree's repository")
     add("demo", "the main job on the embedded default: compile the specs; train, gate and register the "
         "reference model; serve it and ask it once")
     return parser

@@ -16,16 +16,18 @@ from compiler.gitops.pins import Committed, PromoteError
 
 
 def promote(root: Path, args: argparse.Namespace) -> int:
-    return _commit_pin("promote", lambda: promotion.promote(
+    return report_commit("promote", lambda: promotion.promote(
         root, args.model, args.env, args.version, args.tracking_uri, candidate=args.candidate,
         approved_by=tuple(args.approved_by)))
 
 
 def rollback(root: Path, args: argparse.Namespace) -> int:
-    return _commit_pin("rollback", lambda: rollbacks.rollback(root, args.model, args.env, args.tracking_uri))
+    return report_commit("rollback", lambda: rollbacks.rollback(root, args.model, args.env, args.tracking_uri,
+                                                              reason=args.reason))
 
 
-def _commit_pin(command: str, action: Callable[[], Committed]) -> int:
+def report_commit(command: str, action: Callable[[], Committed]) -> int:
+    """Run a command that commits a pin; print its refusal, or its commit and message."""
     try:
         done = action()
     except (PromoteError, gitbase.GitError) as exc:

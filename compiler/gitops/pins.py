@@ -76,6 +76,12 @@ def pin_from_facts(model: str, facts: dict[str, Any]) -> tuple[PinnedVersion, by
     return pin, (json.dumps(evidence, indent=2, sort_keys=True) + "\n").encode()
 
 
+def trailers(change: str, model: str, env: str) -> str:
+    """The last paragraph of every pin commit's message: what kind of change it is, as git trailers
+    (the delivery workflow reads Mlplat-Change to let rollbacks merge themselves)."""
+    return f"\nMlplat-Change: {change}\nMlplat-Model: {model}\nMlplat-Environment: {env}\n"
+
+
 def clean_repo(root: Path):
     """The repository, refusing a work tree with uncommitted changes."""
     repository = gitbase.repo(root)

@@ -6,6 +6,7 @@ before), requires an approval where the environment does, and runs the same chec
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from compiler.gitops import gate as gatecheck
@@ -17,13 +18,15 @@ from compiler.gitops.pins import (
     commit_pin,
     current_releases,
     pin_from_facts,
+    trailers,
 )
 from compiler.spec.evidence import evidence_path
-from compiler.spec.releases import Release
+from compiler.spec.model import Rollout
+from compiler.spec.releases import Candidate, PinnedVersion, Release
 
 
 def promote(root: Path, model: str, env: str, version: str | None, tracking_uri: str | None, *,
-            candidate: bool = False, approved_by: tuple[str, ...] = ()) -> Committed:
+            candidate: bool = False, approved_by: tuple[str, ...] = (), now: datetime | None = None) -> Committed:
     repository = clean_repo(root)
     checked = checked_project(root)
     platform = checked.project.platform
@@ -59,14 +62,25 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
     if not result.passed:
         raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {result.failures}")
     pin = pin.model_copy(update={"approved_by": list(approved_by)})
-    new_release = live.model_copy(update={"candidate": pin}) if candidate else Release.model_validate(
-        pin.model_dump(by_alias=True))
+    if candidate:
+        new_release = live.model_copy(update={"candidate": _candidate(pin, resolved.spec.serving.rollout, now)})
+    else:
+        new_release = Release.model_validate(pin.model_dump(by_alias=True))
     updated = releases.model_copy(update={"releases": {**releases.releases, model: new_release}})
     role = "candidate" if candidate else "version"
     evidence = "\n".join(f"- {c['name']}: {c['detail']}" for c in result.checks)
     message = (f"promote {model} {role} {pin.version} to {env}\n\n"
                f"run {pin.run_id}, artifact sha256 {pin.artifact_sha256}, spec {pin.spec_hash[:12]}\n"
-               f"{evidence}\n")
+               f"{evidence}\n" + trailers("promote", model, env))
     branch = f"mlplat/promote-{model}-{env}-v{pin.version}"
     return commit_pin(root, repository, env, updated, branch, message,
                       {evidence_path(env, model, pin.version): evidence_doc})
+
+
+def _candidate(pin: PinnedVersion, rollout: Rollout, now: datetime | None) -> Candidate:
+    """The pin as a candidate; a canary starts at its first step, whose bake time counts from now."""
+    fields = pin.model_dump(by_alias=True)
+    if rollout.strategy == "canary":
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        fields |= {"traffic": rollout.canary_steps()[0].traffic, "since": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return Candidate.model_validate(fields)

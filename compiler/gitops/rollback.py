@@ -18,6 +18,7 @@ from compiler.gitops.pins import (
     commit_pin,
     current_releases,
     pin_from_facts,
+    trailers,
 )
 from compiler.pipeline.loader import load_bytes
 from compiler.pipeline.validation import validate
@@ -25,7 +26,7 @@ from compiler.spec.evidence import evidence_path
 from compiler.spec.releases import Release, Releases, releases_path
 
 
-def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Committed:
+def rollback(root: Path, model: str, env: str, tracking_uri: str | None, *, reason: str | None = None) -> Committed:
     repository = clean_repo(root)
     checked = checked_project(root)
     current = checked.project.release(env, model)
@@ -48,7 +49,9 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None) -> Comm
     releases = current_releases(checked, env)
     updated = releases.model_copy(update={"releases": {**releases.releases, model: target}})
     message = (f"roll back {model} in {env} from version {current.version} to {target.version}\n\n"
-               f"run {target.run_id}, artifact sha256 {target.artifact_sha256} (artifact verified in the registry)\n")
+               + (f"reason: {' '.join(reason.split())}\n\n" if reason else "")
+               + f"run {target.run_id}, artifact sha256 {target.artifact_sha256} (artifact verified in the registry)\n"
+               + trailers("rollback", model, env))
     evidence = {}
     if not (root / evidence_path(env, model, target.version)).is_file():  # pinned there before; keep it if kept
         evidence[evidence_path(env, model, target.version)] = pin_from_facts(model, result.facts)[1]

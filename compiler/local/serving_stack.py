@@ -61,8 +61,10 @@ class Stack:
 
 def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, team: str, ports: Ports,
           log_dir: Path | None, workers: int = 1, threads: int = 1, echo: Any = print,
-          extra_env: dict[str, str] | None = None, flush_seconds: float = LOCAL_FLUSH_SECONDS) -> Stack:
-    """Sink (unless log_dir is None), model server, executor; returns once the executor answers."""
+          extra_env: dict[str, str] | None = None, flush_seconds: float = LOCAL_FLUSH_SECONDS,
+          predictor: str = "main") -> Stack:
+    """Sink (unless log_dir is None), model server, executor (of `predictor`: main, canary or shadow);
+    returns once the executor answers."""
     free = local_serve.free_port
     ports = Ports(**{k: v or free() for k, v in vars(ports).items()})
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,7 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, team: str, port
                                   extra_env=extra_env)
         command = [sys.executable, "-m", "compiler.local.executor", "--model-url", model.url, "--port", str(ports.api),
                    "--metrics-port", str(ports.executor_metrics), "--deployment", fetched["model"],
-                   "--predictor", "main", "--version", fetched["version"]]
+                   "--predictor", predictor, "--version", fetched["version"]]
         if sink is not None:
             command += ["--logger-url", f"http://127.0.0.1:{ports.sink}/"]
         executor = _spawn(command, run_dir / "executor.log", runtime_env(root), root)

@@ -6,8 +6,9 @@ import difflib
 
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.resolve import SpecLocator
-from compiler.spec.model import BUILTIN_METRICS, PLATFORM_METRICS
+from compiler.spec.model import BUILTIN_METRICS, PLATFORM_METRICS, Rollout
 from compiler.spec.resolved import ResolvedModel
+from compiler.spec.types import duration_seconds
 
 
 def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
@@ -46,16 +47,40 @@ def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:
         if replicas.min > replicas.max:
             errors.append(where.error(("serving", "replicas", "min"),
                                       f"min replicas {replicas.min} is greater than max {replicas.max}"))
-        if rollout.strategy == "canary" and rollout.canary_traffic is None:
-            errors.append(where.error(("serving", "rollout", "strategy"), "a canary rollout needs canaryTraffic",
-                                      "add canaryTraffic: 10 (percent of traffic)"))
-        if rollout.strategy != "canary" and rollout.canary_traffic is not None:
-            errors.append(where.error(("serving", "rollout", "canaryTraffic"),
-                                      f"canaryTraffic only applies to the canary strategy, not {rollout.strategy!r}",
-                                      "remove canaryTraffic or set strategy: canary"))
+        errors += _rollout_rules(rollout, where)
     if spec.monitoring.drift and spec.serving is None:
         errors.append(where.error(("monitoring", "drift"), "drift monitoring needs a served model",
                                   "add a serving section or remove monitoring.drift"))
+    return errors
+
+
+def _rollout_rules(rollout: Rollout, where: SpecLocator) -> list[SpecError]:
+    errors = []
+    path = ("serving", "rollout")
+    if rollout.strategy == "canary" and rollout.canary_traffic is None and not rollout.steps:
+        errors.append(where.error((*path, "strategy"), "a canary rollout needs canaryTraffic or steps",
+                                  "add steps: [{traffic: 5, bake: 10m}, {traffic: 50, bake: 30m}] "
+                                  "or canaryTraffic: 10"))
+    if rollout.canary_traffic is not None and rollout.steps:
+        errors.append(where.error((*path, "canaryTraffic"), "canaryTraffic and steps both set the canary's share",
+                                  "keep one: steps for a progressive canary, canaryTraffic for one step"))
+    for field, value in (("canaryTraffic", rollout.canary_traffic), ("steps", rollout.steps)):
+        if rollout.strategy != "canary" and value is not None:
+            errors.append(where.error((*path, field),
+                                      f"{field} only applies to the canary strategy, not {rollout.strategy!r}",
+                                      f"remove {field} or set strategy: canary"))
+    shares = [step.traffic for step in rollout.steps or []]
+    for index in range(1, len(shares)):
+        if shares[index] <= shares[index - 1]:
+            errors.append(where.error((*path, "steps", index, "traffic"),
+                                      f"step {index} takes {shares[index]}% after {shares[index - 1]}%",
+                                      "list the steps in increasing order of traffic"))
+    interval = duration_seconds(rollout.analysis.interval)
+    if not (10 <= interval < 60 and 60 % interval == 0) and not (
+            interval >= 60 and interval % 60 == 0 and 60 % (interval // 60) == 0):
+        errors.append(where.error((*path, "analysis", "interval"),
+                                  f"an analysis every {rollout.analysis.interval} cannot be scheduled",
+                                  "use 10s, 15s, 20s or 30s, or whole minutes that divide an hour (1m, 5m, 15m)"))
     return errors
 
 

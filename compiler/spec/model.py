@@ -149,11 +149,40 @@ class Replicas(Strict):
     """Most serving replicas (the HPA's upper bound)."""
 
 
+class CanaryStep(Strict):
+    traffic: Annotated[int, Field(ge=1, le=100)]
+    """Percent of traffic the canary receives at this step; 100 is a last bake at full traffic, judged
+    against main's requests just before it."""
+    bake: Duration = "10m"
+    """How long the canary serves this share, not worse than main, before it steps up."""
+
+
+class CanaryAnalysis(Strict):
+    interval: Duration = "5m"
+    """How often the analysis compares canary and main: 10s to 30s (a divisor of a minute) or whole
+    minutes dividing an hour."""
+    confidence: Annotated[float, Field(ge=0.8, le=0.9999)] = 0.99
+    """1 - the largest chance, per step, of rolling back a canary that is no worse than main."""
+    min_requests: Annotated[int, Field(ge=10, le=10_000_000)] = 500
+    """Requests each side must have served in the step before the canary may step up."""
+
+
 class Rollout(Strict):
     strategy: Literal["direct", "canary", "shadow"] = "direct"
     """How a new version takes traffic: all at once, a canary share, or a shadow that sees copies."""
     canary_traffic: Annotated[int, Field(ge=1, le=50)] | None = None
-    """Percent of traffic the canary receives (canary strategy only)."""
+    """Percent of traffic the canary receives (canary strategy only): one step, at the default bake."""
+    steps: Annotated[list[CanaryStep], Field(min_length=1, max_length=10)] | None = None
+    """The canary's traffic steps, in increasing order (canary strategy only; instead of canaryTraffic).
+    After the last one the candidate becomes main."""
+    analysis: CanaryAnalysis = CanaryAnalysis()
+    """How each step is judged (canary strategy)."""
+
+    def canary_steps(self) -> list[CanaryStep]:
+        """The steps a canary goes through: `steps`, or the one step of canaryTraffic."""
+        if self.steps:
+            return list(self.steps)
+        return [CanaryStep(traffic=self.canary_traffic)] if self.canary_traffic else []
 
 
 class Slo(Strict):

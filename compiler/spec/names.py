@@ -18,6 +18,8 @@ _DERIVED = {
     "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
     "qualitySchedule": ("{model}-quality", CRON_WORKFLOW_MAX),
     "qualityRetrainer": ("{model}-quality", LABEL_MAX),
+    "canarySchedule": ("{model}-canary", CRON_WORKFLOW_MAX),
+    "canaryAnalyst": ("{model}-canary", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
     "deployment": ("{model}", LABEL_MAX),
     "resolvedSpec": ("{model}-spec", LABEL_MAX),
     "rules": ("{model}-rules", LABEL_MAX),

@@ -65,11 +65,16 @@ class EnvironmentPolicies(Strict):
     production: bool = False
     """Production: every model needs a risk tier, owners, a model card, digest-pinned images and a gate
     bounding a quality metric; pins of high-risk models need a recorded approval."""
+    auto_merge: bool = False
+    """Pull requests the platform proposes itself (a new champion's pin, a canary's next step) merge once
+    their checks pass, without a person; rollbacks merge so in every environment."""
 
 
 class MonitoringSettings(Strict):
     pushgateway: HttpUrl = "http://prometheus-pushgateway.monitoring.svc.cluster.local:9091"
     """Prometheus Pushgateway the drift jobs push their results to."""
+    prometheus: HttpUrl = "http://prometheus-operated.monitoring.svc.cluster.local:9090"
+    """Prometheus the canary analysis queries (main against canary)."""
     prediction_log: DataUri | None = None
     """Where the request logger writes served features as Parquet, one folder per model and UTC hour
     (<team>/<model>/date=YYYY-MM-DD/hour=HH/); default: <artifactStore>/prediction-logs."""
@@ -137,6 +142,10 @@ class Repository(Strict):
     credentials_secret: DnsLabel | None = None
     """Secret holding `username` and `password` (a read-only token) to clone over https, the keys Argo CD's
     repository secrets use; it must exist in every model namespace. None: the repository is public."""
+    push_secret: DnsLabel | None = None
+    """Secret with `username` and `password` of a token that may push `mlplat/*` branches and nothing else
+    (branch protection keeps main to pull requests). Training and canary pods use it to propose release
+    changes; it must exist in every model namespace. None: nothing is proposed without a person."""
 
 
 class ArgoCdSettings(Strict):
@@ -145,6 +154,9 @@ class ArgoCdSettings(Strict):
     project: DnsLabel = "default"
     """Argo CD project of each environment's root Application (team Applications get a generated
     AppProject per environment)."""
+    sync_webhook: HttpUrl | None = None
+    """Argo CD's webhook (https://<argocd>/api/webhook). The delivery workflow calls it as soon as a release
+    change lands on the branch, so the sync starts then rather than at Argo CD's next poll."""
 
 
 class PlatformMetadata(Strict):

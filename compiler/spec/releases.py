@@ -14,7 +14,8 @@ exactly the pinned versions. Each pin carries its evidence, tied to the immutabl
         artifactSha256: 9a1b...   # digest of the model directory; the server refuses anything else
         specHash: 41d2...
         gate: passed
-        candidate: {...}          # optional: a version being rolled out as canary or shadow
+        candidate: {...}          # optional: a version being rolled out as canary or shadow,
+                                  # with the canary's current step (traffic, since)
 """
 
 from __future__ import annotations
@@ -50,8 +51,18 @@ class PinnedVersion(Strict):
     """People who approved the promotion, where the environment requires approval."""
 
 
+Timestamp = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")]
+
+
+class Candidate(PinnedVersion):
+    traffic: Annotated[int, Field(ge=1, le=100)] | None = None
+    """The canary's current share in percent, one of the spec's steps; absent: the first step."""
+    since: Timestamp | None = None
+    """When the current step was decided (UTC, 2026-12-02T07:30:00Z); its bake time counts from here."""
+
+
 class Release(PinnedVersion):
-    candidate: PinnedVersion | None = None
+    candidate: Candidate | None = None
     """A newer version rolled out beside this one, as the spec's canary or shadow."""
 
 

@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     args.outputs.mkdir(parents=True, exist_ok=True)
     gates = [g for g in spec.gates if g.get("min") is not None or g.get("max") is not None]
     try:
-        joined, metrics = measure(spec.task, settings, args)
+        joined, metrics, sides = measure(spec.task, settings, args)
     except BadData as exc:
         _write(args.outputs, {"status": "bad-data", "problems": exc.problems}, degraded=False)
         print(f"quality: {spec.name} ({spec.environment}): bad data, nothing judged:", file=sys.stderr)
@@ -86,13 +86,15 @@ def main(argv: list[str]) -> int:
               + (f" ({check['note']})" if check.get("note") else ""))
     print("DEGRADED" if degraded else "healthy")
     if args.pushgateway:
-        _push(args.pushgateway, spec.name, spec.environment, metrics, joined)
+        _push(args.pushgateway, spec.name, spec.environment, metrics, joined, sides)
         print(f"pushed to {args.pushgateway}")
     return DEGRADED if degraded and not args.exit_zero_on_degradation else HEALTHY
 
 
-def measure(task: str, settings: dict[str, Any], args: argparse.Namespace) -> tuple[int, dict[str, float]]:
-    """(joined rows, the task's metrics on them). Raises BadData naming every problem found."""
+def measure(task: str, settings: dict[str, Any], args: argparse.Namespace) -> tuple[int, dict[str, float],
+                                                                                list[dict[str, Any]]]:
+    """(joined rows, the task's metrics on them, wrong predictions per predictor and version). Raises
+    BadData naming every problem found."""
     import numpy as np
 
     from runtime.metrics import compute
@@ -143,7 +145,30 @@ def measure(task: str, settings: dict[str, Any], args: argparse.Namespace) -> tu
         metrics = compute(task, y, scores)
     except ValueError as exc:  # one class only, labels outside the model's classes
         raise BadData([f"the task's metrics cannot be computed on these labels: {exc}"]) from None
-    return len(joined), {k: float(v) for k, v in metrics.items()}
+    return len(joined), {k: float(v) for k, v in metrics.items()}, _sides(task, joined, y, scores)
+
+
+def _sides(task: str, joined: Any, labels: Any, scores: Any) -> list[dict[str, Any]]:
+    """Wrong predictions and labelled rows per predictor (main, canary) and version, for the canary
+    analysis to compare: a classification's predicted class (the larger score; 0.5 for a binary one)
+    against its label. Other tasks have no such count."""
+    import numpy as np
+
+    if task == "binary-classification":
+        predicted = (scores >= 0.5).astype(int)
+    elif task == "multiclass-classification":
+        predicted = scores.argmax(axis=1)
+    else:
+        return []
+    if "predictor" not in joined.columns or "version" not in joined.columns:
+        return []
+    wrong = predicted != labels.astype(int)
+    sides = []
+    for (predictor, version), index in joined.groupby(["predictor", "version"]).groups.items():
+        rows = joined.index.get_indexer(index)
+        sides.append({"predictor": str(predictor), "version": str(version), "rows": len(rows),
+                      "wrong": int(np.count_nonzero(wrong[rows]))})
+    return sides
 
 
 def _class_index(column: str) -> int:
@@ -206,7 +231,8 @@ def _write(outputs: Path, body: dict[str, Any], degraded: bool) -> None:
     (outputs / "degraded").write_text("true" if degraded else "false", "utf-8")
 
 
-def _push(gateway: str, model: str, environment: str, metrics: dict[str, float] | None, rows: int) -> None:
+def _push(gateway: str, model: str, environment: str, metrics: dict[str, float] | None, rows: int,
+          sides: list[dict[str, Any]] = ()) -> None:
     """A result replaces the group; a bad-data run only sets the error (the last good metrics stay)."""
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
@@ -222,6 +248,13 @@ def _push(gateway: str, model: str, environment: str, metrics: dict[str, float] 
     for name, value in metrics.items():
         gauge.labels(metric=name).set(value)
     Gauge("mlplat_quality_rows", "Labelled predictions judged", registry=registry).set(rows)
+    judged = Gauge("mlplat_quality_side_rows", "Labelled predictions judged, per predictor and version",
+                   ["predictor", "version"], registry=registry)
+    wrong = Gauge("mlplat_quality_side_wrong", "Wrong predicted classes among them", ["predictor", "version"],
+                  registry=registry)
+    for side in sides:
+        judged.labels(side["predictor"], side["version"]).set(side["rows"])
+        wrong.labels(side["predictor"], side["version"]).set(side["wrong"])
     Gauge("mlplat_quality_last_run_timestamp_seconds", "When the last quality result was computed",
           registry=registry).set(time.time())
     push_to_gateway(gateway, job=JOB, registry=registry, grouping_key=group, timeout=10)

@@ -49,6 +49,7 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
     result = {"model": name, "version": version.version, "alias": alias, "runId": args.run_id,
               "artifactSha256": version_tags.get("mlplat.artifact_sha256"), "source": source}
     (args.outputs / "version").write_text(str(version.version))
+    (args.outputs / "alias").write_text(alias)
     (args.outputs / "registered.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"register: {name} version {version.version} is now {alias}", flush=True)
     return 0

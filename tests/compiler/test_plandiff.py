@@ -33,8 +33,8 @@ def test_new_and_removed_resources(repo_copy: Path) -> None:
     empty = Plan(())
     text = format_text(diff_plans(empty, plan_of(repo_copy)), "nothing")
     assert "  + SeldonDeployment/fraud-detector  (environments/prod/apps/payments/fraud-detector/" in text
-    assert "      main: version 12, 90% traffic, 3 replicas" in text
-    assert "      canary: version 13, 10% traffic, 3 replicas" in text
+    assert "      main: version 12, 95% traffic, 3 replicas" in text
+    assert "      canary: version 13, 5% traffic, 3 replicas" in text  # the step releases.yaml records
     assert "      shadow: version 5, shadow (copies of traffic), 2 replicas" in text
     full = plan_of(repo_copy)
     gone = format_text(diff_plans(full, empty), "HEAD")

@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime
 from pathlib import Path
 
 import git
@@ -162,6 +163,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
         + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector",
            "~ PrometheusRule/fraud-detector-rules", "~ CronWorkflow/fraud-detector-quality"] * 2  # staging, prod
         + [f"~ {kind}/fraud-detector-drift" for kind in ("CronWorkflow", "ServiceAccount", "Role", "RoleBinding")] * 2
+        + [f"~ {kind}/fraud-detector-canary" for kind in ("CronWorkflow", "ServiceAccount", "Role", "RoleBinding")]
         + ["~ ConfigMap/mlplat-dashboard-payments"] * 2  # staging, prod: the drift panel's threshold
         + ["~ SeldonDeployment/churn-predictor", "~ ConfigMap/mlplat-dashboard-growth"]
         + [f"- {kind}" for _ in ("dev", "prod", "staging")
@@ -176,15 +178,15 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: a0eb6d2352b2 -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: 41a0c7493c86 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
         in out
-    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 28 to change, 10 to delete"
+    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 32 to change, 10 to delete"
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
     assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
-                               "**1** to create, **28** to change, **10** to delete")
+                               "**1** to create, **32** to change, **10** to delete")
     assert "| ~ | `SeldonDeployment/churn-predictor` | `main: version 31" in markdown
 
 
@@ -353,13 +355,34 @@ def test_promote_then_rollback_round_trips_to_the_original_bytes(repo: Path, reg
     assert b"version: 2" in releases.read_bytes()
     message = git.Repo(repo).head.commit.message
     assert message.startswith(f"promote {MODEL} version 2 to dev\n\nrun ") and "artifact sha256" in message
-    back = rollback(repo, MODEL, "dev", registry.uri)
-    assert back.branch == f"mlplat/rollback-{MODEL}-dev-v1"
+    code, output = run(repo, "rollback", MODEL, "--env", "dev", "--tracking-uri", registry.uri,
+                       "--reason", "MlplatErrorBudgetBurnFast paged at 03:12")
+    assert code == 0 and f"on branch mlplat/rollback-{MODEL}-dev-v1;" in output
     assert releases.read_bytes() == original
-    assert git.Repo(repo).head.commit.message.startswith(f"roll back {MODEL} in dev from version 2 to 1")
+    message = git.Repo(repo).head.commit.message
+    assert message.startswith(f"roll back {MODEL} in dev from version 2 to 1\n\n"
+                              "reason: MlplatErrorBudgetBurnFast paged at 03:12\n")
+    assert message.endswith("Mlplat-Change: rollback\nMlplat-Model: tumor-classifier\nMlplat-Environment: dev\n")
     assert run(repo, "compile", "--check")[0] == 0
     assert not git.Repo(repo).is_dirty(untracked_files=True)
     del second
+
+
+def test_a_canary_candidate_starts_at_its_first_step(repo: Path, registry: Registry) -> None:
+    first = registry.register()
+    set_dev_pin(repo, registry.register())
+    (repo / "environments/staging/releases.yaml").write_text(pin_yaml("staging", {MODEL: first}))
+    (repo / f"environments/staging/evidence/{MODEL}-v1.json").write_text(json.dumps(evidence_for(first)))
+    repository = git.Repo(repo)
+    repository.git.add("--all")
+    repository.index.commit("v2 in dev, v1 in staging (which rolls out as a canary of 20%)")
+    now = datetime(2026, 12, 2, 8, 30, 5, tzinfo=UTC)
+    promote(repo, MODEL, "staging", "2", registry.uri, candidate=True, now=now)
+    release = check_project(repo)[0].project.release("staging", MODEL)
+    assert (release.version, release.candidate.version) == (1, 2)
+    assert (release.candidate.traffic, release.candidate.since) == (20, "2026-12-02T08:30:05Z")
+    folder = repo / f"environments/staging/apps/platform/{MODEL}"
+    assert (folder / f"cronworkflow-{MODEL}-canary.yaml").is_file()  # its analysis, from now on
 
 
 def test_promoting_to_prod_before_staging_is_refused(repo: Path, registry: Registry) -> None:

@@ -32,7 +32,8 @@ def test_overlays_apply_per_environment() -> None:
     assert staging.spec.training.resources.memory == "128Gi"
     assert prod.spec.training.resources.gpus == 2
     assert prod.spec.training.schedule == "0 3 * * *"
-    assert prod.spec.serving.rollout.canary_traffic == 10
+    assert [s.traffic for s in prod.spec.serving.rollout.canary_steps()] == [5, 25, 50, 100]
+    assert dev.spec.serving.rollout.steps is None  # the overlay's null removes the spec's steps
 
 
 def test_resolution_applies_platform_defaults_and_names() -> None:

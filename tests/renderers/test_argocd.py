@@ -8,6 +8,7 @@ from compiler.spec.emit import to_yaml
 from renderers import (
     argo,
     argocd,
+    canary,
     dashboards,
     drift,
     monitoring,
@@ -27,7 +28,7 @@ GOLDEN = REPO / "tests" / "golden"
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
                                "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
-                               "quality": quality.render, "sbom": sbom.render}
+                               "quality": quality.render, "canary": canary.render, "sbom": sbom.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render,
                                      "scraping": scraping.render, "prediction-log": prediction_log.render}
 

@@ -47,7 +47,8 @@ def recorded(model) -> list[str]:
 
 def test_alert_list_and_routing(models) -> None:
     found = alerts(models[("fraud-detector", "prod")])
-    assert sorted(found) == ["MlplatDataDrift", "MlplatDriftBadData", "MlplatDriftJobNotReporting",
+    assert sorted(found) == ["MlplatCanaryAnalysisBlind", "MlplatCanaryJobNotReporting",
+                             "MlplatDataDrift", "MlplatDriftBadData", "MlplatDriftJobNotReporting",
                              "MlplatErrorBudgetBurnFast", "MlplatErrorBudgetBurnSlow", "MlplatLatencyP95High",
                              "MlplatPredictionScoreShift", "MlplatQualityBadData", "MlplatQualityBelowGate",
                              "MlplatQualityJobNotReporting", "MlplatServingMetricsMissing"]
@@ -65,6 +66,7 @@ def test_alert_list_and_routing(models) -> None:
     assert "> 7200" in found["MlplatDriftJobNotReporting"][0]["expr"]  # hourly drift job, twice its period
     assert found["MlplatDriftJobNotReporting"][0]["for"] == "75m"  # grace after a deploy: a period and 15m
     assert found["MlplatQualityJobNotReporting"][0]["for"] == "1455m"  # daily
+    assert "> 120" in found["MlplatCanaryJobNotReporting"][0]["expr"]  # the analysis runs every minute
     assert {case.partition("@")[0] for case in CASES} == set(found)  # every alert has a promtool unit test
 
 
@@ -188,6 +190,10 @@ CASES = {
                              [gauge("mlplat_quality_data_error", "0x10")], {}, None),
     "MlplatQualityJobNotReporting": ("73h", [gauge("mlplat_quality_last_run_timestamp_seconds", "0x440")],
                                      [gauge("mlplat_quality_last_run_timestamp_seconds", "0+600x440")], {}, None),
+    "MlplatCanaryAnalysisBlind": ("5m", [gauge("mlplat_canary_blind", "1x10")], [gauge("mlplat_canary_blind", "0x10")],
+                                  {}, None),
+    "MlplatCanaryJobNotReporting": ("30m", [gauge("mlplat_canary_last_run_timestamp_seconds", "0x40")],
+                                    [gauge("mlplat_canary_last_run_timestamp_seconds", "0+60x40")], {}, None),
 }
 # A daily job's alert waits days: its case steps 10 minutes at a time, not 1 (4,400 rule evaluations cost 50 s).
 INTERVALS = {"MlplatQualityJobNotReporting": "10m"}

@@ -1,9 +1,9 @@
 """Run a rendered WorkflowTemplate's (or CronWorkflow's) DAG on this machine the way Argo would run its pods.
 
-For each task, in DAG order: the template's container `command` + `args`, its `env` and `workingDir`,
-its volume mounts (a configMap volume is materialised from the rendered ConfigMap, an emptyDir is a
-fresh folder), and its git input artifacts (cloned at the templated revision, as Argo's init
-container does). Argo's `{{workflow.parameters.*}}`, `{{inputs.parameters.*}}` and
+For each task, in DAG order: the template's container `command` + `args`, its `env` (a secretKeyRef
+from `secrets`) and `workingDir`, its volume mounts (a configMap volume is materialised from the
+rendered ConfigMap, an emptyDir is a fresh folder), and its git input artifacts (cloned at the
+templated revision, as Argo's init container does). Argo's `{{workflow.parameters.*}}`, `{{inputs.parameters.*}}` and
 `{{tasks.*.outputs.parameters.*}}` are substituted; output parameters are read from their
 `valueFrom.path` after the pod ends; `depends` and `when` expressions decide what runs. A resource
 template (`action: create`) creates nothing: its manifest, substituted, is kept in `created`.
@@ -40,7 +40,8 @@ class Pod:
 
 class ArgoEmulator:
     def __init__(self, template: dict[str, Any], config_maps: dict[str, dict[str, str]], work: Path, *,
-                 overrides: dict[str, str] | None = None, timeout: float = 600):
+                 overrides: dict[str, str] | None = None, secrets: dict[str, dict[str, str]] | None = None,
+                 timeout: float = 600):
         assert template["kind"] in ("WorkflowTemplate", "CronWorkflow"), template["kind"]
         self.spec = template["spec"]["workflowSpec"] if template["kind"] == "CronWorkflow" else template["spec"]
         self.created: list[dict[str, Any]] = []
@@ -49,6 +50,7 @@ class ArgoEmulator:
         self.config_maps = config_maps
         self.work = work
         self.overrides = overrides or {}
+        self.secrets = secrets or {}
         self.timeout = timeout
 
     def run(self, parameters: dict[str, str] | None = None) -> dict[str, Pod]:
@@ -103,7 +105,8 @@ class ArgoEmulator:
                     return str(paths[path]) + text[len(path):]
             return text
 
-        env = {e["name"]: local(e["value"]) for e in container.get("env", [])}
+        env = {e["name"]: local(e["value"]) if "value" in e else self._secret(task, e["valueFrom"])
+               for e in container.get("env", [])}
         env |= self.overrides
         env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
         command = [local(part) for part in container.get("command", []) + container.get("args", [])]
@@ -120,6 +123,13 @@ class ArgoEmulator:
             elif pod.phase == "Succeeded":  # Argo fails a pod whose declared output is missing
                 pod.phase, pod.log = "Failed", pod.log + f"\n[emulator] output {source} missing"
         return pod
+
+    def _secret(self, task: str, source: dict[str, Any]) -> str:
+        """A secretKeyRef's value; kubelet refuses to start a pod whose Secret or key is missing."""
+        ref = source["secretKeyRef"]
+        value = self.secrets.get(ref["name"], {}).get(ref["key"])
+        assert value is not None, f"{task}: Secret {ref['name']} has no key {ref['key']} (the pod would not start)"
+        return value
 
     def _mount(self, root: Path, mount: dict[str, Any]) -> Path:
         target = root / mount["mountPath"].lstrip("/")

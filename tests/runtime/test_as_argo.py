@@ -19,6 +19,8 @@ from tests.runtime.argo_emulator import ArgoEmulator
 from tests.runtime.conftest import registry
 
 pytestmark = pytest.mark.xdist_group("argo")  # one module-scoped repository for its tests
+# repository.pushSecret; the token goes unused over file:// URLs, but a pod without its Secret never starts
+PUSH_SECRET = {"mlplat-git-push": {"username": "mlplat-bot", "password": "token"}}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def rendered(root: Path, team: str, model: str) -> tuple[dict, dict[str, dict[st
 
 def emulate(template: dict, config_maps: dict[str, dict[str, str]], tmp: Path, parameters: dict[str, str]):
     tracking = f"sqlite:///{tmp / 'mlflow.db'}"
-    emulator = ArgoEmulator(template, config_maps, tmp / "pods",
+    emulator = ArgoEmulator(template, config_maps, tmp / "pods", secrets=PUSH_SECRET,
                             overrides={"MLFLOW_TRACKING_URI": tracking})  # the cluster's MLflow service
     return emulator.run(parameters), registry(tracking)
 
@@ -69,8 +71,8 @@ def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo,
     root, store, (_, head) = cluster_repo
     pods, client = emulate(*rendered(root, "platform", "tumor-classifier"), tmp_path, {})  # as the CronWorkflow does
     assert {name: pod.phase for name, pod in pods.items()} == {
-        "train": "Succeeded", "evaluate": "Succeeded", "gate": "Succeeded", "register": "Succeeded"}, \
-        "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
+        "train": "Succeeded", "evaluate": "Succeeded", "gate": "Succeeded", "register": "Succeeded",
+        "propose": "Succeeded"}, "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
     assert pods["train"].outputs["git-commit"] == head
     version = client.get_model_version("tumor-classifier", "1")
     assert version.tags["mlplat.git_commit"] == head
@@ -79,12 +81,25 @@ def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo,
     evidence = json.loads(Path(client.download_artifacts(version.run_id, "mlplat/evidence.json", str(tmp_path)))
                           .read_text())
     assert evidence["gitCommit"] == head and evidence["gate"]["passed"] is True
+    # The new champion proposed through git, as `mlplat promote` pins it: a branch on the origin
+    branch = "mlplat/promote-tumor-classifier-dev-v1"
+    assert pods["propose"].log.strip().endswith(f"pushed {branch} to {root.as_uri()}"), pods["propose"].log
+    repository = git.Repo(root)
+    proposed = repository.commit(branch)
+    assert proposed.parents[0].hexsha == head  # on the head of the branch Argo CD follows
+    assert proposed.message.startswith("promote tumor-classifier version 1 to dev\n")
+    assert "Mlplat-Change: promote" in proposed.message and proposed.author.name == "mlplat[bot]"
+    pinned = yaml.safe_load(repository.git.show(f"{branch}:environments/dev/releases.yaml"))
+    assert pinned["releases"]["tumor-classifier"]["runId"] == version.run_id
+    changed = repository.git.show("--name-only", "--format=", branch).split()
+    assert "environments/dev/evidence/tumor-classifier-v1.json" in changed
+    assert "environments/dev/apps/platform/tumor-classifier/seldondeployment-tumor-classifier.yaml" in changed
 
 
 def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path: Path) -> None:
     root, store, (first, head) = cluster_repo
     pods, client = emulate(*rendered(root, "growth", "churn-predictor"), tmp_path, {"git-commit": first})
-    assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 4, \
+    assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 5, \
         "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
     version = client.get_model_version("churn-predictor", "1")
     assert version.tags["mlplat.git_commit"] == first != head

@@ -4,6 +4,7 @@ gates, and bad data (exit 2) never reported as healthy."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,25 @@ def test_correct_labels_are_healthy_and_shuffled_ones_miss_the_gate(spec_file, t
     assert code == quality.DEGRADED and (tmp_path / "out" / "degraded").read_text() == "true"
     code, _ = run(spec_file, tmp_path, log, shuffled, "--exit-zero-on-degradation")
     assert code == quality.HEALTHY
+
+
+def test_wrong_predictions_are_counted_per_predictor_for_the_canary_analysis(spec_file, tmp_path, logged,
+                                                                            gateway: str) -> None:
+    log, labels = logged
+    [part] = log.rglob("*.parquet")
+    frame = pd.read_parquet(part)
+    canary = np.arange(len(frame)) % 4 == 0  # a quarter of the traffic, whose scores are inverted
+    frame["predictor"], frame["version"] = np.where(canary, "canary", "main"), np.where(canary, "13", "12")
+    frame.loc[canary, "prediction"] = 1 - frame.loc[canary, "prediction"]
+    frame.to_parquet(part)
+    code, _ = run(spec_file, tmp_path, log, labels, "--pushgateway", gateway, "--exit-zero-on-degradation")
+    assert code == quality.HEALTHY
+    [(_, _, body)] = Gateway.received
+    rows = {name: float(value) for name, value in re.findall(
+        r'mlplat_quality_side_(rows|wrong)\{predictor="canary",version="13"\} (\S+)', body)}
+    assert rows == {"rows": ROWS / 4, "wrong": pytest.approx(ROWS / 4, abs=ROWS / 20)}  # nearly all wrong
+    main = dict(re.findall(r'mlplat_quality_side_(rows|wrong)\{predictor="main",version="12"\} (\S+)', body))
+    assert float(main["rows"]) == ROWS * 3 / 4 and float(main["wrong"]) < ROWS / 20
 
 
 @pytest.mark.parametrize("damage,problem", [

@@ -29,7 +29,7 @@ def load(path: Path) -> dict:
 
 
 def test_there_are_workflows() -> None:
-    assert [p.name for p in WORKFLOWS] == ["promote.yml", "pull-request.yml"]
+    assert [p.name for p in WORKFLOWS] == ["delivery.yml", "promote.yml", "pull-request.yml"]
 
 
 def test_workflows_match_the_github_workflow_schema() -> None:
@@ -74,7 +74,7 @@ def test_security_rules(path: Path) -> None:
 
 def test_pull_request_jobs_with_pr_code_cannot_write() -> None:
     jobs = load(PR_WORKFLOW)["jobs"]
-    for name in ("checks", "tests"):
+    for name in ("checks", "tests", "changes"):
         assert jobs[name]["permissions"] == {"contents": "read"}
         checkout = jobs[name]["steps"][0]
         assert checkout["with"]["persist-credentials"] is False
@@ -84,15 +84,21 @@ def test_pull_request_jobs_with_pr_code_cannot_write() -> None:
     assert jobs["comment"]["permissions"] == {"pull-requests": "write"}
     assert not any("checkout" in step.get("uses", "") for step in jobs["comment"]["steps"])
     required = jobs["required"]
-    assert required["if"] == "always()" and set(required["needs"]) == {"checks", "gate", "tests"}
+    assert required["if"] == "always()" and set(required["needs"]) == {"checks", "gate", "changes", "tests"}
 
 
-def run_steps(clone: Path, base: str, job_name: str = "checks", **env_values: str) -> list[tuple[str, int, str]]:
-    """A job's run steps, in order, as GitHub runs them (bash -eo pipefail), until one fails, in `clone`.
-    The install steps are skipped: the package is installed in this environment already."""
-    job = load(PR_WORKFLOW)["jobs"][job_name]
+def run_steps(clone: Path, base: str, job_name: str = "checks", workflow: Path = PR_WORKFLOW,
+              **env_values: str) -> list[tuple[str, int, str]]:
+    """A job's run steps, in order, as GitHub runs them (bash -eo pipefail), until one fails, in `clone`;
+    what a step appends to $GITHUB_ENV is in the environment of the steps after it. The install steps
+    are skipped: the packages are installed in this environment already."""
+    job = load(workflow)["jobs"][job_name]
+    github_env, github_output = clone.parent / f"github-env-{job_name}", clone.parent / f"github-output-{job_name}"
+    github_env.write_text("")
+    github_output.write_text("")
     env = {**os.environ, **{k: str(v) for k, v in job.get("env", {}).items()}, "BASE_REF": base,
-           "MLFLOW_TRACKING_TOKEN": "", **env_values,
+           "MLFLOW_TRACKING_TOKEN": "", "GITHUB_ENV": str(github_env), "GITHUB_OUTPUT": str(github_output),
+           **env_values,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env["PATH"] = os.pathsep.join(filter(None, [env_values.get("EXTRA_PATH"), env["PATH"]]))
     results = []
@@ -100,10 +106,12 @@ def run_steps(clone: Path, base: str, job_name: str = "checks", **env_values: st
         if "run" not in step or step["name"].startswith("Install"):
             continue
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=clone,
-                              env=env, capture_output=True, text=True, timeout=300)
+                              env={**env, **{k: str(v) for k, v in step.get("env", {}).items()
+                                             if "${{" not in str(v)}}, capture_output=True, text=True, timeout=300)
         results.append((step["name"], done.returncode, done.stdout + done.stderr))
         if done.returncode != 0:
             break
+        env.update(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line)
     return results
 
 
@@ -132,6 +140,30 @@ def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path,
     plan = (clone / "plan.md").read_text()
     assert "| ~ | `ConfigMap/churn-predictor-spec` | `gate roc_auc min: 0.78 -> 0.8` |" in plan
     assert "**0** to create, **12** to change, **0** to delete" in plan  # 12: the model card too
+
+
+def test_a_pull_request_of_release_pins_only_skips_the_suite_and_still_passes(pull_request: tuple[Path, str],
+                                                                              tmp_path: Path) -> None:
+    clone, base = pull_request  # tightens a gate: specs/ changed
+    assert run_steps(clone, base, "changes")[0][1] == 0
+    assert (clone.parent / "github-output-changes").read_text() == "data-only=false\n"
+    repository = git.Repo(clone)
+    pins = clone / "environments" / "prod" / "releases.yaml"
+    pins.write_text(pins.read_text().replace("traffic: 5", "traffic: 25"))
+    repository.git.add("--all")
+    repository.index.commit("a canary step")
+    head = repository.head.commit
+    assert run_steps(clone, head.parents[0].hexsha, "changes")[0][1] == 0
+    assert (clone.parent / "github-output-changes").read_text() == "data-only=true\n"
+
+    def required(**results: str) -> int:
+        return run_steps(clone, base, "required", **results)[0][1]
+
+    passed = {"CHECKS": "success", "GATE": "success", "CHANGES": "success"}
+    assert required(**passed, DATA_ONLY="true", TESTS="skipped") == 0
+    assert required(**passed, DATA_ONLY="false", TESTS="skipped") == 1  # code changed: the suite must run
+    assert required(**passed, DATA_ONLY="true", TESTS="failure") == 1
+    assert required(**{**passed, "GATE": "failure"}, DATA_ONLY="true", TESTS="skipped") == 1
 
 
 def test_the_job_that_runs_pull_request_code_has_no_secret() -> None:

@@ -1,0 +1,197 @@
+"""The canary decision: step up, hold or roll back, from main's and the canary's counts.
+
+The rule, as docs/delivery.md states it:
+
+- Each check compares the canary with main over the current step (at a 100% step, main's requests of
+  the same length just before the step). Errors (5xx) and slow requests (over the SLO's p95 target,
+  where the spec has one) use a one-sided Fisher exact test: is the canary's share higher than main's?
+  The prediction distribution (predicted classes or score bins) uses a chi-square test of homogeneity
+  and counts as worse only past the monitoring's shift margin (total variation distance 0.1); a
+  regression's mean uses Welch's t-test and counts past half a standard deviation of main's. Live
+  quality, where the quality job reports per predictor, uses the Fisher test on wrong predictions.
+- A check is worse when its p-value is below alpha_k / m: m checks, and alpha_k = (1 - confidence) *
+  6 / (pi^2 k^2) at the step's k-th look (the analyses of a step look at growing evidence; the alphas
+  sum to 1 - confidence over any number of looks). So a canary no worse than main is rolled back in a
+  step with probability at most 1 - confidence.
+- Roll back when any check is worse, or a page-severity alert fires for the canary. Otherwise hold
+  until each side has served `minRequests` in the step and the step's bake time has passed, then step
+  up (after the last step: the candidate becomes main). Too little traffic holds; it never passes.
+- No answer from Prometheus, or no canary target in it, is "blind": hold, and the job reports it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+CLASS_SHIFT = 0.1  # total variation distance past which a distribution shift counts (renderers/monitoring.py)
+MEAN_SHIFT = 0.5  # change of a regression's mean, in main's standard deviations, past which it counts
+
+
+@dataclass(frozen=True)
+class Arm:
+    """What one side (main or canary) served in the analysis window, as Prometheus counted it."""
+
+    requests: int
+    errors: int
+    slow: int | None = None  # requests over the latency threshold; None: no SLO to judge by
+    distribution: dict[str, int] = field(default_factory=dict)  # predicted class or score bin -> count
+    moments: tuple[int, float, float] | None = None  # regression: (predictions, sum, sum of squares)
+    wrong: tuple[int, int] | None = None  # live quality: (wrong predictions, labelled rows)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    main: Arm
+    canary: Arm
+    page_alerts: tuple[str, ...] = ()  # page-severity alerts firing for the canary
+    queries: dict[str, str] = field(default_factory=dict)
+    blind: str | None = None  # why Prometheus gave no usable answer
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the canary is and what its spec asks."""
+
+    steps: tuple[tuple[int, int], ...]  # (traffic percent, bake seconds) of each step
+    traffic: int  # the current step's share
+    elapsed: int  # seconds since the current step was decided
+    interval: int  # seconds between analyses
+    confidence: float
+    min_requests: int
+    timed: bool = True  # False: releases.yaml does not say when the step began (elapsed is a guess)
+
+    @property
+    def index(self) -> int:
+        shares = [share for share, _ in self.steps]
+        return shares.index(self.traffic) if self.traffic in shares else 0
+
+    @property
+    def look(self) -> int:
+        return self.elapsed // self.interval + 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # hold, step, promote or rollback
+    reason: str
+    traffic_from: int
+    traffic_to: int | None
+    checks: list[dict[str, Any]]
+    alpha: float
+    blind: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "reason": self.reason, "traffic": {"from": self.traffic_from,
+                                                                         "to": self.traffic_to},
+                "checks": self.checks, "alpha": self.alpha, "blind": self.blind}
+
+
+def look_alpha(confidence: float, look: int, checks: int) -> float:
+    """The significance level of one check at the step's `look`-th analysis."""
+    return (1 - confidence) * 6 / (math.pi ** 2 * look ** 2) / max(checks, 1)
+
+
+def fisher_worse(main_bad: int, main_total: int, canary_bad: int, canary_total: int) -> float:
+    """One-sided Fisher exact test: the p-value of the canary's bad share being this high or higher if
+    both sides had the same rate (hypergeometric, conditional on the totals)."""
+    from scipy.stats import hypergeom
+
+    bad = main_bad + canary_bad
+    if canary_total == 0 or bad == 0:
+        return 1.0
+    return float(hypergeom.sf(canary_bad - 1, main_total + canary_total, bad, canary_total))
+
+
+def decide(evidence: Evidence, plan: Plan) -> Decision:
+    if evidence.blind:
+        return Decision("hold", f"blind: {evidence.blind}", plan.traffic, None, [], 0.0, blind=True)
+    checks = _checks(evidence)
+    alpha = look_alpha(plan.confidence, plan.look, len(checks))
+    for check in checks:
+        beyond_margin = check.pop("beyond_margin", True)
+        check["alpha"] = alpha
+        check["worse"] = bool(check["pValue"] < alpha and beyond_margin)
+    worse = [c["name"] for c in checks if c["worse"]]
+    if evidence.page_alerts:
+        return Decision("rollback", f"page alert firing for the canary: {', '.join(evidence.page_alerts)}",
+                        plan.traffic, None, checks, alpha)
+    if worse:
+        return Decision("rollback", f"canary worse than main in {', '.join(worse)} "
+                        f"(p < {alpha:.3g} at look {plan.look})", plan.traffic, None, checks, alpha)
+    short = [f"{side} {arm.requests} < {plan.min_requests}" for side, arm in (("main", evidence.main),
+             ("canary", evidence.canary)) if arm.requests < plan.min_requests]
+    if short:
+        return Decision("hold", f"too little traffic in the step ({', '.join(short)} requests)", plan.traffic,
+                        None, checks, alpha)
+    bake = plan.steps[plan.index][1]
+    if not plan.timed:
+        return Decision("hold", "releases.yaml does not say when this step began (candidate.since), so its bake "
+                        "cannot be timed; not worse so far", plan.traffic, None, checks, alpha)
+    if plan.elapsed < bake:
+        return Decision("hold", f"not worse so far; baking ({plan.elapsed}s of {bake}s)", plan.traffic, None,
+                        checks, alpha)
+    if plan.index + 1 < len(plan.steps):
+        following = plan.steps[plan.index + 1][0]
+        return Decision("step", f"not worse than main at {plan.traffic}% after {plan.elapsed}s", plan.traffic,
+                        following, checks, alpha)
+    return Decision("promote", f"not worse than main through the last step ({plan.traffic}%)", plan.traffic, 100,
+                    checks, alpha)
+
+
+def _checks(evidence: Evidence) -> list[dict[str, Any]]:
+    main, canary = evidence.main, evidence.canary
+    checks = [_fisher("errors", main.errors, main.requests, canary.errors, canary.requests)]
+    if main.slow is not None and canary.slow is not None:
+        checks.append(_fisher("latency", main.slow, main.requests, canary.slow, canary.requests))
+    if main.distribution and canary.distribution:
+        checks.append(_distribution(main.distribution, canary.distribution))
+    if main.moments and canary.moments and main.moments[0] > 1 and canary.moments[0] > 1:
+        checks.append(_mean(main.moments, canary.moments))
+    if main.wrong and canary.wrong:
+        checks.append(_fisher("quality", *main.wrong, *canary.wrong))
+    for check in checks:
+        prefix = check["name"] + "."
+        check["queries"] = {key[len(prefix):]: expr for key, expr in evidence.queries.items()
+                            if key.startswith(prefix)}
+    return checks
+
+
+def _fisher(name: str, main_bad: int, main_total: int, canary_bad: int, canary_total: int) -> dict[str, Any]:
+    return {"name": name, "test": "Fisher exact, one-sided (canary share higher)",
+            "main": f"{main_bad}/{main_total}", "canary": f"{canary_bad}/{canary_total}",
+            "pValue": fisher_worse(main_bad, main_total, canary_bad, canary_total)}
+
+
+def _distribution(main: dict[str, int], canary: dict[str, int]) -> dict[str, Any]:
+    from scipy.stats import chi2_contingency
+
+    keys = sorted(k for k in main.keys() | canary.keys() if main.get(k, 0) + canary.get(k, 0) > 0)
+    table = [[main.get(k, 0) for k in keys], [canary.get(k, 0) for k in keys]]
+    n_main, n_canary = sum(table[0]), sum(table[1])
+    if len(keys) < 2 or not n_main or not n_canary:
+        p_value, distance = 1.0, 0.0
+    else:
+        p_value = float(chi2_contingency(table, correction=False).pvalue)
+        distance = 0.5 * sum(abs(a / n_main - b / n_canary) for a, b in zip(*table, strict=True))
+    return {"name": "distribution", "test": f"chi-square homogeneity, worse past TVD {CLASS_SHIFT}",
+            "main": dict(zip(keys, table[0], strict=True)), "canary": dict(zip(keys, table[1], strict=True)),
+            "distance": round(distance, 4), "pValue": p_value, "beyond_margin": distance >= CLASS_SHIFT}
+
+
+def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> dict[str, Any]:
+    from scipy.stats import ttest_ind_from_stats
+
+    def stats(n: int, total: float, squares: float) -> tuple[float, float]:
+        mean = total / n
+        return mean, math.sqrt(max(squares / n - mean ** 2, 0.0) * n / (n - 1))
+
+    (m_mean, m_sd), (c_mean, c_sd) = stats(*main), stats(*canary)
+    if m_sd == 0 and c_sd == 0:
+        p_value = 1.0 if m_mean == c_mean else 0.0
+    else:
+        p_value = float(ttest_ind_from_stats(m_mean, m_sd, main[0], c_mean, c_sd, canary[0], equal_var=False).pvalue)
+    margin = MEAN_SHIFT * m_sd
+    return {"name": "mean", "test": f"Welch t, worse past {MEAN_SHIFT} sd of main", "main": round(m_mean, 6),
+            "canary": round(c_mean, 6), "pValue": p_value, "beyond_margin": abs(c_mean - m_mean) >= margin}

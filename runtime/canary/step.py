@@ -1,0 +1,181 @@
+"""`python -m runtime canary`: judge a model's canary against main and, with --propose, propose the result.
+
+In the canary CronWorkflow (renderers/canary.py) the step clones the platform repository (the branch
+Argo CD follows), reads the candidate's current step from the environment's releases.yaml, asks
+Prometheus for both sides' counts, decides (runtime/canary/decide.py) and pushes the decision to the
+Pushgateway. A step up, a promotion or a rollback is then applied by mlplat's own compiler in the
+clone (`mlplat canary --decision`: releases.yaml changed, environments/ recompiled, one commit with the
+evidence) and pushed as a new `mlplat/*` branch, which the delivery workflow turns into a pull request.
+`mlplat canary` runs the same step on the work tree with --releases and without --propose.
+
+Writes decision.json (the decision and its evidence) and `decision` (hold, step, promote, rollback or
+blind) to --outputs. Exit codes: 0 decided (holding included), 2 blind (Prometheus unreachable or
+without the canary: hold, and the job's failure and MlplatCanaryAnalysisBlind say so) or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from runtime.canary import proposal
+from runtime.canary.decide import Decision, Plan, decide
+from runtime.canary.evidence import Prometheus, Side, gather
+
+DECIDED, BLIND = 0, 2
+JOB = "mlplat-canary"
+ACTION_CODES = {"rollback": -1, "hold": 0, "step": 1, "promote": 2}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime canary", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--environment", required=True)
+    parser.add_argument("--spec", type=Path, default=Path(os.environ.get("MLPLAT_SPEC", "/etc/mlplat/model.json")),
+                        help="the model's resolved spec (the <model>-spec ConfigMap)")
+    parser.add_argument("--outputs", type=Path, default=Path(os.environ.get("MLPLAT_OUTPUTS", "/tmp/outputs")))
+    parser.add_argument("--prometheus", default=os.environ.get("MLPLAT_PROMETHEUS"))
+    parser.add_argument("--pushgateway", default=os.environ.get("MLPLAT_PUSHGATEWAY"))
+    parser.add_argument("--releases", type=Path, help="releases.yaml to read (default: the clone's)")
+    parser.add_argument("--repository", default=os.environ.get("MLPLAT_REPOSITORY"),
+                        help="platform repository to clone (with --propose, where branches are pushed)")
+    parser.add_argument("--branch", default=os.environ.get("MLPLAT_BRANCH", "main"))
+    parser.add_argument("--rounds", type=int, default=1, help="analyses in this run, --every seconds apart")
+    parser.add_argument("--every", type=int, default=60)
+    parser.add_argument("--propose", action="store_true",
+                        help="commit a decision other than hold in the clone and push it as an mlplat/* branch")
+    parser.add_argument("--now", type=float, default=None, help="evaluation time, Unix seconds (default: now)")
+    return parser
+
+
+def main(argv: list[str], sleep: Callable[[float], None] = time.sleep) -> int:
+    args = _parser().parse_args(argv)
+    if not args.prometheus:
+        print("canary: no Prometheus (set MLPLAT_PROMETHEUS or --prometheus)", file=sys.stderr)
+        return BLIND
+    try:
+        spec = json.loads(args.spec.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"canary: cannot read the resolved spec {args.spec}: {exc}", file=sys.stderr)
+        return BLIND
+    args.outputs.mkdir(parents=True, exist_ok=True)
+    clone = None
+    if args.releases is None:
+        if not args.repository:
+            print("canary: give --releases or --repository", file=sys.stderr)
+            return BLIND
+        clone = proposal.Clone(args.repository, args.branch, args.outputs / "repository")
+    code = BLIND
+    for round_ in range(max(args.rounds, 1)):
+        if round_:
+            sleep(args.every)
+        if clone is not None:
+            clone.refresh()
+        releases = args.releases or clone.path / "environments" / args.environment / "releases.yaml"
+        code, decision = analyse(args, spec, releases)
+        if decision is not None and decision["action"] != "hold":
+            if args.propose and clone is not None:
+                proposal.propose(clone, args.model, args.environment, args.outputs / "decision.json")
+            break
+    return code
+
+
+def analyse(args: argparse.Namespace, spec: dict[str, Any], releases_file: Path) -> tuple[int, dict | None]:
+    """One analysis: (exit code, the decision written to decision.json, or None where there is no canary)."""
+    import yaml
+
+    try:
+        releases = yaml.safe_load(releases_file.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"canary: cannot read {releases_file}: {exc}", file=sys.stderr)
+        return BLIND, None
+    release = (releases.get("releases") or {}).get(args.model) or {}
+    candidate = release.get("candidate")
+    rollout = (spec["spec"].get("serving") or {}).get("rollout") or {}
+    if not candidate or rollout.get("strategy") != "canary":
+        (args.outputs / "decision").write_text("none")
+        print(f"canary: {args.model} has no canary in {args.environment}; nothing to judge")
+        return DECIDED, None
+    now = args.now if args.now is not None else time.time()
+    plan = _plan(rollout, candidate, now)
+    main_side = Side("main", int(release["version"]), offset=plan.elapsed if plan.traffic == 100 else 0)
+    canary_side = Side("canary", int(candidate["version"]))
+    slo = (spec["spec"]["serving"].get("slo") or {}).get("latencyP95Ms")
+    evidence = gather(Prometheus(args.prometheus), args.model, args.environment, main_side, canary_side,
+                      max(plan.elapsed, 1), now, slo / 1000 if slo else None)
+    decision = decide(evidence, plan)
+    body = _record(args, decision, plan, release, candidate, now)
+    _report(body, decision)
+    if args.pushgateway:
+        _push(args.pushgateway, args.model, args.environment, decision, plan.traffic, now)
+    return (BLIND if decision.blind else DECIDED), body
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds of a spec Duration such as 1h30m (compiler/spec/types.py)."""
+    factor = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * factor[unit] for n, unit in re.findall(r"([0-9]+)([dhms])", text))
+
+
+def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Plan:
+    steps = rollout.get("steps") or [{"traffic": rollout["canaryTraffic"], "bake": "10m"}]
+    shares = tuple((int(s["traffic"]), duration_seconds(s.get("bake", "10m"))) for s in steps)
+    analysis = rollout.get("analysis") or {}
+    since = candidate.get("since")
+    # Without `since` the evidence is the last hour's, and the step never counts as baked.
+    started = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() if since else now - 3600
+    return Plan(steps=shares, traffic=int(candidate.get("traffic") or shares[0][0]),
+                elapsed=max(int(now - started), 0), interval=duration_seconds(analysis.get("interval", "5m")),
+                confidence=float(analysis.get("confidence", 0.99)), min_requests=int(analysis.get("minRequests", 500)),
+                timed=bool(since))
+
+
+def _record(args: argparse.Namespace, decision: Decision, plan: Plan, release: dict[str, Any],
+            candidate: dict[str, Any], now: float) -> dict[str, Any]:
+    body = {"model": args.model, "environment": args.environment,
+            "at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "main": {"version": int(release["version"])}, "candidate": {"version": int(candidate["version"])},
+            "step": {"index": plan.index + 1, "of": len(plan.steps), "elapsedSeconds": plan.elapsed,
+                     "look": plan.look, "confidence": plan.confidence, "minRequests": plan.min_requests},
+            "prometheus": args.prometheus, **decision.as_dict()}
+    (args.outputs / "decision.json").write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", "utf-8")
+    (args.outputs / "decision").write_text("blind" if decision.blind else decision.action, "utf-8")
+    return body
+
+
+def _report(body: dict[str, Any], decision: Decision) -> None:
+    step = body["step"]
+    print(f"canary {body['model']} v{body['candidate']['version']} in {body['environment']} at "
+          f"{decision.traffic_from}% (step {step['index']} of {step['of']}, {step['elapsedSeconds']}s, "
+          f"look {step['look']}): {decision.action.upper()}: {decision.reason}")
+    for check in decision.checks:
+        print(f"  {check['name']}: main {check['main']}, canary {check['canary']}; {check['test']}: "
+              f"p={check['pValue']:.3g}, alpha={check['alpha']:.3g}{' WORSE' if check['worse'] else ''}")
+
+
+def _push(gateway: str, model: str, environment: str, decision: Decision, traffic: int, now: float) -> None:
+    """The decision as gauges (MlplatCanaryAnalysisBlind and ...NotReporting alert on them); a
+    Pushgateway that cannot be reached is reported, and the alert on a stale timestamp covers it."""
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    registry = CollectorRegistry()
+    Gauge("mlplat_canary_blind", "1 when the last analysis got no usable answer from Prometheus",
+          registry=registry).set(1 if decision.blind else 0)
+    Gauge("mlplat_canary_decision", "Last decision: -1 rollback, 0 hold, 1 step up, 2 promote",
+          registry=registry).set(ACTION_CODES[decision.action])
+    Gauge("mlplat_canary_traffic_percent", "The canary's share when it was judged", registry=registry).set(traffic)
+    Gauge("mlplat_canary_last_run_timestamp_seconds", "When the canary was last judged",
+          registry=registry).set(now)
+    try:
+        push_to_gateway(gateway, job=JOB, registry=registry,
+                        grouping_key={"model": model, "environment": environment}, timeout=10)
+    except OSError as exc:
+        print(f"canary: could not push to {gateway}: {exc}", file=sys.stderr)

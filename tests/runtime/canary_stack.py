@@ -1,0 +1,383 @@
+"""The canary loop with real components, inside its own network namespace (`unshare -n`).
+
+Used by tests/runtime/test_canary_loop.py and benchmarks/canary_rollback.py:
+`python -m tests.runtime.canary_stack WORK [--benchmark]`. It builds a platform repository whose dev
+tumor-classifier rolls out as a 5 -> 25 -> 50 -> 100 canary, with a bare git repository as its origin
+(platform.yaml names it), and three scikit-learn versions: v1 (main), v2 (a broken preprocessing step:
+it answers 500 for about half the requests) and v3 (as good as v1). Debian's Prometheus scrapes the
+executor and model server of each seldon-core stack as the rendered PodMonitor would; a traffic
+thread splits requests between main and canary at random, in the shares of the SeldonDeployment
+rendered on origin's main. The rendered canary CronWorkflow's pod runs as Argo would run it
+(tests/runtime/argo_emulator.py), with the push Secret and Prometheus' address as the cluster gives them.
+
+The test stands in for GitHub and Argo CD: a branch the pod pushes is merged into origin's main (what
+auto-merge does once the checks pass), and the traffic split then follows the merged rendering (a sync).
+Phases: Prometheus unreachable (the analysis holds, blind); the bad canary (rolled back); the good
+canary (stepped up to 100%, then main). With --benchmark only the bad canary runs, its analysis every
+30 s as the CronWorkflow schedules it (each minute, two rounds), timed from the first failed request to
+the rollback branch on origin. Facts go to WORK/facts.json; every wait is bounded by an event.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.runtime.monitoring_stack import Prometheus, loopback_up, scrape_config, spawn, until
+
+MODEL, TEAM, ENV = "tumor-classifier", "platform", "dev"
+FOLDER = f"environments/{ENV}/apps/{TEAM}/{MODEL}"
+MIN_REQUESTS = 30
+SECRET = {"mlplat-git-push": {"username": "mlplat-bot", "password": "not-used-over-file-urls"}}
+
+
+def _spec_overlay(interval: str) -> str:
+    steps = ", ".join(f"{{traffic: {t}, bake: 0s}}" for t in (5, 25, 50, 100))
+    return (f"rollout: {{strategy: canary, canaryTraffic: null, steps: [{steps}], "
+            f"analysis: {{interval: {interval}, confidence: 0.99, minRequests: {MIN_REQUESTS}}}}}\n"
+            # generous latency targets: a loaded CI machine's slow requests are not what this is about
+            "        slo: {availability: 99.5, latencyP50Ms: 5000, latencyP95Ms: 10000, latencyP99Ms: 20000}")
+
+
+def save_models(folder: Path) -> dict[int, dict[str, Any]]:
+    """v1 and v3: standardise, logistic regression. v2: the same with a square root fitted on absolute
+    values and served on signed ones, so that a feature below its mean is NaN and the request fails."""
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from runtime import artifact, data
+
+    frame = data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
+    features = [c for c in frame.columns if c != "benign"]
+    x, y = frame[features].to_numpy(), frame["benign"].to_numpy()
+    versions = {}
+    for version, strength in ((1, 1.0), (2, 1.0), (3, 0.999)):
+        steps = [StandardScaler()]
+        risky = None
+        if version == 2:
+            risky = FunctionTransformer(np.abs)
+            steps.append(ColumnTransformer([("risky", risky, [0])], remainder="passthrough"))
+        pipeline = make_pipeline(*steps, LogisticRegression(C=strength, max_iter=1000)).fit(x, y)
+        if risky is not None:
+            pipeline.steps[1][1].transformers_[0][1].func = np.sqrt
+        directory = folder / f"v{version}"
+        artifact.save(pipeline, directory, framework="sklearn", task="binary-classification", features=features)
+        versions[version] = {"model": MODEL, "version": str(version), "directory": str(directory),
+                             "artifactSha256": artifact.digest(directory), "features": features,
+                             "example": x[0].tolist()}
+    return versions
+
+
+def pin(versions: dict[int, dict[str, Any]], version: int, spec_hash: str) -> dict[str, Any]:
+    run_id = f"{version:032x}"
+    return {"version": version, "runId": run_id,
+            "modelUri": f"s3://acme-mlplat-artifacts-dev/platform/{MODEL}/{run_id}/artifacts/model",
+            "artifactSha256": versions[version]["artifactSha256"], "specHash": spec_hash, "gate": "passed"}
+
+
+def write_releases(root: Path, main: dict[str, Any], candidate: dict[str, Any] | None) -> None:
+    """releases.yaml with the pins, and their evidence as `mlplat promote` commits it (the reference
+    model's real evidence with each version's registry facts)."""
+    from tests.conftest import REPO
+
+    template = json.loads((REPO / "tests/fixtures/evidence/tumor-classifier-v1.json").read_text())
+    for pinned in filter(None, (main, candidate)):
+        evidence = root / f"environments/{ENV}/evidence/{MODEL}-v{pinned['version']}.json"
+        evidence.parent.mkdir(parents=True, exist_ok=True)
+        evidence.write_text(json.dumps({**template, **{k: v for k, v in pinned.items() if k != "gate"}}))
+    release = dict(main)
+    if candidate is not None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        release["candidate"] = {**candidate, "traffic": 5, "since": stamp}
+    body = {"apiVersion": "mlplat/v1", "kind": "Releases", "environment": ENV, "releases": {MODEL: release}}
+    (root / f"environments/{ENV}/releases.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def build_repository(work: Path, interval: str) -> tuple[Path, Path, dict[int, dict[str, Any]], str]:
+    """(work clone, bare origin, model versions, spec hash): origin's main pins v1 with v2 as canary at 5%."""
+    from compiler.pipeline.check import check_project
+    from tests.conftest import copy_repo
+
+    seed, origin = copy_repo(work / "seed"), work / "origin.git"
+    platform = seed / "platform" / "platform.yaml"
+    platform.write_text(platform.read_text().replace('url: "https://github.com/acme/mlplat.git"',
+                                                     f'url: "{origin.as_uri()}"'))
+    spec = seed / "specs" / TEAM / MODEL / "model.yaml"
+    spec.write_text(spec.read_text().replace("rollout: {strategy: direct, canaryTraffic: null}",
+                                             _spec_overlay(interval)))
+    checked, errors = check_project(seed)
+    assert not errors, errors
+    [model] = [m for m in checked.models if m.name == MODEL and m.environment == ENV]
+    versions = save_models(work / "models")
+    write_releases(seed, pin(versions, 1, model.spec_hash), pin(versions, 2, model.spec_hash))
+    mlplat(seed, "compile")
+    git("init", "--quiet", "--initial-branch", "main", cwd=seed)
+    git("add", "--all", cwd=seed)
+    git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "--quiet", "-m", "base", cwd=seed)
+    git("clone", "--quiet", "--bare", str(seed), str(origin), cwd=work)
+    clone = work / "clone"
+    git("clone", "--quiet", origin.as_uri(), str(clone), cwd=work)
+    return clone, origin, versions, model.spec_hash
+
+
+def mlplat(root: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), *args], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+class Traffic(threading.Thread):
+    """Requests without pause, each to main or the canary at random in the current shares."""
+
+    def __init__(self, rows: list[list[float]], features: list[str]):
+        super().__init__(daemon=True)
+        self.rows, self.features = rows, features
+        self.urls: dict[str, str] = {}
+        self.share = 0
+        self.stopped = threading.Event()
+        self.sent = {"main": 0, "canary": 0}
+        self.failed = {"main": 0, "canary": 0}
+        self.first_failure: float | None = None
+        self.random = random.Random(7)
+
+    def run(self) -> None:
+        from compiler.local.serve import PREDICT_PATH, post_json
+
+        index = 0
+        while not self.stopped.is_set():
+            side = "canary" if "canary" in self.urls and self.random.random() * 100 < self.share else "main"
+            row = self.rows[index % len(self.rows)]
+            index += 1
+            try:
+                status, _ = post_json(self.urls[side] + PREDICT_PATH,
+                                      {"data": {"names": self.features, "ndarray": [row]}}, timeout=30)
+            except OSError:
+                status = 599
+            self.sent[side] += 1
+            if status >= 500:
+                self.failed[side] += 1
+                if self.first_failure is None:
+                    self.first_failure = time.time()
+
+
+class Loop:
+    def __init__(self, work: Path, interval: str):
+        self.work = work
+        self.clone, self.origin, self.versions, self.spec_hash = build_repository(work, interval)
+        self.runs = 0
+        self.stacks: dict[int, Any] = {}
+
+    # -- what the cluster runs: the rendered objects on origin's main, after a sync
+    def sync(self) -> dict[str, int]:
+        git("fetch", "--quiet", "origin", cwd=self.clone)
+        git("checkout", "--quiet", "--force", "-B", "main", "origin/main", cwd=self.clone)
+        deployment = yaml.safe_load((self.clone / FOLDER / f"seldondeployment-{MODEL}.yaml").read_text())
+        return {p["name"]: p.get("traffic", 0) for p in deployment["spec"]["predictors"]}
+
+    def analyse(self, prometheus_url: str) -> tuple[str, int, str]:
+        """One run of the rendered canary CronWorkflow as Argo would run its pod: (decision, exit code, log)."""
+        from tests.runtime.argo_emulator import ArgoEmulator
+
+        self.runs += 1
+        folder = self.clone / FOLDER
+        cron = yaml.safe_load((folder / f"cronworkflow-{MODEL}-canary.yaml").read_text())
+        config_map = yaml.safe_load((folder / f"configmap-{MODEL}-spec.yaml").read_text())
+        emulator = ArgoEmulator(cron, {config_map["metadata"]["name"]: config_map["data"]},
+                                self.work / f"run-{self.runs}", secrets=SECRET,
+                                overrides={"MLPLAT_PROMETHEUS": prometheus_url, "MLPLAT_PUSHGATEWAY": ""})
+        [pod] = emulator.run().values()
+        return pod.outputs.get("decision", "none"), pod.exit_code, pod.log
+
+    def proposals(self) -> list[str]:
+        heads = git("for-each-ref", "--format=%(refname:short)", "refs/heads/mlplat/", cwd=self.origin)
+        return sorted(heads.split())
+
+    def merge(self, branch: str) -> None:
+        """GitHub's auto-merge once the checks passed: the branch (made on main's head) becomes main."""
+        git("update-ref", "refs/heads/main", f"refs/heads/{branch}", git("rev-parse", "main", cwd=self.origin),
+            cwd=self.origin)
+
+    def origin_releases(self, ref: str) -> dict[str, Any]:
+        text = git("show", f"{ref}:environments/{ENV}/releases.yaml", cwd=self.origin)
+        return yaml.safe_load(text)["releases"][MODEL]
+
+
+def start_stack(loop: Loop, root: Path, version: int, predictor: str, ports: Any) -> Any:
+    from compiler.local import serving_stack
+
+    stack = serving_stack.start(root, loop.versions[version], loop.work / f"serving-v{version}", team=TEAM,
+                                ports=ports, log_dir=None, echo=lambda _: None, predictor=predictor)
+    loop.stacks[version] = stack
+    return stack
+
+
+def main(work: Path, benchmark: bool) -> int:
+    loopback_up()
+    from compiler.local import serve as local_serve
+    from compiler.local import serving_stack
+    from runtime import data
+    from tests.conftest import REPO
+
+    facts: dict[str, Any] = {"phases": []}
+    started = time.monotonic()
+
+    def phase(name: str) -> None:
+        facts["phases"].append((name, round(time.monotonic() - started, 1)))
+
+    processes: list[subprocess.Popen] = []
+    traffic = None
+    loop = None
+    try:
+        loop = Loop(work, "30s" if benchmark else "1m")
+        phase("repository")
+        free = local_serve.free_port
+        address = f"127.0.0.1:{free()}"
+        prometheus_url = f"http://{address}"
+        if not benchmark:
+            # -- Prometheus not running: the analysis holds, blind, and proposes nothing
+            decision, code, log = loop.analyse(prometheus_url)
+            facts["blind"] = {"decision": decision, "exit": code, "log": log[-1500:], "proposals": loop.proposals()}
+            phase("blind")
+        # -- Prometheus scraping both predictors of each version as the PodMonitor selects them
+        checked_labels = _pod_labels(loop.clone)
+        ports = {v: serving_stack.Ports(api=free(), metrics=free(), executor_metrics=free()) for v in (1, 2, 3)}
+        roles = {1: "main", 2: "canary", 3: "canary"}
+        pods = [{"name": f"{MODEL}-v{v}-0", "container": container, "port_name": "metrics",
+                 "labels": {**checked_labels, "mlplat.io/version": str(v), "mlplat.io/predictor": roles[v]},
+                 "address": f"127.0.0.1:{port}"}
+                for v, p in ports.items()
+                for container, port in (("seldon-container-engine", p.executor_metrics), ("model", p.metrics))]
+        podmonitor = yaml.safe_load((loop.clone / f"environments/{ENV}/apps/{TEAM}/podmonitor-mlplat-serving.yaml")
+                                    .read_text())
+        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                  "scrape_configs": [scrape_config(podmonitor, pods)]}
+        (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+        processes.append(spawn(["prometheus", f"--config.file={work / 'prometheus.yml'}",
+                                f"--storage.tsdb.path={work / 'tsdb'}", f"--web.listen-address={address}"],
+                               work / "prometheus.log"))
+        start_stack(loop, REPO, 1, "main", ports[1])
+        start_stack(loop, REPO, 2, "canary", ports[2])
+        prom = Prometheus(prometheus_url)
+        until("main and canary scraped", lambda: len(prom.query('up{predictor=~"main|canary"} == 1')) == 4)
+        phase("stacks up")
+        frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+        features = loop.versions[1]["features"]
+        traffic = Traffic(frame[features].to_numpy().tolist(), features)
+        traffic.urls = {"main": loop.stacks[1].url, "canary": loop.stacks[2].url}
+        traffic.share = loop.sync()["canary"]
+        traffic.start()
+        # -- the bad canary: rolled back without a person
+        if benchmark:
+            facts["rollback"] = _scheduled_until_rollback(loop, prometheus_url, traffic)
+        else:
+            facts["rollback"] = _until_decided(loop, prom, prometheus_url, "2")
+        facts["first_failure"] = traffic.first_failure
+        facts["sent_bad_phase"], facts["failed_bad_phase"] = dict(traffic.sent), dict(traffic.failed)
+        phase("rolled back")
+        [branch] = loop.proposals()
+        facts["rollback_branch"] = branch
+        facts["rollback_release"] = loop.origin_releases(branch)
+        facts["rollback_message"] = git("log", "-1", "--format=%B", branch, cwd=loop.origin)
+        facts["rollback_files"] = git("show", "--name-only", "--format=", branch, cwd=loop.origin).split()
+        if benchmark:
+            return 0
+        loop.merge(branch)
+        traffic.share = loop.sync().get("canary", 0)
+        facts["after_rollback_share"] = traffic.share
+        facts["canary_cron_after_rollback"] = (loop.clone / FOLDER / f"cronworkflow-{MODEL}-canary.yaml").exists()
+        # -- the good canary, pinned as `mlplat promote --candidate` pins it, merged
+        write_releases(loop.clone, pin(loop.versions, 1, loop.spec_hash), pin(loop.versions, 3, loop.spec_hash))
+        mlplat(loop.clone, "compile")
+        git("add", "--all", cwd=loop.clone)
+        git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "--quiet", "-m",
+            "promote tumor-classifier candidate 3 to dev", cwd=loop.clone)
+        git("push", "--quiet", "origin", "main", cwd=loop.clone)
+        start_stack(loop, REPO, 3, "canary", ports[3])
+        traffic.urls = {"main": loop.stacks[1].url, "canary": loop.stacks[3].url}
+        traffic.share = loop.sync()["canary"]
+        phase("good canary up")
+        facts["steps"] = []
+        while True:
+            decided = _until_decided(loop, prom, prometheus_url, "3")
+            [newest] = [b for b in loop.proposals() if b not in {s["branch"] for s in facts["steps"]}
+                        and b != facts["rollback_branch"]]
+            loop.merge(newest)
+            shares = loop.sync()
+            facts["steps"].append({**decided, "branch": newest, "shares": shares,
+                                   "release": loop.origin_releases("main")})
+            if decided["decision"] != "step":
+                break
+            traffic.share = shares["canary"]
+        phase("good canary promoted")
+        facts["final_release"] = loop.origin_releases("main")
+        facts["canary_cron_after_promotion"] = (loop.clone / FOLDER / f"cronworkflow-{MODEL}-canary.yaml").exists()
+        facts["sent"], facts["failed"] = dict(traffic.sent), dict(traffic.failed)
+        facts["runs"] = loop.runs
+    finally:
+        if traffic is not None:
+            traffic.stopped.set()
+            traffic.join(timeout=60)
+        for stack in (loop.stacks.values() if loop else []):
+            stack.stop()
+        for process in processes:
+            local_serve.stop_group(process, grace=10)
+        (work / "facts.json").write_text(json.dumps(facts, indent=1, default=str))
+    return 0
+
+
+def _pod_labels(clone: Path) -> dict[str, str]:
+    deployment = yaml.safe_load((clone / FOLDER / f"seldondeployment-{MODEL}.yaml").read_text())
+    return deployment["spec"]["predictors"][0]["componentSpecs"][0]["metadata"]["labels"]
+
+
+def _until_decided(loop: Loop, prom: Prometheus, url: str, canary_version: str) -> dict[str, Any]:
+    """Analyses, each once the canary has served more since the last (the event a cron tick stands for),
+    until one decides; what it decided, and the runs it took."""
+    runs = []
+    for _ in range(40):
+        counted = _canary_requests(prom, canary_version)
+        decision, code, log = loop.analyse(url)
+        runs.append({"decision": decision, "exit": code, "log": log[-2500:]})
+        if decision not in ("hold", "none"):
+            return {"decision": decision, "exit": code, "log": log[-2500:], "holds": len(runs) - 1}
+        wanted = counted + MIN_REQUESTS
+        until("more canary requests", lambda: _canary_requests(prom, canary_version) >= wanted)  # noqa: B023
+    raise AssertionError(f"no decision in {len(runs)} analyses: {runs[-3:]}")
+
+
+def _canary_requests(prom: Prometheus, version: str) -> float:
+    rows = prom.query(f'sum(seldon_api_executor_server_requests_seconds_count{{predictor="canary", '
+                      f'version="{version}"}})')
+    return float(rows[0]["value"][1]) if rows else 0.0
+
+
+def _scheduled_until_rollback(loop: Loop, url: str, traffic: Traffic) -> dict[str, Any]:
+    """The CronWorkflow's schedule (each minute; rounds every 30 s inside the pod), until a run rolls back."""
+    for _ in range(6):
+        time.sleep(60 - time.time() % 60)  # the next minute, when the controller starts a workflow
+        scheduled = time.time()
+        decision, code, log = loop.analyse(url)
+        if decision == "rollback":
+            return {"decision": decision, "exit": code, "log": log[-2500:], "scheduled": scheduled,
+                    "pushed": time.time(), "first_failure": traffic.first_failure}
+    raise AssertionError("no rollback in six scheduled runs")
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]), "--benchmark" in sys.argv[2:]))
