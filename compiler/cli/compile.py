@@ -8,6 +8,8 @@ from pathlib import Path
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.pipeline.plan import build_plan
+from compiler.pipeline.progress import Progress
+from compiler.pipeline.render_cache import RenderCache
 from compiler.pipeline.tree_swap import locked, recover
 from compiler.pipeline.write import UnsafeTree, differences, write_plan
 
@@ -19,7 +21,7 @@ def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the co
     checked = checked_or_report(root, args.format)
     if checked is None:
         return EXIT_ERRORS
-    plan = build_plan(checked)
+    plan = build_plan(checked, RenderCache(root), Progress.for_terminal(args.format))
     if args.check:
         found = differences(root, plan)
         if found:

@@ -17,6 +17,7 @@ from compiler.local import runtime_call
 from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
 from compiler.pipeline.plan import build_plan
+from compiler.pipeline.render_cache import RenderCache
 from compiler.pipeline.write import UnsafeTree, write_plan
 from compiler.spec.emit import dump_yaml
 from compiler.spec.releases import PinnedVersion, Releases, releases_path
@@ -126,7 +127,7 @@ def commit_pin(root: Path, repository, env: str, releases: Releases, branch: str
         # are removed again below, so the message is the only record of them.
         checked = checked_project(root, f"with the new pin, {releases_path(env)} and its evidence do not validate")
         try:
-            written = write_plan(root, build_plan(checked))
+            written = write_plan(root, build_plan(checked, RenderCache(root)))
         except UnsafeTree as exc:
             raise PromoteError(str(exc)) from exc
         repository.git.add("--all", "--", releases_path(env), *evidence, *written.written, *written.deleted)

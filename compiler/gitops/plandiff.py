@@ -33,7 +33,7 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
     changes = []
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path), after.get(path)
-        if old is not None and new is not None and old.content == new.content:
+        if old is not None and new is not None and old.sha256 == new.sha256:
             continue
         current = new or old
         if old is None:

@@ -38,12 +38,15 @@ class Checked:
         return [m for env in self.environments for m in env.models]
 
 
-def check_project(root: Path) -> tuple[Checked | None, list[SpecError]]:
+def check_project(root: Path, cache_root: Path | None = None) -> tuple[Checked | None, list[SpecError]]:
     """Every error of every file, in one pass; a `Checked` project only when there are none."""
-    project, errors = load_project(root)
+    project, errors = load_project(root, cache_root)
     if project is None:
         return None, sorted(set(errors))
-    return check_loaded(project, errors)
+    checked, errors = check_loaded(project, errors)
+    if checked is not None and project.spec_cache is not None:
+        project.spec_cache.keep()
+    return checked, errors
 
 
 def check_loaded(project: Project, errors: list[SpecError]) -> tuple[Checked | None, list[SpecError]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 from pathlib import Path, PurePosixPath
 
 from compiler.pipeline.errors import SpecError
@@ -46,18 +47,26 @@ def _module_problems(root: Path, model: ResolvedModel, where: SpecLocator, field
     if function is None:
         return []
     path = root / folder / found
-    try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
+    names = _defined_names(path.read_bytes())
+    if isinstance(names, Exception):
+        line = getattr(names, "lineno", None)
         return [where.error(field, f"{folder / found}{f':{line}' if line else ''} does not parse: "
-                            f"{getattr(exc, 'msg', exc)}")]
-    names = _top_level_names(tree)
+                            f"{getattr(names, 'msg', names)}")]
     if function not in names:
         close = difflib.get_close_matches(function, sorted(names), n=1)
         return [where.error(field, f"{folder / found} defines no {function!r} at module level",
                             f"did you mean {close[0]!r}?" if close else f"add def {function}(inp): ...")]
     return []
+
+
+@functools.lru_cache(maxsize=512)
+def _defined_names(source: bytes) -> frozenset[str] | SyntaxError | ValueError:
+    """The module's top-level names, or why it does not parse. Keyed by the bytes: each environment of a
+    model asks about the same file, and models made from one template share their code."""
+    try:
+        return frozenset(_top_level_names(ast.parse(source)))
+    except (SyntaxError, ValueError) as exc:
+        return exc
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:

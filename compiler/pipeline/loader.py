@@ -7,10 +7,13 @@ bombs and YAML 1.1's silent coercions are reported instead of accepted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -41,8 +44,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):  # a tuple: a spec has thousands of values, each with one
     line: int
     column: int
 
@@ -57,9 +59,13 @@ class Document:
     key_positions: dict[Path_, Position] = field(default_factory=dict)
     # Plain (unquoted) scalars that YAML turned into something other than text: path -> raw text.
     coerced: dict[Path_, tuple[str, str]] = field(default_factory=dict)
+    # Finds the positions when the first error is located (load_json): most documents never need them.
+    locate_later: Callable[[], Document | None] | None = field(default=None, repr=False, compare=False)
+    sha256: str = ""  # of the file's bytes, where load_json read it (cache keys use it instead of the data)
 
     def locate(self, path: Path_, *, key: bool = False) -> tuple[Position, Path_]:
         """Position of the deepest known prefix of `path` (the key's position if `key`)."""
+        self._find_positions()
         path = tuple(path)
         while path:
             if key and path in self.key_positions:
@@ -68,6 +74,18 @@ class Document:
                 return self.positions[path], path
             path = path[:-1]
         return self.positions.get((), Position(1, 1)), ()
+
+    def coercion(self, path: Path_) -> tuple[str, str] | None:
+        """(raw text, what YAML made of it) where a plain scalar was read as something other than text."""
+        self._find_positions()
+        return self.coerced.get(path)
+
+    def _find_positions(self) -> None:
+        if self.locate_later is not None:
+            located, self.locate_later = self.locate_later(), None
+            if located is not None:
+                self.positions, self.key_positions = located.positions, located.key_positions
+                self.coerced = located.coerced if self.coerced == {} and located.data == self.data else self.coerced
 
     def error(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> SpecError:
         pos, _ = self.locate(path, key=key)
@@ -142,6 +160,64 @@ def load_bytes(raw: bytes, display: str) -> tuple[Document | None, list[SpecErro
     return Document(display, data, builder.positions, builder.key_positions, builder.coerced), []
 
 
+def load_json(raw: bytes, display: str) -> tuple[Document | None, list[SpecError]]:
+    """A JSON file, with JSON's own reading of its values (YAML 1.1 would take 2e-05 for text).
+
+    It is parsed once, by the json module; positions come from reading it as YAML (JSON is YAML) only
+    when an error must be located. A file that any guard of load_bytes would refuse (size, encoding,
+    characters, duplicate keys, depth, size once built) is read the careful way for its located error."""
+    data = _plain_json(raw)
+    if data is not _REFUSED:
+        return Document(display, data, locate_later=lambda: load_bytes(raw, display)[0],
+                        sha256=hashlib.sha256(raw).hexdigest()), []
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (1, 1)
+        return None, [SpecError(display, line, column, "", f"not valid JSON: {exc}")]
+    located, errors = load_bytes(raw, display)
+    return (replace(located, data=data) if located is not None else None), errors
+
+
+_REFUSED = object()
+
+
+def _plain_json(raw: bytes) -> Any:
+    """The parsed document, or _REFUSED where a guard of load_bytes would say something about it."""
+    if len(raw) > MAX_BYTES:
+        return _REFUSED
+    try:
+        text = raw.decode("utf-8")
+        if _FORBIDDEN_CHARS.search(text):
+            return _REFUSED
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return _REFUSED
+    return data if _within_limits(data) else _REFUSED
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+def _within_limits(data: Any) -> bool:
+    """At most MAX_DEPTH levels of nesting and MAX_NODES values, as the YAML builder allows."""
+    count = 0
+    level = [data]
+    for _ in range(MAX_DEPTH + 1):
+        count += len(level)
+        if count > MAX_NODES:
+            return False
+        level = [child for value in level if isinstance(value, (dict, list))
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return True
+    return False
+
+
 def _line_col(prefix: str) -> tuple[int, int]:
     return prefix.count("\n") + 1, len(prefix) - (prefix.rfind("\n") + 1) + 1
 
@@ -158,14 +234,17 @@ def _nesting_problem(text: str) -> tuple[int, int, str] | None:
             content = content[2:].lstrip(" ")
         if indent > MAX_INDENT:
             return number, 1, f"nesting is too deep: this line is indented {indent} columns (limit {MAX_INDENT})"
-        for column, char in enumerate(line, start=1):
-            if char in "[{":
+        for bracket in _BRACKETS.finditer(line):  # only the brackets: most lines have none
+            if bracket.group() in "[{":
                 depth += 1
                 if depth > MAX_FLOW_DEPTH:
-                    return number, column, f"nesting is too deep: more than {MAX_FLOW_DEPTH} open brackets"
-            elif char in "]}":
+                    return number, bracket.start() + 1, f"nesting is too deep: more than {MAX_FLOW_DEPTH} open brackets"
+            else:
                 depth = max(0, depth - 1)
     return None
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class _Builder:

@@ -2,36 +2,48 @@
 
 The plan runs every renderer (renderers.registry) over the checked project and serialises what
 they return (compiler/spec/emit.py); write.py puts it on disk, and `mlplat plan` diffs two plans.
+
+Rendering is done in units: a model in an environment, an environment's own objects, a model's
+card. With a render cache (render_cache.py) a unit whose inputs hash to a stored key is not
+rendered: its files come from the cache, their contents read only when something needs the bytes
+(a write, a diff), so a compile after a one-spec change renders that model and what lists it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from compiler.pipeline.check import Checked
+from compiler.pipeline.fingerprint import Keys
+from compiler.pipeline.progress import Progress
+from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
-from compiler.spec.resolved import ResolvedModel
+from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import codeowners, model_card
 from renderers.base import Manifest
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
 
 
 @dataclass(frozen=True)
-class PlannedFile:
-    path: str  # relative to the repository root
-    content: bytes
-    environment: str
-    kind: str
-    name: str
-    namespace: str
-    source: str
-    renderer: str
+class PlannedFile(CachedFile):
+    """A file of the plan: its path (relative to the repository root), facts and hash, and its bytes,
+    read when asked for (from the cache, for a unit that was not rendered)."""
+
+    read: Callable[[], bytes] = field(repr=False, compare=False)
 
     @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+    def content(self) -> bytes:
+        return self.read()
+
+    @classmethod
+    def of(cls, path: str, content: bytes, environment: str, kind: str, name: str, namespace: str, source: str,
+           renderer: str) -> PlannedFile:
+        return cls(path, environment, kind, name, namespace, source, renderer, hashlib.sha256(content).hexdigest(),
+                   lambda: content)
 
 
 @dataclass(frozen=True)
@@ -47,43 +59,101 @@ class DuplicateOutput(Exception):
     """Two renderers produced the same path: a bug in a renderer, never a user error."""
 
 
-def build_plan(checked: Checked) -> Plan:
+def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Progress | None = None) -> Plan:
+    units = _Units(cache, progress or Progress(None), len(checked.models) + len(checked.environments))
     files: dict[str, PlannedFile] = {}
     notes: list[str] = []
+    model_keys: dict[str, list[str]] = {}
     for environment in checked.environments:
         env = environment.env.name
         notes += [f"{env}: {m.name} is not deployed (no version pinned in {OUTPUT_DIR}/{env}/releases.yaml)"
                   for m in environment.models if m.spec.serving is not None and m.release is None]
-        rendered: list[tuple[str, Manifest]] = []
+        rendered: list[PlannedFile] = []
+        keys = []
         for model in environment.models:
-            for renderer, render in MODEL_RENDERERS.items():
-                rendered += [(renderer, m) for m in render(model)]
-        for renderer, render in ENVIRONMENT_RENDERERS.items():
-            rendered += [(renderer, m) for m in render(environment)]
-        for renderer, manifest in rendered:
-            path = f"{OUTPUT_DIR}/{env}/{manifest.path}"
-            if path in files:
-                raise DuplicateOutput(f"{path} is rendered by both {files[path].renderer} and {renderer}")
-            files[path] = _planned(path, manifest, env, renderer)
+            key = units.keys.model(model) if cache else ""
+            model_keys.setdefault(model.name, []).append(key)
+            keys.append(key)
+            rendered += units.render(key, functools.partial(_render_model, model))
+        rendered += units.render(units.keys.environment(environment, keys) if cache else "",
+                                 functools.partial(_render_environment, environment))
+        for planned in rendered:
+            if planned.path in files:
+                raise DuplicateOutput(f"{planned.path} is rendered by both {files[planned.path].renderer} and "
+                                      f"{planned.renderer}")
+            files[planned.path] = planned
     for models in _by_model(checked):
-        card = model_card.render(models)
-        path = f"{OUTPUT_DIR}/{card.path}"
-        files[path] = _planned(path, card, "repository", "model-card")
+        key = units.keys.card(model_keys[models[0].name]) if cache else ""
+        files.update((f.path, f) for f in units.render(key, functools.partial(_render_card, models), count=False))
     owners = codeowners.render(checked.project.platform).encode()
-    files[codeowners.PATH] = PlannedFile(codeowners.PATH, owners, "repository", "CODEOWNERS", codeowners.PATH, "",
-                                         "platform/platform.yaml", "codeowners")
+    files[codeowners.PATH] = PlannedFile.of(codeowners.PATH, owners, "repository", "CODEOWNERS", codeowners.PATH, "",
+                                            "platform/platform.yaml", "codeowners")
+    units.progress.done()
     return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))
 
 
-def _planned(path: str, manifest: Manifest, environment: str, renderer: str) -> PlannedFile:
+class _Units:
+    """Renders units, through the cache when there is one."""
+
+    def __init__(self, cache: RenderCache | None, progress: Progress, total: int) -> None:
+        self.cache = cache
+        self.keys = Keys()
+        self.progress = progress
+        self.total = total
+        self.count = 0
+
+    def render(self, key: str, render: Callable[[], list[PlannedFile]], *, count: bool = True) -> list[PlannedFile]:
+        if count:
+            self.count += 1
+            self.progress.show(f"rendering {self.count}/{self.total}")
+        if self.cache is None:
+            return render()
+        cached = self.cache.get(key)
+        if cached is not None:
+            return [_from_cache(self.cache, f, render) for f in cached]
+        rendered = render()
+        self.cache.put(key, [(f, f.content) for f in rendered])
+        return rendered
+
+
+def _from_cache(cache: RenderCache, file: CachedFile, render: Callable[[], list[PlannedFile]]) -> PlannedFile:
+    def read() -> bytes:
+        try:
+            return cache.content(file.sha256)
+        except (OSError, CorruptContent):  # the stored bytes are damaged: render them again
+            again = next((f.content for f in render() if f.path == file.path), b"")
+            if hashlib.sha256(again).hexdigest() != file.sha256:
+                raise CorruptContent(f"the render cache in {cache.folder} disagrees with the renderers for "
+                                     f"{file.path}; delete the folder and compile again") from None
+            return again
+
+    return PlannedFile(**{f.name: getattr(file, f.name) for f in fields(CachedFile)}, read=read)
+
+
+def _render_model(model: ResolvedModel) -> list[PlannedFile]:
+    return [_planned(model.environment, renderer, manifest)
+            for renderer, render in MODEL_RENDERERS.items() for manifest in render(model)]
+
+
+def _render_environment(environment: ResolvedEnvironment) -> list[PlannedFile]:
+    return [_planned(environment.env.name, renderer, manifest)
+            for renderer, render in ENVIRONMENT_RENDERERS.items() for manifest in render(environment)]
+
+
+def _render_card(models: list[ResolvedModel]) -> list[PlannedFile]:
+    card = model_card.render(models)
+    return [_planned("repository", "model-card", card, f"{OUTPUT_DIR}/{card.path}")]
+
+
+def _planned(environment: str, renderer: str, manifest: Manifest, path: str = "") -> PlannedFile:
     if manifest.format == "json":
         content = to_json(manifest.body)
     elif manifest.format == "text":
         content = manifest.body.encode("utf-8")
     else:
         content = to_yaml(manifest.body, manifest.source)
-    return PlannedFile(path, content, environment, manifest.kind, manifest.name, manifest.namespace, manifest.source,
-                       renderer)
+    return PlannedFile.of(path or f"{OUTPUT_DIR}/{environment}/{manifest.path}", content, environment, manifest.kind,
+                          manifest.name, manifest.namespace, manifest.source, renderer)
 
 
 def _by_model(checked: Checked) -> list[list[ResolvedModel]]:

@@ -6,14 +6,18 @@ releases.yaml and the evidence of its pins; every error of every file is collect
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.loader import Document, load_bytes, load_file, read_regular
+from compiler.pipeline.loader import Document, load_file, load_json, read_regular
+from compiler.pipeline.spec_cache import SpecCache
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, interrupted
 from compiler.pipeline.validation import validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
@@ -31,6 +35,13 @@ class LoadedModel:
     doc: Document
     model: Model
 
+    @functools.cached_property
+    def spec_hash(self) -> str:
+        """SHA-256 of the validated spec in canonical JSON (every environment's resolution carries it)."""
+        canonical = json.dumps(self.model.model_dump(mode="json", by_alias=True), sort_keys=True,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class LoadedReleases:
@@ -38,6 +49,15 @@ class LoadedReleases:
     releases: Releases
     # (model, version) -> its evidence document, or None where the file is there but invalid
     evidence: dict[tuple[str, int], Document | None] = field(default_factory=dict)
+
+    @functools.cached_property
+    def evidence_by_model(self) -> dict[str, dict[int, Document]]:
+        """Valid evidence documents by model, then version."""
+        found: dict[str, dict[int, Document]] = {}
+        for (name, version), doc in self.evidence.items():
+            if doc is not None:
+                found.setdefault(name, {})[version] = doc
+        return found
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,7 @@ class Project:
     platform: Platform
     models: tuple[LoadedModel, ...]
     releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
+    spec_cache: SpecCache | None = field(default=None, compare=False, repr=False)  # what loaded them
 
     def release(self, environment: str, model: str) -> Release | None:
         loaded = self.releases.get(environment)
@@ -55,9 +76,14 @@ class Project:
     def evidence(self, environment: str, model: str) -> dict[int, Any]:
         """Valid evidence documents of the model's pinned versions there, by version."""
         loaded = self.releases.get(environment)
-        if loaded is None:
-            return {}
-        return {version: doc.data for (name, version), doc in loaded.evidence.items() if name == model and doc}
+        found = loaded.evidence_by_model.get(model, {}) if loaded else {}
+        return {version: doc.data for version, doc in found.items()}
+
+    def evidence_sha256(self, environment: str, model: str) -> dict[int, str]:
+        """The SHA-256 of each of those documents' files (what a cache key needs of them)."""
+        loaded = self.releases.get(environment)
+        found = loaded.evidence_by_model.get(model, {}) if loaded else {}
+        return {version: doc.sha256 for version, doc in found.items()}
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -73,9 +99,14 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
-    """Load and validate the platform and every spec; all errors of all files are returned together."""
+def load_project(root: Path, cache_root: Path | None = None) -> tuple[Project | None, list[SpecError]]:
+    """Load and validate the platform and every spec; all errors of all files are returned together.
+
+    Loaded documents are cached in `cache_root` (the repository itself, unless another is given:
+    `mlplat plan` reads the base's files with the head's cache)."""
     errors: list[SpecError] = []
+    spec_cache = SpecCache(cache_root or root)
+    load_file = spec_cache.load_file
     platform_doc, found = load_file(root / PLATFORM_FILE, PLATFORM_FILE)
     errors += found
     platform = None
@@ -102,7 +133,7 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
         return None, errors
     releases = {}
     for env in platform.environment_names:
-        doc, pinned, found = load_releases(root, env)
+        doc, pinned, found = load_releases(root, env, load_file)
         errors += found
         if doc is not None and pinned is not None:
             evidence = {}
@@ -112,10 +143,14 @@ def load_project(root: Path) -> tuple[Project | None, list[SpecError]]:
                         evidence[(name, version)], found = load_evidence(root, env, name, version)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
-    return Project(root, platform_doc, platform, tuple(models), releases), errors
+    return Project(root, platform_doc, platform, tuple(models), releases, spec_cache), errors
 
 
-def load_releases(root: Path, environment: str) -> tuple[Document | None, Releases | None, list[SpecError]]:
+Loader = Callable[[Path, str], tuple[Document | None, list[SpecError]]]
+
+
+def load_releases(root: Path, environment: str, load_file: Loader = load_file
+                  ) -> tuple[Document | None, Releases | None, list[SpecError]]:
     """Read environments/<env>/releases.yaml; a missing file means nothing is pinned there."""
     display = releases_path(environment)
     path = root / display
@@ -137,15 +172,9 @@ def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Docum
     raw, errors = read_regular(root / display, display)
     if raw is None:
         return None, errors
-    try:  # JSON's own reading of the values: YAML 1.1 would take a float such as 2e-05 for text
-        data = json.loads(raw)
-    except ValueError as exc:
-        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (1, 1)
-        return None, [SpecError(display, line, column, "", f"not valid JSON: {exc}")]
-    located, errors = load_bytes(raw, display)  # the loader's guards, and positions for error messages
-    if located is None:
+    doc, errors = load_json(raw, display)
+    if doc is None:
         return None, errors
-    doc = replace(located, data=data)
     evidence, errors = validate(doc, VersionEvidence)
     return (doc if evidence is not None else None), errors
 

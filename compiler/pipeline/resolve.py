@@ -8,8 +8,6 @@ The result is a frozen `ResolvedModel` (compiler/spec/resolved.py) that renderer
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,12 +66,6 @@ def merge(base: Any, overlay: Any) -> Any:
     return copy.deepcopy(overlay)
 
 
-def spec_hash(loaded: LoadedModel) -> str:
-    canonical = json.dumps(loaded.model.model_dump(mode="json", by_alias=True), sort_keys=True,
-                           separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tuple[ResolvedModel | None,
                                                                                    list[SpecError]]:
     """Merge the environment's overlay over the spec and validate the result."""
@@ -96,7 +88,7 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         team=meta.team,
         environment=env.name,
         source=loaded.doc.file,
-        spec_hash=spec_hash(loaded),
+        spec_hash=loaded.spec_hash,
         description=meta.description,
         owners=tuple(meta.owners),
         risk_tier=meta.risk_tier,
@@ -115,4 +107,5 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         release=project.release(env.name, meta.name),
         names=derived_names(meta.name),
         evidence=project.evidence(env.name, meta.name),
+        evidence_sha256=project.evidence_sha256(env.name, meta.name),
     ), []

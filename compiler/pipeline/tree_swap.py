@@ -4,6 +4,10 @@ The new tree is built in a fixed-name staging folder beside environments/ and ex
 one renameat2(RENAME_EXCHANGE). Where the file system has no exchange, two renames are used, and
 recover() (run before any compile reads the tree) puts the old tree back after a kill between them.
 Fixed names mean a kill leaves at most these two folders, which the next run clears.
+
+The staging tree holds hard links to the files that do not change, so building it costs a link per
+file, not a copy of every byte; a changed file is unlinked there and written anew, so the old tree's
+file is never written through its link.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ def locked(root: Path) -> Iterator[None]:
 def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
     out, staging = root / OUTPUT_DIR, root / STAGING
     try:
-        if out.is_dir():
-            shutil.copytree(out, staging)  # regular files and folders only: unsafe_entries checked
+        if out.is_dir():  # regular files and folders only: unsafe_entries checked
+            shutil.copytree(out, staging, copy_function=_link_or_copy)
         else:
             staging.mkdir()
         for path in stale:
@@ -64,6 +68,7 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
         for path, content in writes.items():
             target = staging / Path(path).relative_to(OUTPUT_DIR)
             target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # a link to the old tree's file: never write through it
             write_file(target, content)
         _sync_tree(staging)
         if not out.is_dir():
@@ -80,6 +85,14 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
         _fsync_folder(root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # the old tree, or a new one that never went in
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link to the unchanged file; a copy where the file system has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -112,7 +112,7 @@ def _describe(doc: Document, model: type[BaseModel], path: Path_, group: list[di
 
 
 def _coercion_hint(doc: Document, path: Path_, value: Any, expected: list[str]) -> str:
-    raw = doc.coerced.get(path)
+    raw = doc.coercion(path)
     if raw and "text" in expected:
         return f"YAML read the unquoted {raw[0]} as {raw[1]}; quote it to keep it as text: \"{raw[0]}\""
     if isinstance(value, datetime.date) and "text" in expected:

@@ -12,13 +12,14 @@ tree or the new one; the fixed-name staging folder a kill leaves behind is clear
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from compiler.pipeline.plan import OUTPUT_DIR, Plan
+from compiler.pipeline.plan import OUTPUT_DIR, Plan, PlannedFile
 from compiler.pipeline.tree_swap import BACKUP, STAGING, locked, recover, swap_tree, write_file
 
 INDEX = f"{OUTPUT_DIR}/GENERATED.sha256"
@@ -51,11 +52,24 @@ class Difference:
         return f"{self.path}: {reason}" + (f"\n{self.diff}" if self.diff else "")
 
 
-def desired_files(plan: Plan) -> dict[str, bytes]:
-    files = {f.path: f.content for f in plan.files}
+def desired_files(plan: Plan) -> dict[str, PlannedFile]:
+    """Every file the plan puts on disk, the index among them; contents are read only when needed."""
+    files = {f.path: f for f in plan.files}
     generated = [f for f in plan.files if f.path.startswith(f"{OUTPUT_DIR}/")]
-    files[INDEX] = "".join(f"{f.sha256}  {f.path}\n" for f in generated).encode()
+    index = "".join(f"{f.sha256}  {f.path}\n" for f in generated).encode()
+    files[INDEX] = PlannedFile.of(INDEX, index, "repository", "File", INDEX, "", "", "index")
     return files
+
+
+def _on_disk(target: str, planned: PlannedFile) -> str:
+    """"missing", "changed" or "same": the file on disk against the planned one, compared by hash so
+    that a cached file's content is not read when the disk already has it."""
+    try:
+        with open(target, "rb") as file:  # a str path: pathlib costs more than the read at 14,000 files
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return "missing"
+    return "same" if digest == planned.sha256 else "changed"
 
 
 def owned_files(root: Path) -> set[str]:
@@ -91,12 +105,12 @@ def unsafe_entries(root: Path, paths: Iterable[str] = ()) -> list[str]:
         return sorted({*found, OUTPUT_DIR})
     for folder, dirs, files in os.walk(out):  # does not follow links; it lists them
         for name in (*dirs, *files):
-            if _unsafe(Path(folder) / name):
-                found.append((Path(folder) / name).relative_to(root).as_posix())
+            if _unsafe(os.path.join(folder, name)):
+                found.append(Path(folder, name).relative_to(root).as_posix())
     return sorted(set(found))
 
 
-def _unsafe(path: Path) -> bool:
+def _unsafe(path: Path | str) -> bool:
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -112,12 +126,12 @@ def differences(root: Path, plan: Plan) -> list[Difference]:
         return [Difference(path, "unsafe") for path in unsafe]
     found: list[Difference] = [Difference(name, "interrupted") for name in (STAGING, BACKUP)
                                if os.path.lexists(root / name)]
-    for path, content in desired.items():
-        target = root / path
-        if not target.is_file():
+    for path, planned in desired.items():
+        status = _on_disk(os.path.join(root, path), planned)
+        if status == "missing":
             found.append(Difference(path, "missing"))
-        elif target.read_bytes() != content:
-            found.append(Difference(path, "changed", _diff(path, target.read_bytes(), content)))
+        elif status == "changed":
+            found.append(Difference(path, "changed", _diff(path, (root / path).read_bytes(), planned.content)))
     owned = owned_files(root)
     for path in sorted(owned - desired.keys()):
         if (root / path).exists():
@@ -126,11 +140,20 @@ def differences(root: Path, plan: Plan) -> list[Difference]:
     if out.is_dir():
         for env_dir in sorted(p for p in out.iterdir() if p.is_dir()):
             for folder in _SYNCED:
-                for file in sorted((env_dir / folder).rglob("*")):
-                    rel = file.relative_to(root).as_posix()
-                    if file.is_file() and rel not in desired and rel not in owned:
+                for rel in _files_below(root, f"{OUTPUT_DIR}/{env_dir.name}/{folder}"):
+                    if rel not in desired and rel not in owned:
                         found.append(Difference(rel, "unowned"))
     return sorted(found, key=lambda d: d.path)
+
+
+def _files_below(root: Path, folder: str) -> list[str]:
+    """Regular files under `folder`, as paths relative to the root (strings: 14,000 Path objects cost more
+    than the walk)."""
+    found = []
+    for here, _, names in os.walk(os.path.join(root, folder)):
+        relative = os.path.relpath(here, root).replace(os.sep, "/")
+        found += [f"{relative}/{name}" for name in names if os.path.isfile(os.path.join(here, name))]
+    return sorted(found)
 
 
 def _diff(path: str, old: bytes, new: bytes, limit: int = 40) -> str:
@@ -163,13 +186,13 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
         if unsafe:
             raise UnsafeTree("refusing to write: " + ", ".join(unsafe) + " is a symbolic link or special "
                              "file; replace it with a regular file or folder")
-        changed = [p for p, c in desired.items() if not (root / p).is_file() or (root / p).read_bytes() != c]
+        changed = [p for p, planned in desired.items() if _on_disk(os.path.join(root, p), planned) != "same"]
         stale = sorted(p for p in owned_files(root) - desired.keys() if (root / p).is_file())
         inside = [p for p in changed if p not in outside]
         if inside or stale:
-            swap_tree(root, {p: desired[p] for p in inside}, stale)
+            swap_tree(root, {p: desired[p].content for p in inside}, stale)
         for path in sorted(set(changed) & set(outside)):  # after the tree: `compile --check` sees either lag
-            _replace_file(root / path, desired[path])
+            _replace_file(root / path, desired[path].content)
     return WriteResult(tuple(sorted(changed)), tuple(stale))
 
 

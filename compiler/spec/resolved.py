@@ -45,6 +45,8 @@ class ResolvedModel:
     release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
     names: dict[str, str] = field(hash=False)
     evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
+    # pinned version -> SHA-256 of its evidence file, whose parsed JSON `evidence` holds (cache keys use it)
+    evidence_sha256: dict[int, str] = field(hash=False, default_factory=dict)
 
     @property
     def code_folder(self) -> str:

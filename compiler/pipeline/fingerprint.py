@@ -1,0 +1,110 @@
+"""Cache keys of rendered files: a hash of everything a renderer's output depends on.
+
+A model's files depend on its resolution in one environment (the ResolvedModel: the merged spec,
+the environment, cluster, team and repository settings, the pin and its evidence) and on the code
+that renders and serialises them. An environment's files depend on the environment, the platform
+and every model there. `code_version` covers the code: every file of renderers/ (templates too) and
+compiler/spec/, the plan and these two modules, the versions of the libraries whose output lands in
+the files, and the interpreter's. A key is a SHA-256, so a wrong hit needs a hash collision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+
+FORMAT = 1  # of the keys and of the cache entries (render_cache.py)
+_REPO = Path(__file__).resolve().parents[2]
+_CODE = ("renderers", "compiler/spec", "compiler/pipeline/plan.py", "compiler/pipeline/fingerprint.py",
+         "compiler/pipeline/render_cache.py")
+# Libraries whose behaviour shapes the bytes: the YAML and JSON emitters, Hera, Jinja2, purls, dumps.
+_LIBRARIES = ("pyyaml", "hera", "jinja2", "packageurl-python", "pydantic", "pydantic-core", "mlplat")
+
+
+@functools.cache
+def code_version() -> str:
+    """One hash of the rendering code and what it runs on (computed once per process)."""
+    digest = hashlib.sha256(f"format {FORMAT}\n{sys.version}\n".encode())
+    for name in _LIBRARIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{name} {version}\n".encode())
+    import yaml
+
+    digest.update(f"libyaml {getattr(yaml, '__with_libyaml__', False)}\n".encode())
+    for path in _code_files():
+        digest.update(f"{path.relative_to(_REPO).as_posix()} {len(path.read_bytes())}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _code_files() -> list[Path]:
+    found = []
+    for entry in _CODE:
+        path = _REPO / entry
+        found += sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
+            if path.is_dir() else [path]
+    return found
+
+
+class Keys:
+    """Keys for one compile; objects shared by many models (an environment, a cluster) are dumped once."""
+
+    def __init__(self) -> None:
+        self._dumped: dict[int, tuple[Any, Any]] = {}  # id -> (the object, kept alive; its dump)
+
+    def model(self, model: ResolvedModel) -> str:
+        if model.evidence_sha256.keys() == model.evidence.keys() and all(model.evidence_sha256.values()):
+            # the evidence is its files' JSON: their hashes stand for it, without dumping 200 packages each
+            model = dataclasses.replace(model, evidence={})
+        return _hash("model", self._canonical(model))
+
+    def environment(self, environment: ResolvedEnvironment, model_keys: list[str]) -> str:
+        settings = [self._canonical(environment.env), self._canonical(environment.cluster),
+                    self._canonical(environment.platform)]
+        return _hash("environment", [settings, model_keys])
+
+    def card(self, model_keys: list[str]) -> str:
+        return _hash("model-card", model_keys)
+
+    def _canonical(self, value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            known = self._dumped.get(id(value))
+            if known is None:
+                known = self._dumped[id(value)] = (value, value.model_dump(mode="json", by_alias=True))
+            return [type(value).__qualname__, known[1]]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return [type(value).__qualname__,
+                    {f.name: self._canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}]
+        if isinstance(value, (dict, list)):
+            try:  # plain data (evidence, names) in one C-speed dump; a field's key type is fixed by its schema
+                text = json.dumps(value, sort_keys=True, allow_nan=True)
+                return ["json", hashlib.sha256(text.encode()).hexdigest()]
+            except TypeError:
+                pass  # holds objects: built below
+        if isinstance(value, dict):  # pairs, so that an int key stays an int
+            return ["dict", sorted(([self._canonical(k), self._canonical(v)] for k, v in value.items()),
+                                   key=lambda pair: json.dumps(pair[0], sort_keys=True))]
+        if isinstance(value, (list, tuple)):
+            return [type(value).__name__, [self._canonical(v) for v in value]]
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        raise TypeError(f"no cache key for a {type(value).__name__}: add it to fingerprint.py")
+
+
+def _hash(kind: str, canonical: Any) -> str:
+    text = json.dumps([FORMAT, code_version(), kind, canonical], sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
