@@ -300,6 +300,11 @@ def main(work: Path, benchmark: bool) -> int:
         loop.merge(branch)
         traffic.share = loop.sync().get("canary", 0)
         facts["after_rollback_share"] = traffic.share
+        # The bad canary keeps its share until the rollback is synced, so its phase ends here, once the
+        # request in flight when the share changed has been counted (the traffic thread sends one at a time).
+        sent = sum(traffic.sent.values())
+        until("traffic after the rollback", lambda: sum(traffic.sent.values()) >= sent + 2)
+        facts["sent_bad_phase"], facts["failed_bad_phase"] = dict(traffic.sent), dict(traffic.failed)
         facts["canary_cron_after_rollback"] = (loop.clone / FOLDER / f"cronworkflow-{MODEL}-canary.yaml").exists()
         # -- the good canary, pinned as `mlplat promote --candidate` pins it, merged
         write_releases(loop.clone, pin(loop.versions, 1, loop.spec_hash), pin(loop.versions, 3, loop.spec_hash))
