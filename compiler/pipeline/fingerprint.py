@@ -45,8 +45,9 @@ def code_version() -> str:
 
     digest.update(f"libyaml {getattr(yaml, '__with_libyaml__', False)}\n".encode())
     for path in _code_files():
-        digest.update(f"{path.relative_to(_REPO).as_posix()} {len(path.read_bytes())}\n".encode())
-        digest.update(path.read_bytes())
+        source = path.read_bytes()
+        digest.update(f"{path.relative_to(_REPO).as_posix()} {len(source)}\n".encode())
+        digest.update(source)
     return digest.hexdigest()
 
 

@@ -75,15 +75,15 @@ class Project:
 
     def evidence(self, environment: str, model: str) -> dict[int, Any]:
         """Valid evidence documents of the model's pinned versions there, by version."""
-        loaded = self.releases.get(environment)
-        found = loaded.evidence_by_model.get(model, {}) if loaded else {}
-        return {version: doc.data for version, doc in found.items()}
+        return {version: doc.data for version, doc in self._evidence_docs(environment, model).items()}
 
     def evidence_sha256(self, environment: str, model: str) -> dict[int, str]:
         """The SHA-256 of each of those documents' files (what a cache key needs of them)."""
+        return {version: doc.sha256 for version, doc in self._evidence_docs(environment, model).items()}
+
+    def _evidence_docs(self, environment: str, model: str) -> dict[int, Document]:
         loaded = self.releases.get(environment)
-        found = loaded.evidence_by_model.get(model, {}) if loaded else {}
-        return {version: doc.sha256 for version, doc in found.items()}
+        return loaded.evidence_by_model.get(model, {}) if loaded else {}
 
 
 def spec_files(root: Path) -> list[Path]:
