@@ -14,6 +14,13 @@ SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 UPDATE_GOLDEN = os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The compiler uses no cache where CI=true (GitHub Actions sets it) or MLPLAT_CACHE=off. The suite runs the
+    same on a laptop and in CI, with the caches on; the tests of those switches set them themselves."""
+    for switch in ("CI", "MLPLAT_CACHE"):
+        os.environ.pop(switch, None)
+
+
 def copy_inputs(target: Path) -> Path:
     """A copy of what the compiler reads: platform/, specs/, each environment's releases.yaml and evidence/."""
     shutil.copytree(REPO / "platform", target / "platform")

@@ -36,13 +36,6 @@ PROD_RELEASES = "environments/prod/releases.yaml"
 EVIDENCE = "environments/prod/evidence/fraud-detector-v13.json"
 
 
-@pytest.fixture(autouse=True)
-def caching_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Wherever these tests run (CI included), the caches are on unless a test turns them off."""
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("MLPLAT_CACHE", raising=False)
-
-
 def run(root: Path, *args: str) -> tuple[int, str]:
     out = io.StringIO()
     with redirect_stdout(out):
