@@ -8,10 +8,12 @@ enough for a pre-commit hook (validate never loads the renderers, Hera, GitPytho
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
 
@@ -123,8 +125,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that only read and write files, all closed when they return: their process ends without
+# freeing what a thousand models' objects hold, one by one (a third of a second at that size).
+_EXIT_AT_ONCE = {"validate", "compile", "plan", "schema"}
+
+
+def entry() -> NoReturn:
+    """The `mlplat` executable: main(), tuned for a short-lived process."""
+    # Loading a project allocates millions of objects that all live to the end and hold no cycles:
+    # at the default thresholds the collector spends a third of `validate` scanning them again and again.
+    gc.set_threshold(100_000, 50, 100)
+    args = _parser().parse_args()
+    code = _run(args)
+    if args.command in _EXIT_AT_ONCE:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a reader that went away; main() has set the exit code
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return _run(_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         root = args.root or _find_root()
         if root is None:

@@ -306,7 +306,9 @@ def _partial(model: type[BaseModel]) -> type[BaseModel]:
         if info.metadata:
             annotation = Annotated[annotation, *info.metadata]
         fields[name] = (annotation | None, Field(default=None, alias=info.alias, description=info.description))
-    return create_model(f"{model.__name__}Overlay", __base__=Strict, __doc__=model.__doc__, **fields)
+    partial = create_model(f"{model.__name__}Overlay", __base__=Strict, __doc__=model.__doc__, **fields)
+    partial.__docstrings_from__ = model  # the schema's field descriptions (compiler/cli/schema.py)
+    return partial
 
 
 def _partial_annotation(annotation: Any) -> Any:

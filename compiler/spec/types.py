@@ -21,7 +21,6 @@ class Strict(BaseModel):
         strict=True,
         frozen=True,
         alias_generator=to_camel,
-        use_attribute_docstrings=True,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.cli.schema import json_schema
 from compiler.spec.model import Model
 from compiler.spec.platform import Platform
 from compiler.spec.releases import Releases
@@ -117,7 +118,7 @@ def test_committed_json_schemas_are_current() -> None:
 
 @pytest.mark.parametrize("model", [Model, Platform, Releases])
 def test_every_field_has_a_description(model: type) -> None:
-    schema = model.model_json_schema(by_alias=True)
+    schema = json_schema(model)
     missing = [f"{name}.{field}" for name, definition in {"root": schema, **schema["$defs"]}.items()
                for field, prop in definition.get("properties", {}).items() if not prop.get("description")]
     assert missing == []
