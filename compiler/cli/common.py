@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
-from compiler.spec.resolved import ResolvedModel
+from compiler.pipeline.plan_memo import ProjectPlan
+from compiler.pipeline.progress import Progress
+from compiler.pipeline.project_plan import plan_project
+
+if TYPE_CHECKING:  # a plan from the memo loads neither (project_plan.py)
+    from compiler.pipeline.check import Checked
+    from compiler.spec.resolved import ResolvedModel
 
 
 def checked_or_report(root: Path, fmt: str) -> Checked | None:
     """The checked project, or None after printing every error in `fmt` (text, json or github)."""
+    from compiler.pipeline.check import check_project
+
     checked, errors = check_project(root)
     if errors:
         sys.stdout.write(format_errors(errors, fmt))
         return None
     return checked
+
+
+def planned_or_report(root: Path, fmt: str, progress: Progress | None = None) -> ProjectPlan | None:
+    """The project's plan (plan_project), or None after printing every error in `fmt`."""
+    planned, errors = plan_project(root, progress=progress)
+    if errors:
+        sys.stdout.write(format_errors(errors, fmt))
+        return None
+    return planned
 
 
 def find_model(checked: Checked, command: str, name: str, env: str) -> ResolvedModel | None:

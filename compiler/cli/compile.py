@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from compiler.cli.common import checked_or_report
+from compiler.cli.common import planned_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
-from compiler.pipeline.plan import build_plan
 from compiler.pipeline.progress import Progress
-from compiler.pipeline.render_cache import RenderCache
 from compiler.pipeline.tree_swap import locked, recover
 from compiler.pipeline.write import UnsafeTree, differences, write_plan
 
@@ -18,10 +16,10 @@ def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the co
     if not args.check:
         with locked(root):  # a compile killed mid-swap is undone before its tree is read
             recover(root)
-    checked = checked_or_report(root, args.format)
-    if checked is None:
+    planned = planned_or_report(root, args.format, Progress.for_terminal(args.format))
+    if planned is None:
         return EXIT_ERRORS
-    plan = build_plan(checked, RenderCache(root), Progress.for_terminal(args.format))
+    plan = planned.plan
     if args.check:
         found = differences(root, plan)
         if found:
@@ -35,7 +33,7 @@ def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the co
     except UnsafeTree as exc:
         print(f"error: {exc}")
         return EXIT_ERRORS
-    print(f"compiled {len(checked.project.models)} models into {len(checked.environments)} environments: "
+    print(f"compiled {planned.models} models into {planned.environments} environments: "
           f"{len(plan.files)} files, {len(result.written)} written, {len(result.deleted)} deleted")
     for path in result.written:
         print(f"  wrote   {path}")

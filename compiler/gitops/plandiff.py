@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from compiler.pipeline.plan import Plan, PlannedFile
+from compiler.pipeline.plan_files import Plan, PlannedFile
 from renderers import markdown
 
 MAX_GENERIC = 8

@@ -17,18 +17,19 @@ import importlib.metadata
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from compiler.pipeline.render_cache import FORMAT
 
-from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+if TYPE_CHECKING:  # a plan from the memo (plan_memo.py) is read without loading the spec models
+    from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 
-FORMAT = 1  # of the keys and of the cache entries (render_cache.py)
 _REPO = Path(__file__).resolve().parents[2]
 _CODE = ("renderers", "compiler/spec", "compiler/pipeline/plan.py", "compiler/pipeline/fingerprint.py",
          "compiler/pipeline/render_cache.py")
-# Libraries whose behaviour shapes the bytes: the YAML and JSON emitters, Hera, Jinja2, purls, dumps.
-_LIBRARIES = ("pyyaml", "hera", "jinja2", "packageurl-python", "pydantic", "pydantic-core", "mlplat")
+_CHECKING = ("compiler/pipeline",)
+# Libraries whose behaviour shapes the bytes: the YAML and JSON emitters, Jinja2, purls, dumps.
+_LIBRARIES = ("pyyaml", "jinja2", "packageurl-python", "pydantic", "pydantic-core", "mlplat")
 
 
 @functools.cache
@@ -44,16 +45,29 @@ def code_version() -> str:
     import yaml
 
     digest.update(f"libyaml {getattr(yaml, '__with_libyaml__', False)}\n".encode())
-    for path in _code_files():
-        source = path.read_bytes()
-        digest.update(f"{path.relative_to(_REPO).as_posix()} {len(source)}\n".encode())
-        digest.update(source)
+    _hash_files(digest, _CODE)
     return digest.hexdigest()
 
 
-def _code_files() -> list[Path]:
+@functools.cache
+def project_code_version() -> str:
+    """code_version and the code that loads and checks a project: what a whole project's plan depends
+    on besides its inputs (plan_memo.py)."""
+    digest = hashlib.sha256(f"{code_version()}\n".encode())
+    _hash_files(digest, _CHECKING)
+    return digest.hexdigest()
+
+
+def _hash_files(digest: Any, entries: tuple[str, ...]) -> None:
+    for path in _code_files(entries):
+        source = path.read_bytes()
+        digest.update(f"{path.relative_to(_REPO).as_posix()} {len(source)}\n".encode())
+        digest.update(source)
+
+
+def _code_files(entries: tuple[str, ...]) -> list[Path]:
     found = []
-    for entry in _CODE:
+    for entry in entries:
         path = _REPO / entry
         found += sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
             if path.is_dir() else [path]
@@ -64,6 +78,9 @@ class Keys:
     """Keys for one compile; objects shared by many models (an environment, a cluster) are dumped once."""
 
     def __init__(self) -> None:
+        from pydantic import BaseModel
+
+        self._model_class = BaseModel
         self._dumped: dict[int, tuple[Any, Any]] = {}  # id -> (the object, kept alive; its dump)
 
     def model(self, model: ResolvedModel) -> str:
@@ -81,7 +98,7 @@ class Keys:
         return _hash("model-card", model_keys)
 
     def _canonical(self, value: Any) -> Any:
-        if isinstance(value, BaseModel):
+        if isinstance(value, self._model_class):
             known = self._dumped.get(id(value))
             if known is None:
                 known = self._dumped[id(value)] = (value, value.model_dump(mode="json", by_alias=True))

@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
 from compiler.pipeline.check import Checked
 from compiler.pipeline.fingerprint import Keys
+from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import OUTPUT_DIR
@@ -26,33 +27,6 @@ from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import codeowners, model_card
 from renderers.base import Manifest
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
-
-
-@dataclass(frozen=True)
-class PlannedFile(CachedFile):
-    """A file of the plan: its path (relative to the repository root), facts and hash, and its bytes,
-    read when asked for (from the cache, for a unit that was not rendered)."""
-
-    read: Callable[[], bytes] = field(repr=False, compare=False)
-
-    @property
-    def content(self) -> bytes:
-        return self.read()
-
-    @classmethod
-    def of(cls, path: str, content: bytes, environment: str, kind: str, name: str, namespace: str, source: str,
-           renderer: str) -> PlannedFile:
-        return cls(path, environment, kind, name, namespace, source, renderer, hashlib.sha256(content).hexdigest(),
-                   lambda: content)
-
-
-@dataclass(frozen=True)
-class Plan:
-    files: tuple[PlannedFile, ...]
-    notes: tuple[str, ...] = ()  # what is deliberately not rendered, and why
-
-    def by_path(self) -> dict[str, PlannedFile]:
-        return {f.path: f for f in self.files}
 
 
 class DuplicateOutput(Exception):

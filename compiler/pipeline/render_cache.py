@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
-from compiler.pipeline.fingerprint import FORMAT
 
+FORMAT = 1  # of the entries here and of the keys (fingerprint.py)
 CACHE_DIR = f"{CACHE_ROOT}/render"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _META = ("path", "environment", "kind", "name", "namespace", "source", "renderer")
@@ -82,15 +83,19 @@ class RenderCache:
             raise CorruptContent(f"{self._content(sha256)} does not match its hash")
         return data
 
+    def keep_content(self, sha256: str, content: Callable[[], bytes]) -> None:
+        """Store a content not stored yet (`content` is called only then); OSError where it cannot be."""
+        target = self._content(sha256)
+        if not target.is_file():
+            write_atomically(target, content())
+
     def put(self, key: str, files: list[tuple[CachedFile, bytes]]) -> None:
         """Store a unit; a failure to write (a read-only or full disk) only costs the next compile."""
         if not self.enabled:
             return
         try:
             for file, content in files:
-                target = self._content(file.sha256)
-                if not target.is_file():
-                    write_atomically(target, content)
+                self.keep_content(file.sha256, lambda content=content: content)
             listed = [{name: getattr(f, name) for name in (*_META, "sha256")} for f, _ in files]
             checksum = _checksum(key, listed)
             entry = {"format": FORMAT, "key": key, "checksum": checksum, "files": listed,

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from compiler.pipeline.plan import OUTPUT_DIR, Plan, PlannedFile
-from compiler.pipeline.tree_swap import BACKUP, STAGING, locked, recover, swap_tree, write_file
+from compiler.pipeline.plan_files import Plan, PlannedFile
+from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, STAGING, locked, recover, swap_tree, write_file
 
 INDEX = f"{OUTPUT_DIR}/GENERATED.sha256"
 # Folders whose every file Argo CD applies: anything there that mlplat did not generate is suspect.

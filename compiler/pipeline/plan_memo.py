@@ -1,0 +1,187 @@
+"""The plan of a whole project by the hash of its inputs, under .mlplat/cache/plans/.
+
+Most compiles, `--check`s and bases of `mlplat plan` see inputs that an earlier clean compile saw
+already. Their plan is that compile's plan: its list of files with their hashes, the contents in the
+render cache, and nothing is loaded, checked or rendered. The key hashes the code that loads, checks
+and renders (fingerprint.project_code_version) and every input file as bytes: all of platform/ and
+specs/ (the training code beside each spec too, which the check parses), and each environment's
+releases.yaml and evidence/. A link or special file among them, or a compile interrupted mid-swap,
+gives no key: the full path reports them. Entries are written only for a project without errors,
+and signed like every cache entry (cache_dir.py); a bad entry is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from compiler.pipeline import fingerprint
+from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.plan_files import Plan, PlannedFile
+from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
+from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR
+
+CACHE_DIR = f"{CACHE_ROOT}/plans"
+FORMAT = 1
+INPUT_FOLDERS = ("platform", "specs")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_FIELDS = tuple(f.name for f in fields(CachedFile))
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    """A clean project's plan, and what `compile` and `validate` say about the project."""
+
+    plan: Plan
+    models: int
+    environments: int
+
+
+def inputs_digest(root: Path) -> str | None:
+    """SHA-256 of the code and of every input file (path and bytes); None where the inputs hold a link or
+    a special file, or a compile was interrupted: then only the full path says the right thing."""
+    if os.path.lexists(root / BACKUP):
+        return None
+    paths: list[str] = []
+    for folder in INPUT_FOLDERS:
+        if not _regular_files(root, folder, paths):
+            return None
+    output = root / OUTPUT_DIR
+    if os.path.lexists(output):
+        if not _is_dir(output):
+            return None
+        for env in sorted(os.listdir(output)):
+            if not _is_dir(output / env):
+                continue  # a file beside the environments (the index, notes): not read by the check
+            releases = f"{OUTPUT_DIR}/{env}/releases.yaml"
+            if os.path.lexists(root / releases):
+                if not _is_file(root / releases):
+                    return None
+                paths.append(releases)
+            if not _regular_files(root, f"{OUTPUT_DIR}/{env}/evidence", paths):
+                return None
+    digest = hashlib.sha256(f"{FORMAT}\n{fingerprint.project_code_version()}\n".encode())
+    for path in sorted(paths):
+        with open(os.path.join(root, path), "rb") as file:
+            digest.update(f"{path}\0{hashlib.file_digest(file, 'sha256').hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def _regular_files(root: Path, folder: str, found: list[str]) -> bool:
+    """Add the files below `folder` (absent is empty); False where a link or special file is there."""
+    top = root / folder
+    if not os.path.lexists(top):
+        return True
+    if not _is_dir(top):
+        return False
+    pending = [folder]
+    while pending:
+        here = pending.pop()
+        with os.scandir(os.path.join(root, here)) as entries:
+            for entry in entries:
+                relative = f"{here}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":  # written by whoever ran the code, never read by the check
+                        pending.append(relative)
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(relative)
+                else:
+                    return False
+    return True
+
+
+def _is_dir(path: Path) -> bool:
+    return stat.S_ISDIR(os.lstat(path).st_mode)
+
+
+def _is_file(path: Path) -> bool:
+    return stat.S_ISREG(os.lstat(path).st_mode)
+
+
+class PlanMemo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder = root / CACHE_DIR
+        self.enabled = usable(root, CACHE_DIR)
+
+    def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]) -> ProjectPlan | None:
+        """The stored plan, its contents read from `cache` when asked for; `full_plan` stands in for a
+        content that is missing or damaged there. None where there is no good entry."""
+        entry = self._read(digest) if self.enabled else None
+        if entry is None:
+            return None
+        fallback = _Once(full_plan)
+        files = tuple(PlannedFile(**dict(zip(_FIELDS, row, strict=True)),
+                                  read=_reader(cache, row[0], row[-1], fallback)) for row in entry["files"])
+        return ProjectPlan(Plan(files, tuple(entry["notes"])), entry["models"], entry["environments"])
+
+    def put(self, digest: str, planned: ProjectPlan, cache: RenderCache) -> None:
+        """Store a clean project's plan, once every content it names is in `cache`."""
+        if not (self.enabled and cache.enabled):
+            return
+        try:
+            for file in planned.plan.files:
+                cache.keep_content(file.sha256, lambda file=file: file.content)
+            body = json.dumps({"format": FORMAT, "digest": digest, "models": planned.models,
+                               "environments": planned.environments, "notes": list(planned.plan.notes),
+                               "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]},
+                              separators=(",", ":")).encode()
+            write_atomically(self._entry(digest), signature(self.root, body).encode() + b"\n" + body)
+        except OSError:
+            pass  # a memo that cannot be written costs the next run its time, nothing else
+
+    def _read(self, digest: str) -> dict[str, Any] | None:
+        try:
+            mac, _, body = self._entry(digest).read_bytes().partition(b"\n")
+            if not signed(self.root, body, mac.decode("ascii")):
+                return None
+            entry = json.loads(body)
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+            return None
+        good = (isinstance(entry, dict) and entry.get("format") == FORMAT and hmac.compare_digest(
+                    str(entry.get("digest")), digest)
+                and isinstance(entry.get("models"), int) and isinstance(entry.get("environments"), int)
+                and isinstance(entry.get("notes"), list) and all(isinstance(n, str) for n in entry["notes"])
+                and isinstance(entry.get("files"), list)
+                and all(isinstance(row, list) and len(row) == len(_FIELDS) and all(isinstance(v, str) for v in row)
+                        and _HEX64.fullmatch(row[-1]) for row in entry["files"]))
+        return entry if good else None
+
+    def _entry(self, digest: str) -> Path:
+        return self.folder / f"{digest}.json"
+
+
+class _Once:
+    """The full plan, built the first time a memo's content cannot be read."""
+
+    def __init__(self, build: Callable[[], Plan]) -> None:
+        self.build = build
+        self.plan: dict[str, PlannedFile] | None = None
+
+    def content(self, path: str) -> bytes | None:
+        if self.plan is None:
+            self.plan = self.build().by_path()
+        found = self.plan.get(path)
+        return found.content if found is not None else None
+
+
+def _reader(cache: RenderCache, path: str, sha256: str, fallback: _Once) -> Callable[[], bytes]:
+    def read() -> bytes:
+        try:
+            return cache.content(sha256)
+        except (OSError, CorruptContent):  # gone or damaged: the full plan renders it again
+            again = fallback.content(path)
+            if again is None or hashlib.sha256(again).hexdigest() != sha256:
+                raise CorruptContent(f"the plan memo in {CACHE_DIR} disagrees with the specs for {path}; "
+                                     "delete .mlplat/cache and compile again") from None
+            return again
+
+    return read

@@ -1,0 +1,160 @@
+"""The plan memo: a project whose inputs and code are those of an earlier clean compile gets that compile's
+plan without being checked again; any change to any input, or to the code, is a miss, and a memo that is
+damaged, foreign or made while the inputs changed is never trusted."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+import compiler.pipeline.check
+from compiler.cli import main
+from compiler.pipeline import fingerprint, project_plan
+from compiler.pipeline.plan_memo import CACHE_DIR, inputs_digest
+from compiler.pipeline.render_cache import CACHE_DIR as RENDER_CACHE_DIR
+from compiler.pipeline.write import differences
+from tests.compiler.test_render_cache import CHANGES, clean_plan, edit
+
+PIPELINE = "specs/growth/ltv-forecaster/ltv/pipeline.py"
+
+
+def run(root: Path, *args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--root", str(root), *args])
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every real check of a project from here on (the memo's hits make none)."""
+    seen: list[Path] = []
+    real = compiler.pipeline.check.check_project
+
+    def counted(root: Path, cache_root: Path | None = None):  # noqa: ANN202 - the real one's signature
+        seen.append(root)
+        return real(root, cache_root)
+
+    monkeypatch.setattr(compiler.pipeline.check, "check_project", counted)
+    return seen
+
+
+def test_the_same_inputs_are_not_checked_again(repo_copy: Path, checks: list[Path]) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    assert len(checks) == 1 and len(list((repo_copy / CACHE_DIR).iterdir())) == 1
+    assert run(repo_copy, "compile", "--check")[0] == 0
+    code, out = run(repo_copy, "validate")
+    assert (code, out) == (0, "ok: 6 model specs valid in 3 environments\n")
+    code, out = run(repo_copy, "compile")
+    assert code == 0 and "13" not in out.split("files,")[1].split("written")[0], out  # nothing written
+    assert len(checks) == 1
+
+
+TRAINING_CODE = {
+    # a change to the training code beside a spec: the check parses it for the entrypoint
+    "training-code": lambda root: edit(root, PIPELINE, "def train(", "def train_model("),
+    "new-spec-file": lambda root: (root / "specs/growth/ltv-forecaster/NOTES.md").write_text("notes\n"),
+}
+
+
+@pytest.mark.parametrize("change", sorted([*CHANGES, *TRAINING_CODE]))
+def test_any_input_change_is_checked_again(repo_copy: Path, checks: list[Path], change: str) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    before = inputs_digest(repo_copy)
+    (TRAINING_CODE.get(change) or CHANGES[change][0])(repo_copy)
+    assert inputs_digest(repo_copy) != before
+    code, out = run(repo_copy, "compile")
+    assert len(checks) == 2
+    if change == "training-code":  # the edit broke the entrypoint: found, though the last compile was clean
+        assert code == 1 and "defines no 'train' at module level" in out, out
+        return
+    assert code == 0, out
+    assert differences(repo_copy, clean_plan(repo_copy)) == []
+
+
+def test_a_code_change_is_checked_again(repo_copy: Path, checks: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    monkeypatch.setattr(fingerprint, "project_code_version", lambda: "an edited check")
+    assert run(repo_copy, "compile", "--check")[0] == 0
+    assert len(checks) == 2
+
+
+def test_the_code_version_covers_the_checks() -> None:
+    covered = {p.relative_to(fingerprint._REPO).as_posix() for p in fingerprint._code_files(fingerprint._CHECKING)}
+    assert {"compiler/pipeline/check.py", "compiler/pipeline/policy.py", "compiler/pipeline/loader.py",
+            "compiler/pipeline/entrypoints.py", "compiler/pipeline/plan_memo.py"} <= covered
+
+
+def test_a_link_among_the_inputs_gives_no_memo(repo_copy: Path, checks: list[Path]) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    os.symlink(repo_copy / PIPELINE, repo_copy / "specs/growth/ltv-forecaster/ltv/linked.py")
+    assert inputs_digest(repo_copy) is None
+    assert run(repo_copy, "compile", "--check")[0] == 0
+    assert len(checks) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "unsigned", "another digest"])
+def test_a_damaged_or_foreign_memo_is_a_miss(repo_copy: Path, checks: list[Path], damage: str) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    (entry,) = (repo_copy / CACHE_DIR).iterdir()
+    mac, _, body = entry.read_bytes().partition(b"\n")
+    if damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:100])
+    elif damage == "garbage":
+        entry.write_bytes(os.urandom(200))
+    elif damage == "unsigned":  # a well-formed plan of someone's choosing, without this checkout's key
+        data = json.loads(body)
+        data["files"] = data["files"][:1]
+        entry.write_bytes(b"0" * 64 + b"\n" + json.dumps(data).encode())
+    else:  # a good entry filed under the key of other inputs
+        entry.rename(entry.with_name("0" * 64 + ".json"))
+        edit(repo_copy, "specs/payments/fraud-detector/model.yaml", "epochs: 20", "epochs: 25")
+        (entry.with_name(f"{inputs_digest(repo_copy)}.json")).write_bytes(mac + b"\n" + body)
+    code, out = run(repo_copy, "compile", "--check")
+    assert len(checks) == 2
+    assert code == (1 if damage == "another digest" else 0), out
+
+
+def test_a_missing_content_is_rendered_again(repo_copy: Path, checks: list[Path]) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    for content in (repo_copy / RENDER_CACHE_DIR / "contents").rglob("*"):
+        if content.is_file():
+            content.unlink()
+    hand_edited = repo_copy / "environments/dev/apps/growth/ltv-forecaster"
+    for path in hand_edited.iterdir():
+        path.write_text("edited by hand\n")
+    code, out = run(repo_copy, "compile")  # from the memo, until a content must be read
+    assert code == 0, out
+    assert len(checks) == 2  # the contents were rendered again
+    assert differences(repo_copy, clean_plan(repo_copy)) == []
+
+
+def test_inputs_changed_while_checking_are_not_remembered(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = project_plan._checked_plan
+
+    def edited_meanwhile(root, *args):  # noqa: ANN001, ANN202 - the real one's signature
+        found = real(root, *args)
+        edit(root, "specs/payments/fraud-detector/model.yaml", "epochs: 20", "epochs: 25")
+        return found
+
+    monkeypatch.setattr(project_plan, "_checked_plan", edited_meanwhile)
+    assert run(repo_copy, "compile")[0] == 0
+    assert not (repo_copy / CACHE_DIR).exists()
+
+
+def test_validate_from_the_memo_loads_no_spec_model(repo_copy: Path) -> None:
+    assert run(repo_copy, "compile")[0] == 0
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "compiler", "--root", str(repo_copy),
+                             "validate"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (0, "ok: 6 model specs valid in 3 environments\n"), result.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "compiler.pipeline.plan_memo" in imported
+    assert not {"compiler.spec.model", "pydantic", "hera", "renderers"} & imported
