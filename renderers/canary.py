@@ -1,4 +1,4 @@
-"""The canary analysis of a pinned candidate (Argo Workflows, built with Hera).
+"""The canary analysis of a pinned candidate (Argo Workflows).
 
 Rendered while an environment's releases.yaml pins a candidate of a model that rolls out as a canary:
 a `CronWorkflow` `<model>-canary` (label `mlplat.io/pipeline: canary`) runs `python -m runtime canary`
@@ -20,6 +20,7 @@ from typing import Any
 
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import duration_seconds
+from renderers import argo_objects as a
 from renderers.argo import (
     OUTPUTS,
     SPEC_MOUNT,
@@ -55,58 +56,38 @@ def schedule(interval: str) -> tuple[str, int, int]:
 
 
 def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
-    from hera.workflows import DAG, Container, CronWorkflow, Env, Parameter, SecretEnv
-    from hera.workflows import models as m
-
     name = model.names["canarySchedule"]
     cron_schedule, rounds, every = schedule(model.spec.serving.rollout.analysis.interval)
     repository = model.repository
-    env: list[Any] = [
-        Env(name="MLPLAT_SPEC", value=f"{SPEC_MOUNT}/model.json"),
-        Env(name="MLPLAT_OUTPUTS", value=OUTPUTS),
-        Env(name="MLPLAT_PROMETHEUS", value=model.env.monitoring.prometheus),
-        Env(name="MLPLAT_PUSHGATEWAY", value=model.env.monitoring.pushgateway),
-        Env(name="MLPLAT_REPOSITORY", value=repository.url),
-        Env(name="MLPLAT_BRANCH", value=repository.branch),
-        Env(name="HOME", value="/tmp"),
+    env = [
+        a.env("MLPLAT_SPEC", f"{SPEC_MOUNT}/model.json"),
+        a.env("MLPLAT_OUTPUTS", OUTPUTS),
+        a.env("MLPLAT_PROMETHEUS", model.env.monitoring.prometheus),
+        a.env("MLPLAT_PUSHGATEWAY", model.env.monitoring.pushgateway),
+        a.env("MLPLAT_REPOSITORY", repository.url),
+        a.env("MLPLAT_BRANCH", repository.branch),
+        a.env("HOME", "/tmp"),
     ]
     args = ["-m", "runtime", PIPELINE, "--model", model.name, "--environment", model.environment,
             "--rounds", str(rounds), "--every", str(every)]
     if repository.push_secret:
-        env += [SecretEnv(name="GIT_USERNAME", secret_name=repository.push_secret, secret_key="username"),
-                SecretEnv(name="GIT_PASSWORD", secret_name=repository.push_secret, secret_key="password")]
+        env += [a.secret_env("GIT_USERNAME", repository.push_secret, "username"),
+                a.secret_env("GIT_PASSWORD", repository.push_secret, "password")]
         args.append("--propose")
-    with CronWorkflow(
-        name=name,
-        schedules=[cron_schedule],
-        timezone="UTC",
-        concurrency_policy="Forbid",  # one analysis at a time: a second would judge the same evidence
-        starting_deadline_seconds=60,
-        successful_jobs_history_limit=3,
-        failed_jobs_history_limit=5,
-        entrypoint=PIPELINE,
-        service_account_name=name,
-        **pod_settings(model),
-    ) as cron:
-        analyse = Container(
-            name="analyse",
-            image=model.runtime_image,
-            command=["python"],
-            args=args,
-            env=env,
-            volume_mounts=spec_mounts(),
-            security_context=container_security(),
-            resources=compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None),
-            active_deadline_seconds=rounds * every + 600,
-            # A pod lost to the node is retried; Prometheus unreachable (exit 2) is a result: hold, alert.
-            retry_strategy=m.RetryStrategy(limit="1", retry_policy="OnError"),
-            outputs=[Parameter(name="decision", value_from=m.ValueFrom(path=DECISION_FILE, default="none"))],
-        )
-        with DAG(name=PIPELINE):
-            analyse(name="analyse")
-    body = cron.to_dict()
-    body["metadata"] = workflow_metadata(model, name, PIPELINE, 1)
-    return body
+    analyse = a.container_template(
+        "analyse",
+        a.container(model.runtime_image, args, env, compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None),
+                    spec_mounts(), container_security()),
+        activeDeadlineSeconds=rounds * every + 600,
+        # A pod lost to the node is retried; Prometheus unreachable (exit 2) is a result: hold, alert.
+        retryStrategy=a.retry(1, "OnError"),
+        outputs=[a.output("decision", DECISION_FILE, "none")],
+    )
+    workflow = a.fields(entrypoint=PIPELINE, serviceAccountName=name,
+                        templates=[analyse, a.dag_template(PIPELINE, [a.task("analyse")])], **pod_settings(model))
+    # one analysis at a time (the spec's concurrencyPolicy): a second would judge the same evidence
+    return a.manifest("CronWorkflow", workflow_metadata(model, name, PIPELINE, 1),
+                      a.cron_spec(cron_schedule, 60, workflow))
 
 
 def rbac(model: ResolvedModel) -> list[dict[str, Any]]:

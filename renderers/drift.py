@@ -1,4 +1,4 @@
-"""The drift job of a deployed model (Argo Workflows, built with Hera; renderers/monitor_job.py).
+"""The drift job of a deployed model (Argo Workflows; renderers/monitor_job.py).
 
 A `CronWorkflow` `<model>-drift` runs `python -m runtime drift` on the spec's drift schedule: the
 reference is the spec's training data, the current window the last `window` of the model's

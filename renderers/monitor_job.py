@@ -1,4 +1,4 @@
-"""What the drift and quality jobs share: a CronWorkflow (Hera) running one `python -m runtime` step
+"""What the drift and quality jobs share: a CronWorkflow running one `python -m runtime` step
 that pushes its results to the environment's Pushgateway, and, where the spec says retrain, a second
 step that submits the model's training WorkflowTemplate when the first found a problem. That step
 runs as its own ServiceAccount, whose Role may create Workflows in the namespace and nothing else.
@@ -11,6 +11,7 @@ from typing import Any
 
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
+from renderers import argo_objects as a
 from renderers.argo import (
     OUTPUTS,
     SPEC_MOUNT,
@@ -45,58 +46,33 @@ def render_job(model: ResolvedModel, job: MonitorJob) -> list[dict[str, Any]]:
 
 
 def _cron_workflow(model: ResolvedModel, job: MonitorJob) -> dict[str, Any]:
-    from hera.workflows import DAG, Artifact, Container, CronWorkflow, Env, NoneArchiveStrategy, Parameter, Resource
-    from hera.workflows import models as m
-
     step = "detect" if job.pipeline == "drift" else "judge"
-    outputs: list[Any] = [Parameter(name=job.found, value_from=m.ValueFrom(path=f"{OUTPUTS}/{job.found}",
-                                                                            default="false"))]
-    if job.report:
-        outputs.append(Artifact(name="report", path=job.report, archive=NoneArchiveStrategy()))
-    with CronWorkflow(
-        name=job.cron_name,
-        schedules=[job.schedule],
-        timezone="UTC",
-        concurrency_policy="Forbid",
-        starting_deadline_seconds=600,
-        successful_jobs_history_limit=3,
-        failed_jobs_history_limit=5,
-        entrypoint=job.pipeline,
-        service_account_name=model.service_account,
-        **pod_settings(model),
-    ) as cron:
-        container = Container(
-            name=step,
-            image=model.runtime_image,
-            command=["python"],
-            args=["-m", "runtime", job.pipeline, *job.args],
-            env=[Env(name="MLPLAT_SPEC", value=f"{SPEC_MOUNT}/model.json"),
-                 Env(name="MLPLAT_OUTPUTS", value=OUTPUTS),
-                 Env(name="MLPLAT_PREDICTION_LOG", value=model.prediction_log),
-                 Env(name="MLPLAT_PUSHGATEWAY", value=model.env.monitoring.pushgateway),
-                 Env(name="HOME", value="/tmp")],
-            volume_mounts=spec_mounts(),
-            security_context=container_security(),
-            resources=compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None),
-            active_deadline_seconds=DEADLINE_SECONDS,
-            # Transient pod errors are retried; bad data (exit 2) is a result, and fails the workflow.
-            retry_strategy=m.RetryStrategy(limit="2", retry_policy="OnError"),
-            outputs=outputs,
-        )
-        if job.retrain:
-            submit = Resource(
-                name="retrain",
-                action="create",
-                manifest=dump_yaml(_training_workflow(model, job.pipeline)),
-                service_account_name=job.retrainer,
-            )
-        with DAG(name=job.pipeline):
-            found = container(name=step)
-            if job.retrain:
-                found >> submit(name="retrain", when=f"{{{{tasks.{step}.outputs.parameters.{job.found}}}}} == true")
-    body = cron.to_dict()
-    body["metadata"] = workflow_metadata(model, job.cron_name, job.pipeline, 1)
-    return body
+    detect = a.container_template(
+        step,
+        a.container(model.runtime_image, ["-m", "runtime", job.pipeline, *job.args],
+                    [a.env("MLPLAT_SPEC", f"{SPEC_MOUNT}/model.json"),
+                     a.env("MLPLAT_OUTPUTS", OUTPUTS),
+                     a.env("MLPLAT_PREDICTION_LOG", model.prediction_log),
+                     a.env("MLPLAT_PUSHGATEWAY", model.env.monitoring.pushgateway),
+                     a.env("HOME", "/tmp")],
+                    compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None), spec_mounts(), container_security()),
+        activeDeadlineSeconds=DEADLINE_SECONDS,
+        # Transient pod errors are retried; bad data (exit 2) is a result, and fails the workflow.
+        retryStrategy=a.retry(2, "OnError"),
+        outputs=[a.output(job.found, f"{OUTPUTS}/{job.found}", "false")],
+        output_artifacts=[a.report_artifact(job.report)] if job.report else [],
+    )
+    templates, tasks = [detect], [a.task(step)]
+    if job.retrain:
+        templates.append(a.resource_template("retrain", "create", dump_yaml(_training_workflow(model, job.pipeline)),
+                                             job.retrainer))
+        tasks.append(a.task("retrain", depends=step,
+                            when=f"{{{{tasks.{step}.outputs.parameters.{job.found}}}}} == true"))
+    templates.append(a.dag_template(job.pipeline, tasks))
+    workflow = a.fields(entrypoint=job.pipeline, serviceAccountName=model.service_account, templates=templates,
+                        **pod_settings(model))
+    return a.manifest("CronWorkflow", workflow_metadata(model, job.cron_name, job.pipeline, 1),
+                      a.cron_spec(job.schedule, 600, workflow))
 
 
 def _training_workflow(model: ResolvedModel, trigger: str) -> dict[str, Any]:

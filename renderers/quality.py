@@ -1,4 +1,4 @@
-"""The quality job of a deployed model (Argo Workflows, built with Hera; renderers/monitor_job.py).
+"""The quality job of a deployed model (Argo Workflows; renderers/monitor_job.py).
 
 A `CronWorkflow` `<model>-quality` runs `python -m runtime quality` on the spec's quality schedule: it
 joins the ground truth (`monitoring.quality.labels`) to the prediction log's window whose labels are
