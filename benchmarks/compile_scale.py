@@ -2,10 +2,11 @@
 
 For each N it measures, as the CLI runs them (a fresh process each), CPU seconds, wall seconds and
 peak RSS of: `validate` with no cache, a cold `compile` (no cache, no output), a `compile` with
-nothing changed, `compile --check` with nothing changed, a `compile` after a one-spec change and
-`plan --base HEAD` on a one-spec change. Each figure is the median of --runs runs. Beside them it
-measures a floor: the CPU time to emit the same output files again from their loaded data with
-libyaml's emitter and json.dumps, the least any compiler writing these bytes could spend.
+nothing changed, `compile --check` with nothing changed, `validate` after that (the plan memo
+answers it), a `compile` after a one-spec change and `plan --base HEAD` on a one-spec change. Each
+figure is the median of --runs runs. Beside them it measures a floor: the CPU time to emit the same
+output files again from their loaded data with libyaml's emitter and json.dumps, the least any
+compiler writing these bytes could spend.
 
     python benchmarks/compile_scale.py [--sizes 300 1000] [--runs 3]
 
@@ -39,20 +40,29 @@ GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@mlplat.invalid", 
 
 
 # Runs the CLI and writes its peak RSS (VmHWM, of its own address space) to the file named first: the
-# ru_maxrss a parent sees also counts what the child inherited from the parent before exec.
-_PROBE = ("import atexit, runpy, sys\n"
+# ru_maxrss a parent sees also counts what the child inherited from the parent before exec. The CLI
+# ends most commands with os._exit (compiler/cli/app.py), which runs no atexit handler: it is wrapped.
+_PROBE = ("import os, runpy, sys\n"
           "out = sys.argv.pop(1)\n"
           "def peak():\n"
           "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
           "    open(out, 'w').write(status.split()[0])\n"
-          "atexit.register(peak)\n"
+          "exit_now = os._exit\n"
+          "def exit_at_once(code):\n"
+          "    peak()\n"
+          "    exit_now(code)\n"
+          "os._exit = exit_at_once\n"
           "sys.argv[0] = 'mlplat'\n"
-          "runpy.run_module('compiler', run_name='__main__', alter_sys=True)\n")
+          "try:\n"
+          "    runpy.run_module('compiler', run_name='__main__', alter_sys=True)\n"
+          "finally:\n"
+          "    peak()\n")
 
 
 def measure(root: Path, *args: str) -> dict[str, float]:
     """One CLI run: its own CPU seconds (user + system), wall seconds and peak RSS in MB."""
     peak = WORK / "peak-rss-kb"
+    peak.unlink(missing_ok=True)
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", _PROBE, str(peak), "--root", str(root), *args],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -134,6 +144,7 @@ def bench(n: int, runs: int) -> dict[str, Any]:
     results["cold / floor"] = results["compile, cold"]["cpu_s"] / results["floor_cpu_s"]
     results["compile, nothing changed"] = median([measure(root, "compile") for _ in range(runs)])
     results["compile --check, nothing changed"] = median([measure(root, "compile", "--check") for _ in range(runs)])
+    results["validate, after a compile"] = median([measure(root, "validate") for _ in range(runs)])
     samples = []
     for run in range(runs):
         edit_one_spec(root, specs[0], run)

@@ -1,6 +1,6 @@
 """The one place that lists the renderers; the compiler renders each in this order.
 
-Model renderers take one resolved model, environment renderers one resolved environment. The
+Model renderers take one resolved model, environment and team renderers one resolved environment. The
 model cards (one per model across environments) and CODEOWNERS (one per repository) are rendered
 by the plan beside them, from renderers.model_card and renderers.codeowners.
 """
@@ -41,6 +41,11 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {
     "argocd": argocd.render,
+}
+# Environment renderers whose every object belongs to one team and depends on that team's models only:
+# given an environment holding one team's models, each renders exactly that team's objects. The plan
+# renders them team by team, so that a change to one model renders its team's objects again, not all.
+TEAM_RENDERERS: dict[str, EnvironmentRenderer] = {
     "dashboards": dashboards.render,
     "scraping": scraping.render,
     "prediction-log": prediction_log.render,

@@ -41,7 +41,7 @@ def write_atomically(target: Path, content: bytes) -> None:
 
 def signature(root: Path, payload: bytes) -> str:
     """The payload's HMAC under this checkout's cache key ("" where no key can be kept)."""
-    key = _key(root.resolve())
+    key = _key(root)
     return hmac.new(key, payload, hashlib.sha256).hexdigest() if key else ""
 
 
@@ -52,6 +52,8 @@ def signed(root: Path, payload: bytes, mac: object) -> bool:
 
 @functools.cache
 def _key(root: Path) -> bytes:
+    """Read (or made) once per process and root, as every entry read or written is signed."""
+    root = root.resolve()
     git = root / ".git"
     holder = git if git.is_dir() and not git.is_symlink() else root / CACHE_ROOT
     path = holder / "mlplat-cache.key"

@@ -2,10 +2,12 @@
 
 A model's files depend on its resolution in one environment (the ResolvedModel: the merged spec,
 the environment, cluster, team and repository settings, the pin and its evidence) and on the code
-that renders and serialises them. An environment's files depend on the environment, the platform
-and every model there. `code_version` covers the code: every file of renderers/ (templates too) and
-compiler/spec/, the plan and these two modules, the versions of the libraries whose output lands in
-the files, and the interpreter's. A key is a SHA-256, so a wrong hit needs a hash collision.
+that loads, resolves, renders and serialises them; the hashes of the spec file and the evidence
+files stand for the merged spec and the evidence. An environment's files depend on the environment,
+the platform and every model there. `code_version` covers the rendering code: every file of
+renderers/ (templates too) and compiler/spec/, the plan and these two modules, the versions of the
+libraries whose output lands in the files, and the interpreter's; `project_code_version`, which keys
+use, adds the code that loads and checks. A key is a SHA-256, so a wrong hit needs a hash collision.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from compiler.pipeline.render_cache import FORMAT
 
 if TYPE_CHECKING:  # a plan from the memo (plan_memo.py) is read without loading the spec models
+    from compiler.spec.platform import Platform
     from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -87,15 +90,28 @@ class Keys:
         if model.evidence_sha256.keys() == model.evidence.keys() and all(model.evidence_sha256.values()):
             # the evidence is its files' JSON: their hashes stand for it, without dumping 200 packages each
             model = dataclasses.replace(model, evidence={})
+        if model.spec_source_sha256:
+            # the merged spec is the spec file's data merged for the environment (the key has both, and the
+            # loading and merging code): its dump, the largest part of a model, is not needed
+            model = dataclasses.replace(model, spec=None)
         return _hash("model", self._canonical(model))
 
     def environment(self, environment: ResolvedEnvironment, model_keys: list[str]) -> str:
-        settings = [self._canonical(environment.env), self._canonical(environment.cluster),
-                    self._canonical(environment.platform)]
-        return _hash("environment", [settings, model_keys])
+        return _hash("environment", [self._settings(environment), model_keys])
+
+    def team(self, environment: ResolvedEnvironment, team: str, model_keys: list[str]) -> str:
+        """A team's objects in an environment: `environment` holds that team's models only."""
+        return _hash("team", [team, self._settings(environment), model_keys])
+
+    def _settings(self, environment: ResolvedEnvironment) -> list[Any]:
+        return [self._canonical(environment.env), self._canonical(environment.cluster),
+                self._canonical(environment.platform)]
 
     def card(self, model_keys: list[str]) -> str:
         return _hash("model-card", model_keys)
+
+    def codeowners(self, platform: Platform) -> str:
+        return _hash("codeowners", self._canonical(platform))
 
     def _canonical(self, value: Any) -> Any:
         if isinstance(value, self._model_class):
@@ -123,6 +139,6 @@ class Keys:
 
 
 def _hash(kind: str, canonical: Any) -> str:
-    text = json.dumps([FORMAT, code_version(), kind, canonical], sort_keys=True, separators=(",", ":"),
+    text = json.dumps([FORMAT, project_code_version(), kind, canonical], sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -3,14 +3,16 @@
 The plan runs every renderer (renderers.registry) over the checked project and serialises what
 they return (compiler/spec/emit.py); write.py puts it on disk, and `mlplat plan` diffs two plans.
 
-Rendering is done in units: a model in an environment, an environment's own objects, a model's
-card. With a render cache (render_cache.py) a unit whose inputs hash to a stored key is not
-rendered: its files come from the cache, their contents read only when something needs the bytes
-(a write, a diff), so a compile after a one-spec change renders that model and what lists it.
+Rendering is done in units: a model in an environment, an environment's own objects, a team's
+objects in an environment, a model's card, CODEOWNERS. With a render cache (render_cache.py) a
+unit whose inputs hash to a stored key is not rendered: its files come from the cache, their
+contents read only when something needs the bytes (a write, a diff), so a compile after a one-spec
+change renders that model and what lists it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -23,10 +25,11 @@ from compiler.pipeline.progress import Progress
 from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
+from compiler.spec.platform import Platform
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import codeowners, model_card
 from renderers.base import Manifest
-from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
+from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
 
 
 class DuplicateOutput(Exception):
@@ -51,6 +54,11 @@ def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Pro
             rendered += units.render(key, functools.partial(_render_model, model))
         rendered += units.render(units.keys.environment(environment, keys) if cache else "",
                                  functools.partial(_render_environment, environment))
+        for team in sorted({m.team for m in environment.models}):
+            members = dataclasses.replace(environment, models=tuple(m for m in environment.models if m.team == team))
+            team_keys = [key for key, m in zip(keys, environment.models, strict=True) if m.team == team]
+            rendered += units.render(units.keys.team(members, team, team_keys) if cache else "",
+                                     functools.partial(_render_team, members), count=False)
         for planned in rendered:
             if planned.path in files:
                 raise DuplicateOutput(f"{planned.path} is rendered by both {files[planned.path].renderer} and "
@@ -59,9 +67,9 @@ def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Pro
     for models in _by_model(checked):
         key = units.keys.card(model_keys[models[0].name]) if cache else ""
         files.update((f.path, f) for f in units.render(key, functools.partial(_render_card, models), count=False))
-    owners = codeowners.render(checked.project.platform).encode()
-    files[codeowners.PATH] = PlannedFile.of(codeowners.PATH, owners, "repository", "CODEOWNERS", codeowners.PATH, "",
-                                            "platform/platform.yaml", "codeowners")
+    platform = checked.project.platform
+    files.update((f.path, f) for f in units.render(units.keys.codeowners(platform) if cache else "",
+                                                   functools.partial(_render_codeowners, platform), count=False))
     units.progress.done()
     return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))
 
@@ -114,9 +122,19 @@ def _render_environment(environment: ResolvedEnvironment) -> list[PlannedFile]:
             for renderer, render in ENVIRONMENT_RENDERERS.items() for manifest in render(environment)]
 
 
+def _render_team(environment: ResolvedEnvironment) -> list[PlannedFile]:
+    return [_planned(environment.env.name, renderer, manifest)
+            for renderer, render in TEAM_RENDERERS.items() for manifest in render(environment)]
+
+
 def _render_card(models: list[ResolvedModel]) -> list[PlannedFile]:
     card = model_card.render(models)
     return [_planned("repository", "model-card", card, f"{OUTPUT_DIR}/{card.path}")]
+
+
+def _render_codeowners(platform: Platform) -> list[PlannedFile]:
+    return [PlannedFile.of(codeowners.PATH, codeowners.render(platform).encode(), "repository", "CODEOWNERS",
+                           codeowners.PATH, "", "platform/platform.yaml", "codeowners")]
 
 
 def _planned(environment: str, renderer: str, manifest: Manifest, path: str = "") -> PlannedFile:

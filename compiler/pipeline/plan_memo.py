@@ -123,13 +123,11 @@ class PlanMemo:
                                   read=_reader(cache, row[0], row[-1], fallback)) for row in entry["files"])
         return ProjectPlan(Plan(files, tuple(entry["notes"])), entry["models"], entry["environments"])
 
-    def put(self, digest: str, planned: ProjectPlan, cache: RenderCache) -> None:
-        """Store a clean project's plan, once every content it names is in `cache`."""
-        if not (self.enabled and cache.enabled):
+    def put(self, digest: str, planned: ProjectPlan) -> None:
+        """Store a clean project's plan (its contents are in the render cache: every file is a unit's)."""
+        if not self.enabled:
             return
         try:
-            for file in planned.plan.files:
-                cache.keep_content(file.sha256, lambda file=file: file.content)
             body = json.dumps({"format": FORMAT, "digest": digest, "models": planned.models,
                                "environments": planned.environments, "notes": list(planned.plan.notes),
                                "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]},

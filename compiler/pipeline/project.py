@@ -140,7 +140,8 @@ def load_project(root: Path, cache_root: Path | None = None) -> tuple[Project | 
             for name, release in pinned.releases.items():
                 for version in (release.version, *([release.candidate.version] if release.candidate else [])):
                     if _present(root / evidence_path(env, name, version)):
-                        evidence[(name, version)], found = load_evidence(root, env, name, version)
+                        evidence[(name, version)], found = load_evidence(root, env, name, version,
+                                                                         spec_cache.load_json_file)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
     return Project(root, platform_doc, platform, tuple(models), releases, spec_cache), errors
@@ -166,17 +167,20 @@ def load_releases(root: Path, environment: str, load_file: Loader = load_file
     return doc, releases, errors
 
 
-def load_evidence(root: Path, env: str, model: str, version: int) -> tuple[Document | None, list[SpecError]]:
+def load_evidence(root: Path, env: str, model: str, version: int, load_file: Loader | None = None
+                  ) -> tuple[Document | None, list[SpecError]]:
     """The validated evidence document of one pin (whose file exists), or None with the reasons it is broken."""
     display = evidence_path(env, model, version)
-    raw, errors = read_regular(root / display, display)
-    if raw is None:
-        return None, errors
-    doc, errors = load_json(raw, display)
+    doc, errors = (load_file or _load_json_file)(root / display, display)
     if doc is None:
         return None, errors
     evidence, errors = validate(doc, VersionEvidence)
     return (doc if evidence is not None else None), errors
+
+
+def _load_json_file(path: Path, display: str) -> tuple[Document | None, list[SpecError]]:
+    raw, errors = read_regular(path, display)
+    return load_json(raw, display) if raw is not None else (None, errors)
 
 
 def _present(path: Path) -> bool:

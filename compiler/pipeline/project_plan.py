@@ -30,7 +30,7 @@ def plan_project(root: Path, cache_root: Path | None = None, progress: Progress 
     planned, errors = _checked_plan(root, cache_root, cache, progress)
     # remembered only where no input changed while it was checked: the key must be what was read
     if planned is not None and digest is not None and inputs_digest(root) == digest:
-        memo.put(digest, planned, cache)
+        memo.put(digest, planned)
     return planned, errors
 
 

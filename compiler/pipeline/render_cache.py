@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,19 +82,15 @@ class RenderCache:
             raise CorruptContent(f"{self._content(sha256)} does not match its hash")
         return data
 
-    def keep_content(self, sha256: str, content: Callable[[], bytes]) -> None:
-        """Store a content not stored yet (`content` is called only then); OSError where it cannot be."""
-        target = self._content(sha256)
-        if not target.is_file():
-            write_atomically(target, content())
-
     def put(self, key: str, files: list[tuple[CachedFile, bytes]]) -> None:
         """Store a unit; a failure to write (a read-only or full disk) only costs the next compile."""
         if not self.enabled:
             return
         try:
             for file, content in files:
-                self.keep_content(file.sha256, lambda content=content: content)
+                target = self._content(file.sha256)
+                if not target.is_file():
+                    write_atomically(target, content)
             listed = [{name: getattr(f, name) for name in (*_META, "sha256")} for f, _ in files]
             checksum = _checksum(key, listed)
             entry = {"format": FORMAT, "key": key, "checksum": checksum, "files": listed,

@@ -108,4 +108,5 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         names=derived_names(meta.name),
         evidence=project.evidence(env.name, meta.name),
         evidence_sha256=project.evidence_sha256(env.name, meta.name),
+        spec_source_sha256=loaded.doc.sha256,
     ), []

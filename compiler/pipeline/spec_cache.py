@@ -1,9 +1,10 @@
 """Loaded YAML documents by the hash of their bytes, under .mlplat/cache/specs/.
 
 Reading a spec the careful way (loader.py: every value's position, every trap refused) is most of
-what `validate` costs at a thousand models. A file that loaded without a problem loads the same
-way again, so its data is kept under the SHA-256 of the loader's code and the file's bytes, and
-the positions are found again only if an error must be located. Only data that JSON holds exactly
+what `validate` costs at a thousand models, and reading evidence with every guard is much of the
+rest. A file that loaded without a problem loads the same way again, so its data is kept under the
+SHA-256 of the loader's code and the file's bytes, and the positions are found again only if an
+error must be located. Only data that JSON holds exactly
 is kept (a YAML date is not), and an entry is used only if it parses, names its own key and carries
 this checkout's signature (cache_dir.py).
 """
@@ -14,6 +15,7 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,10 @@ import yaml
 from compiler.pipeline import loader
 from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.loader import Document, load_bytes, read_regular
+from compiler.pipeline.loader import Document, load_bytes, load_json, read_regular
 
 CACHE_DIR = f"{CACHE_ROOT}/specs"
-FORMAT = 1
+FORMAT = 2  # entries: the signature, a newline, then the JSON it signs
 
 
 class SpecCache:
@@ -37,14 +39,23 @@ class SpecCache:
 
     def load_file(self, path: Path, display: str) -> tuple[Document | None, list[SpecError]]:
         """loader.load_file, through the cache."""
+        return self._load(path, display, "yaml", load_bytes)
+
+    def load_json_file(self, path: Path, display: str) -> tuple[Document | None, list[SpecError]]:
+        """loader.load_json of a file (an evidence document), through the cache."""
+        return self._load(path, display, "json", load_json)
+
+    def _load(self, path: Path, display: str, kind: str, load: Callable[[bytes, str], tuple[Document | None, list]]
+              ) -> tuple[Document | None, list[SpecError]]:
         raw, errors = read_regular(path, display)
         if raw is None:
             return None, errors
-        key = hashlib.sha256(_loader_version().encode() + b"\n" + raw).hexdigest()
+        sha256 = hashlib.sha256(raw).hexdigest()
+        key = hashlib.sha256(f"{_loader_version()} {kind} {sha256}".encode()).hexdigest()
         found = self._get(key) if self.enabled else None
         if found is not None:
-            return Document(display, found[0], locate_later=lambda: load_bytes(raw, display)[0]), []
-        doc, errors = load_bytes(raw, display)
+            return Document(display, found[0], locate_later=lambda: load_bytes(raw, display)[0], sha256=sha256), []
+        doc, errors = load(raw, display)
         if self.enabled and doc is not None and not errors and _exact_in_json(doc.data):
             self.pending[key] = doc.data
         return doc, errors
@@ -58,27 +69,26 @@ class SpecCache:
 
     def _get(self, key: str) -> tuple[Any] | None:
         try:
-            entry = json.loads(self._entry(key).read_bytes())
-        except (OSError, ValueError):
+            mac, _, body = self._entry(key).read_bytes().partition(b"\n")
+            if not signed(self.root, body, mac.decode("ascii")):
+                return None
+            entry = json.loads(body)
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
         if not (isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("key") == key
                 and "data" in entry):
             return None
-        return (entry["data"],) if signed(self.root, _payload(key, entry["data"]), entry.get("signature")) else None
+        return (entry["data"],)
 
     def _put(self, key: str, data: Any) -> None:
         try:
-            entry = {"format": FORMAT, "key": key, "data": data, "signature": signature(self.root, _payload(key, data))}
-            write_atomically(self._entry(key), json.dumps(entry).encode())
+            body = json.dumps({"format": FORMAT, "key": key, "data": data}).encode()
+            write_atomically(self._entry(key), signature(self.root, body).encode() + b"\n" + body)
         except OSError:
             pass  # a cache that cannot be written costs time, nothing else
 
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
-
-
-def _payload(key: str, data: Any) -> bytes:
-    return json.dumps([key, data], sort_keys=True).encode()
 
 
 @functools.cache

@@ -84,9 +84,9 @@ def owned_files(root: Path) -> set[str]:
 
 def inside_output(path: str) -> bool:
     """A normalised relative path to a file below environments/."""
-    parts = PurePosixPath(path).parts
+    parts = path.split("/")  # a string split: PurePosixPath costs more than the write at 14,000 files
     return (len(parts) > 1 and parts[0] == OUTPUT_DIR and "\\" not in path
-            and all(part not in ("", ".", "..") for part in parts) and path == "/".join(parts))
+            and all(part not in ("", ".", "..") for part in parts))
 
 
 def unsafe_entries(root: Path, paths: Iterable[str] = ()) -> list[str]:

@@ -47,6 +47,8 @@ class ResolvedModel:
     evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
     # pinned version -> SHA-256 of its evidence file, whose parsed JSON `evidence` holds (cache keys use it)
     evidence_sha256: dict[int, str] = field(hash=False, default_factory=dict)
+    # SHA-256 of the model.yaml the spec was merged from, which with `environment` determines `spec`
+    spec_source_sha256: str = field(default="", hash=False)
 
     @property
     def code_folder(self) -> str:

@@ -67,18 +67,19 @@ def edit_evidence(root: Path) -> None:
 
 CHANGES: dict[str, tuple[Callable[[Path], None], int]] = {
     # name: (the change, how many units are rendered again: each unit a model in an environment, an
-    # environment's own objects or a model card)
-    "spec": (lambda root: edit(root, FRAUD, "epochs: 20", "epochs: 25"), 3 + 3 + 1),
+    # environment's own objects, a team's objects in an environment, a model card or CODEOWNERS)
+    "spec": (lambda root: edit(root, FRAUD, "epochs: 20", "epochs: 25"), 3 + 3 + 3 + 1),
     # every environment's objects carry the hash of the whole spec, overlays included
     "overlay": (lambda root: edit(root, FRAUD, "replicas: {min: 1, max: 2}", "replicas: {min: 1, max: 3}"),
-                3 + 3 + 1),
-    # a team's settings reach its two models, every environment's objects and its two cards
+                3 + 3 + 3 + 1),
+    # the platform reaches every environment's and team's objects and CODEOWNERS; of the models, a team's
+    # settings reach its own two, and their cards
     "platform-team": (lambda root: edit(root, "platform/platform.yaml", "#payments-ml-alerts", "#payments-alerts"),
-                      2 * 3 + 3 + 2),
+                      2 * 3 + 3 + 4 * 3 + 2 + 1),
     "platform-defaults": (lambda root: edit(root, "platform/platform.yaml", "serviceAccount: mlplat-runner",
                                             "serviceAccount: mlplat-trainer"), None),
-    "releases": (lambda root: edit(root, PROD_RELEASES, "      traffic: 5\n", "      traffic: 25\n"), 1 + 1 + 1),
-    "evidence": (edit_evidence, 1 + 1 + 1),
+    "releases": (lambda root: edit(root, PROD_RELEASES, "      traffic: 5\n", "      traffic: 25\n"), 1 + 1 + 1 + 1),
+    "evidence": (edit_evidence, 1 + 1 + 1 + 1),
 }
 
 
@@ -93,7 +94,8 @@ def test_an_incremental_compile_is_a_clean_one(repo_copy: Path, change: str) -> 
     incremental = build_plan(checked, cache)
     assert files(incremental) == files(clean_plan(repo_copy))
     assert incremental.notes == clean_plan(repo_copy).notes
-    total = len(checked.models) + len(checked.environments) + len(checked.project.models)
+    team_units = sum(len({m.team for m in env.models}) for env in checked.environments)
+    total = len(checked.models) + len(checked.environments) + team_units + len(checked.project.models) + 1
     if expected_misses is not None:
         assert (cache.misses, cache.hits) == (expected_misses, total - expected_misses)
     else:  # the platform reaches every unit
@@ -113,7 +115,7 @@ def test_a_renderer_change_is_a_new_key(repo_copy: Path, monkeypatch: pytest.Mon
         return manifests
 
     monkeypatch.setitem(registry.MODEL_RENDERERS, "seldon", changed_seldon)
-    monkeypatch.setattr(fingerprint, "code_version", lambda: "an edited renderer")
+    monkeypatch.setattr(fingerprint, "project_code_version", lambda: "an edited renderer")
     checked = check_project(repo_copy)[0]
     cache = RenderCache(repo_copy)
     plan = build_plan(checked, cache)
@@ -126,18 +128,24 @@ def test_the_code_version_covers_every_renderer_file(tmp_path: Path, monkeypatch
     for entry in ("renderers", "compiler/spec", "compiler/pipeline"):
         shutil.copytree(fingerprint._REPO / entry, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(fingerprint, "_REPO", tmp_path)
-    fingerprint.code_version.cache_clear()
+    versions = (fingerprint.code_version, fingerprint.project_code_version)
+    for version in versions:
+        version.cache_clear()
     try:
-        before = fingerprint.code_version()
+        before = [version() for version in versions]
         for path in ("renderers/seldon.py", "renderers/templates/model_card.md.j2", "compiler/spec/emit.py",
-                     "compiler/pipeline/plan.py"):
+                     "compiler/pipeline/plan.py", "compiler/pipeline/resolve.py", "compiler/pipeline/loader.py"):
             (tmp_path / path).write_text((tmp_path / path).read_text() + "\n# edited\n")
-            fingerprint.code_version.cache_clear()
-            after = fingerprint.code_version()
-            assert after != before, path
+            for version in versions:
+                version.cache_clear()
+            after = [version() for version in versions]
+            assert after[1] != before[1], path  # what keys use: every change to loading, checking or rendering
+            if path.startswith(("renderers", "compiler/spec", "compiler/pipeline/plan")):
+                assert after[0] != before[0], path
             before = after
     finally:
-        fingerprint.code_version.cache_clear()
+        for version in versions:
+            version.cache_clear()
 
 
 def _break_every(folder: Path, damage: Callable[[Path], None]) -> int:
@@ -163,8 +171,13 @@ def test_a_broken_or_foreign_entry_is_a_miss(repo_copy: Path, damage: str) -> No
         elif damage == "foreign":  # a well-formed entry, filed under a key that is not its own
             path.write_bytes(original[listed[(listed.index(path) + 1) % len(listed)]])
         else:
-            entry = json.loads(path.read_text())
-            entry["files"][0]["sha256"] = "0" * 64
+            entry = json.loads(path.read_text())  # its listing changed, its checksum not
+            if entry["files"]:
+                entry["files"][0]["sha256"] = "0" * 64
+            else:  # a team without served models renders nothing
+                entry["files"] = [{"path": "environments/dev/extra.yaml", "environment": "dev", "kind": "Pod",
+                                   "name": "extra", "namespace": "", "source": "", "renderer": "x",
+                                   "sha256": "0" * 64}]
             path.write_text(json.dumps(entry))
 
     assert _break_every(entries, spoil) > 0
@@ -193,8 +206,10 @@ def test_a_linked_cache_folder_is_not_used(repo_copy: Path, tmp_path: Path) -> N
     assert list(outside.iterdir()) == []  # nothing written through the link
 
 
-def _poison(root: Path) -> None:
-    """What a branch could commit: entries with the right keys and checksums, contents of its own choosing."""
+def _poison(root: Path) -> int:
+    """What a branch could commit: entries with the right keys and checksums, contents of its own choosing
+    (returns how many evidence documents it poisoned)."""
+    evidence = 0
     for entry in (root / CACHE_DIR / "entries").rglob("*.json"):
         data = json.loads(entry.read_text())
         for listed in data["files"]:
@@ -206,10 +221,15 @@ def _poison(root: Path) -> None:
         data["checksum"] = hashlib.sha256(json.dumps([data["key"], data["files"]], sort_keys=True).encode()).hexdigest()
         entry.write_text(json.dumps(data))
     for entry in (root / SPEC_CACHE_DIR).rglob("*.json"):
-        data = json.loads(entry.read_text())
+        mac, _, body = entry.read_text().partition("\n")
+        data = json.loads(body)
         if data["data"].get("kind") == "Model":
             data["data"]["metadata"]["description"] = "poisoned"
-            entry.write_text(json.dumps(data))
+        elif "artifactSha256" in data["data"]:  # an evidence document: its ML-BOM would say so
+            data["data"]["description"] = "poisoned"
+            evidence += 1
+        entry.write_text(f"{mac}\n{json.dumps(data)}")
+    return evidence
 
 
 def test_a_cache_from_another_checkout_is_not_trusted(repo_copy: Path, tmp_path: Path) -> None:
@@ -218,7 +238,7 @@ def test_a_cache_from_another_checkout_is_not_trusted(repo_copy: Path, tmp_path:
     shutil.copytree(repo_copy, other)
     (other / ".git").mkdir()
     assert run(other, "compile")[0] == 0
-    _poison(other)
+    assert _poison(other) > 0
     (repo_copy / ".git").mkdir()
     shutil.copytree(other / ".mlplat", repo_copy / ".mlplat")
     cache = RenderCache(repo_copy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from compiler.spec.emit import to_yaml
@@ -19,7 +21,7 @@ from renderers import (
     scraping,
     seldon,
 )
-from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS
+from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
@@ -29,8 +31,22 @@ def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
                                "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
                                "quality": quality.render, "canary": canary.render, "sbom": sbom.render}
-    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render, "dashboards": dashboards.render,
-                                     "scraping": scraping.render, "prediction-log": prediction_log.render}
+    assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
+    assert TEAM_RENDERERS == {"dashboards": dashboards.render, "scraping": scraping.render,
+                              "prediction-log": prediction_log.render}
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_team_renderers_render_a_team_from_its_models_alone(checked, env: str) -> None:
+    """What the plan relies on to render them team by team (one team's change renders that team's objects)."""
+    environment = next(e for e in checked.environments if e.env.name == env)
+    teams = sorted({m.team for m in environment.models})
+    assert len(teams) > 1
+    for render in TEAM_RENDERERS.values():
+        whole = sorted((m.path, m.body) for m in render(environment))
+        by_team = sorted((m.path, m.body) for team in teams for m in render(dataclasses.replace(
+            environment, models=tuple(m for m in environment.models if m.team == team))))
+        assert by_team == whole
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
