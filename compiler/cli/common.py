@@ -16,11 +16,12 @@ if TYPE_CHECKING:  # a plan from the memo loads neither (project_plan.py)
     from compiler.spec.resolved import ResolvedModel
 
 
-def checked_or_report(root: Path, fmt: str) -> Checked | None:
-    """The checked project, or None after printing every error in `fmt` (text, json or github)."""
+def checked_or_report(root: Path, fmt: str, remember: bool = True) -> Checked | None:
+    """The checked project, or None after printing every error in `fmt` (text, json or github);
+    `remember=False` adds nothing to the spec cache."""
     from compiler.pipeline.check import check_project
 
-    checked, errors = check_project(root)
+    checked, errors = check_project(root, remember=remember)
     if errors:
         sys.stdout.write(format_errors(errors, fmt))
         return None

@@ -16,7 +16,7 @@ def validate(root: Path, args: argparse.Namespace) -> int:
     if known is not None:
         models, envs = known.models, known.environments
     else:
-        checked = checked_or_report(root, args.format)
+        checked = checked_or_report(root, args.format, remember=False)
         if checked is None:
             return EXIT_ERRORS
         models, envs = len(checked.project.models), len(checked.environments)

@@ -38,9 +38,11 @@ class Checked:
         return [m for env in self.environments for m in env.models]
 
 
-def check_project(root: Path, cache_root: Path | None = None) -> tuple[Checked | None, list[SpecError]]:
-    """Every error of every file, in one pass; a `Checked` project only when there are none."""
-    project, errors = load_project(root, cache_root)
+def check_project(root: Path, cache_root: Path | None = None, remember: bool = True
+                  ) -> tuple[Checked | None, list[SpecError]]:
+    """Every error of every file, in one pass; a `Checked` project only when there are none (whose loaded
+    files the spec cache keeps, unless `remember` is False)."""
+    project, errors = load_project(root, cache_root, remember)
     if project is None:
         return None, sorted(set(errors))
     checked, errors = check_loaded(project, errors)

@@ -99,13 +99,14 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_project(root: Path, cache_root: Path | None = None) -> tuple[Project | None, list[SpecError]]:
+def load_project(root: Path, cache_root: Path | None = None, remember: bool = True
+                 ) -> tuple[Project | None, list[SpecError]]:
     """Load and validate the platform and every spec; all errors of all files are returned together.
 
     Loaded documents are cached in `cache_root` (the repository itself, unless another is given:
-    `mlplat plan` reads the base's files with the head's cache)."""
+    `mlplat plan` reads the base's files with the head's cache); with `remember=False` none is added."""
     errors: list[SpecError] = []
-    spec_cache = SpecCache(cache_root or root)
+    spec_cache = SpecCache(cache_root or root, remember)
     load_file = spec_cache.load_file
     platform_doc, found = load_file(root / PLATFORM_FILE, PLATFORM_FILE)
     errors += found

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,13 @@ FORMAT = 2  # entries: the signature, a newline, then the JSON it signs
 
 
 class SpecCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, remember: bool = True) -> None:
+        """`remember=False` reads entries but keeps none (`validate`, which writes nothing)."""
         self.root = root
         self.folder = root / CACHE_DIR
-        self.pending: dict[str, Any] = {}  # written by keep(), once the whole project has checked
+        self.pending: dict[str, str] = {}  # key -> data as JSON, written by keep() once the project checked
         self.enabled = usable(root, CACHE_DIR)
+        self.remember = remember
 
     def load_file(self, path: Path, display: str) -> tuple[Document | None, list[SpecError]]:
         """loader.load_file, through the cache."""
@@ -56,8 +57,10 @@ class SpecCache:
         if found is not None:
             return Document(display, found[0], locate_later=lambda: load_bytes(raw, display)[0], sha256=sha256), []
         doc, errors = load(raw, display)
-        if self.enabled and doc is not None and not errors and _exact_in_json(doc.data):
-            self.pending[key] = doc.data
+        if self.enabled and self.remember and doc is not None and not errors:
+            text = _as_json(doc.data)
+            if text is not None:
+                self.pending[key] = text
         return doc, errors
 
     def keep(self) -> None:
@@ -80,9 +83,9 @@ class SpecCache:
             return None
         return (entry["data"],)
 
-    def _put(self, key: str, data: Any) -> None:
+    def _put(self, key: str, data: str) -> None:
         try:
-            body = json.dumps({"format": FORMAT, "key": key, "data": data}).encode()
+            body = f'{{"format": {FORMAT}, "key": "{key}", "data": {data}}}'.encode()  # the key is hex
             write_atomically(self._entry(key), signature(self.root, body).encode() + b"\n" + body)
         except OSError:
             pass  # a cache that cannot be written costs time, nothing else
@@ -98,12 +101,10 @@ def _loader_version() -> str:
     return f"{FORMAT} {yaml.__version__} {hashlib.sha256(source).hexdigest()}"
 
 
-def _exact_in_json(value: Any) -> bool:
-    """True where json.dumps then json.loads gives back the same value with the same types."""
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _exact_in_json(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_exact_in_json(v) for v in value)
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return value is None or isinstance(value, (str, int, bool))
+def _as_json(value: Any) -> str | None:
+    """The data as JSON where JSON holds it exactly, else None: a YAML date, or a float that is not finite.
+    (Keys are always text: the loader refuses any other.)"""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return None

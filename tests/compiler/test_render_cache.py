@@ -283,8 +283,13 @@ def test_compile_check_and_plan_see_a_hand_edit_despite_the_cache(repo_copy: Pat
     assert "# hand edit" not in target.read_text()
 
 
+def test_validate_writes_nothing(repo_copy: Path) -> None:
+    assert run(repo_copy, "validate")[0] == 0
+    assert not (repo_copy / ".mlplat").exists()
+
+
 def test_a_cached_spec_still_locates_its_errors(repo_copy: Path) -> None:
-    assert run(repo_copy, "validate")[0] == 0  # the spec is now in the spec cache
+    assert run(repo_copy, "compile")[0] == 0  # the spec is now in the spec cache
     assert any((repo_copy / SPEC_CACHE_DIR).rglob("*.json"))
     edit(repo_copy, FRAUD, "  retries: 2\n", "  retries: two\n")
     first = run(repo_copy, "validate")
