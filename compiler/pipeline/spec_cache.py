@@ -1,12 +1,11 @@
-"""Loaded YAML documents by the hash of their bytes, under .mlplat/cache/specs/.
+"""Loaded YAML and evidence documents by the hash of their bytes, under .mlplat/cache/specs/.
 
 Reading a spec the careful way (loader.py: every value's position, every trap refused) is most of
 what `validate` costs at a thousand models, and reading evidence with every guard is much of the
 rest. A file that loaded without a problem loads the same way again, so its data is kept under the
 SHA-256 of the loader's code and the file's bytes, and the positions are found again only if an
-error must be located. Only data that JSON holds exactly
-is kept (a YAML date is not), and an entry is used only if it parses, names its own key and carries
-this checkout's signature (cache_dir.py).
+error must be located. Only data that JSON holds exactly is kept (a YAML date is not), and an
+entry is used only if its signature is this checkout's (cache_dir.py), it parses and names its own key.
 """
 
 from __future__ import annotations
