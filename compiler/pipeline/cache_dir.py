@@ -15,9 +15,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 CACHE_ROOT = ".mlplat/cache"
 
@@ -37,6 +39,20 @@ def write_atomically(target: Path, content: bytes) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_bytes(content)
     os.replace(temporary, target)
+
+
+def write_signed(root: Path, target: Path, body: bytes) -> None:
+    """An entry file: its signature, a newline, then the bytes it signs (OSError where it cannot be written)."""
+    write_atomically(target, signature(root, body).encode() + b"\n" + body)
+
+
+def read_signed(root: Path, target: Path) -> Any:
+    """The parsed JSON of an entry that write_signed wrote with this checkout's key, else None."""
+    try:
+        mac, _, body = target.read_bytes().partition(b"\n")
+        return json.loads(body) if signed(root, body, mac.decode("ascii")) else None
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def signature(root: Path, payload: bytes) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.pipeline import fingerprint
-from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR
@@ -132,18 +132,12 @@ class PlanMemo:
                                "environments": planned.environments, "notes": list(planned.plan.notes),
                                "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]},
                               separators=(",", ":")).encode()
-            write_atomically(self._entry(digest), signature(self.root, body).encode() + b"\n" + body)
+            write_signed(self.root, self._entry(digest), body)
         except OSError:
             pass  # a memo that cannot be written costs the next run its time, nothing else
 
     def _read(self, digest: str) -> dict[str, Any] | None:
-        try:
-            mac, _, body = self._entry(digest).read_bytes().partition(b"\n")
-            if not signed(self.root, body, mac.decode("ascii")):
-                return None
-            entry = json.loads(body)
-        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
-            return None
+        entry = read_signed(self.root, self._entry(digest))
         good = (isinstance(entry, dict) and entry.get("format") == FORMAT and hmac.compare_digest(
                     str(entry.get("digest")), digest)
                 and isinstance(entry.get("models"), int) and isinstance(entry.get("environments"), int)

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from compiler.pipeline import loader
-from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document, load_bytes, load_json, read_regular
 
@@ -70,13 +70,7 @@ class SpecCache:
         self.pending.clear()
 
     def _get(self, key: str) -> tuple[Any] | None:
-        try:
-            mac, _, body = self._entry(key).read_bytes().partition(b"\n")
-            if not signed(self.root, body, mac.decode("ascii")):
-                return None
-            entry = json.loads(body)
-        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
-            return None
+        entry = read_signed(self.root, self._entry(key))
         if not (isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("key") == key
                 and "data" in entry):
             return None
@@ -85,7 +79,7 @@ class SpecCache:
     def _put(self, key: str, data: str) -> None:
         try:
             body = f'{{"format": {FORMAT}, "key": "{key}", "data": {data}}}'.encode()  # the key is hex
-            write_atomically(self._entry(key), signature(self.root, body).encode() + b"\n" + body)
+            write_signed(self.root, self._entry(key), body)
         except OSError:
             pass  # a cache that cannot be written costs time, nothing else
 

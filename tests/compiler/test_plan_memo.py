@@ -4,32 +4,22 @@ damaged, foreign or made while the inputs changed is never trusted."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
 import compiler.pipeline.check
-from compiler.cli import main
 from compiler.pipeline import fingerprint, project_plan
 from compiler.pipeline.plan_memo import CACHE_DIR, inputs_digest
 from compiler.pipeline.render_cache import CACHE_DIR as RENDER_CACHE_DIR
 from compiler.pipeline.write import differences
-from tests.compiler.test_render_cache import CHANGES, clean_plan, edit
+from tests.compiler.test_render_cache import CHANGES, clean_plan, edit, run
 
 PIPELINE = "specs/growth/ltv-forecaster/ltv/pipeline.py"
-
-
-def run(root: Path, *args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = main(["--root", str(root), *args])
-    return code, out.getvalue()
 
 
 @pytest.fixture
