@@ -5,10 +5,11 @@ The rule, as docs/delivery.md states it:
 - Each check compares the canary with main over the current step (at a 100% step, main's requests of
   the same length just before the step). Errors (5xx) and slow requests (over the SLO's p95 target,
   where the spec has one) use a one-sided Fisher exact test: is the canary's share higher than main's?
-  The prediction distribution (predicted classes or score bins) uses a chi-square test of homogeneity
-  and counts as worse only past the monitoring's shift margin (total variation distance 0.1); a
-  regression's mean uses Welch's t-test and counts past half a standard deviation of main's. Live
-  quality, where the quality job reports per predictor, uses the Fisher test on wrong predictions.
+  The prediction distribution (predicted classes or score bins, pooled until each side expects 5 in
+  every bin) uses a chi-square test of homogeneity and counts as worse only past the monitoring's shift
+  margin (total variation distance 0.1); a regression's mean uses Welch's t-test and counts past half a
+  standard deviation of main's. Live quality, where the quality job reports per predictor, uses the
+  Fisher test on wrong predictions.
 - A check is worse when its p-value is below alpha_k / m: m checks, and alpha_k = (1 - confidence) *
   6 / (pi^2 k^2) at the step's k-th look (the analyses of a step look at growing evidence; the alphas
   sum to 1 - confidence over any number of looks). So a canary no worse than main is rolled back in a
@@ -27,6 +28,8 @@ from typing import Any
 
 CLASS_SHIFT = 0.1  # total variation distance past which a distribution shift counts (renderers/monitoring.py)
 MEAN_SHIFT = 0.5  # change of a regression's mean, in main's standard deviations, past which it counts
+MIN_EXPECTED = 5  # counts each side must expect in a bin for the chi-square test (Cochran's rule)
+SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/evidence.py)
 
 
 @dataclass(frozen=True)
@@ -167,17 +170,54 @@ def _fisher(name: str, main_bad: int, main_total: int, canary_bad: int, canary_t
 def _distribution(main: dict[str, int], canary: dict[str, int]) -> dict[str, Any]:
     from scipy.stats import chi2_contingency
 
-    keys = sorted(k for k in main.keys() | canary.keys() if main.get(k, 0) + canary.get(k, 0) > 0)
-    table = [[main.get(k, 0) for k in keys], [canary.get(k, 0) for k in keys]]
+    keys = [k for k in dict.fromkeys([*main, *canary]) if main.get(k, 0) + canary.get(k, 0) > 0]
+    labels, table = pool_sparse(keys, [main.get(k, 0) for k in keys], [canary.get(k, 0) for k in keys])
     n_main, n_canary = sum(table[0]), sum(table[1])
-    if len(keys) < 2 or not n_main or not n_canary:
+    if len(labels) < 2:
         p_value, distance = 1.0, 0.0
     else:
         p_value = float(chi2_contingency(table, correction=False).pvalue)
         distance = 0.5 * sum(abs(a / n_main - b / n_canary) for a, b in zip(*table, strict=True))
-    return {"name": "distribution", "test": f"chi-square homogeneity, worse past TVD {CLASS_SHIFT}",
-            "main": dict(zip(keys, table[0], strict=True)), "canary": dict(zip(keys, table[1], strict=True)),
+    return {"name": "distribution",
+            "test": f"chi-square homogeneity on bins pooled to >= {MIN_EXPECTED} expected per side, worse past "
+                    f"TVD {CLASS_SHIFT}",
+            "main": dict(zip(labels, table[0], strict=True)), "canary": dict(zip(labels, table[1], strict=True)),
             "distance": round(distance, 4), "pValue": p_value, "beyond_margin": distance >= CLASS_SHIFT}
+
+
+def pool_sparse(keys: list[str], main: list[int], canary: list[int]) -> tuple[list[str], list[list[int]]]:
+    """The bins pooled until each expects at least MIN_EXPECTED counts on both sides, as the chi-square
+    approximation needs: with a few requests on the canary, a bin it expects 0.6 of and gets 2 of makes a
+    p-value far below the truth, and canaries as good as main were rolled back. Score bins pool with their
+    neighbours, classes smallest with smallest; a part too small to stand alone joins the last pooled
+    bin. One bin left means the sides cannot be compared yet."""
+    n_main, n_canary = sum(main), sum(canary)
+    if not n_main or not n_canary:
+        return [], [[], []]
+    needed = MIN_EXPECTED * (n_main + n_canary) / min(n_main, n_canary)
+    scores = all(k.startswith(SCORE_BIN) for k in keys)
+    if scores:
+        order = sorted(range(len(keys)), key=lambda i: float(keys[i][len(SCORE_BIN):]))
+    else:
+        order = sorted(range(len(keys)), key=lambda i: (-(main[i] + canary[i]), keys[i]))
+    groups: list[list[int]] = []
+    filling: list[int] = []
+    for i in order:
+        filling.append(i)
+        if sum(main[j] + canary[j] for j in filling) >= needed:
+            groups.append(filling)
+            filling = []
+    if filling and groups:
+        groups[-1] += filling
+    elif filling:
+        groups.append(filling)
+    if scores:
+        bounds = [keys[g[-1]][len(SCORE_BIN):] for g in groups]
+        labels = [keys[g[-1]] if len(g) == 1 or not n else f"{bounds[n - 1]} < score <= {bounds[n]}"
+                  for n, g in enumerate(groups)]
+    else:
+        labels = [" + ".join(keys[i] for i in g) for g in groups]
+    return labels, [[sum(main[i] for i in g) for g in groups], [sum(canary[i] for i in g) for g in groups]]
 
 
 def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.canary.decide import Arm, Evidence
+from runtime.canary.decide import SCORE_BIN, Arm, Evidence
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
 TIMEOUT = 10
@@ -131,6 +131,6 @@ def _bins(cumulative: dict[str, float]) -> dict[str, int]:
     """Score histogram bins from cumulative `le` counts."""
     bins, below = {}, 0.0
     for bound, count in sorted((float(le), c) for le, c in cumulative.items() if le):
-        bins[f"score <= {bound:g}"] = round(count - below)
+        bins[f"{SCORE_BIN}{bound:g}"] = round(count - below)
         below = count
     return bins

@@ -65,7 +65,10 @@ def test_a_failing_canary_is_rolled_back_by_a_commit_on_origin(facts: dict) -> N
 
 def test_a_good_canary_steps_up_to_full_traffic_and_becomes_main(facts: dict) -> None:
     steps = facts["steps"]
-    assert [s["decision"] for s in steps] == ["step", "step", "step", "promote"], [s["log"] for s in steps]
+    decisions = [s["decision"] for s in steps]
+    if decisions != ["step", "step", "step", "promote"]:
+        print("\n\n".join("\n".join(s["report"]) + f"\n{s['log']}" for s in steps))  # shown in full on failure
+    assert decisions == ["step", "step", "step", "promote"], [s["report"][:1] for s in steps]
     assert [s["shares"].get("canary") for s in steps[:3]] == [25, 50, 100]
     assert [s["release"]["candidate"]["traffic"] for s in steps[:3]] == [25, 50, 100]
     assert steps[-1]["shares"] == {"main": 100}
