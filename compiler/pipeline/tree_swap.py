@@ -8,6 +8,15 @@ Fixed names mean a kill leaves at most these two folders, which the next run cle
 The staging tree holds hard links to the files that do not change, so building it costs a link per
 file, not a copy of every byte; a changed file is unlinked there and written anew, so the old tree's
 file is never written through its link.
+
+Where the caches are used (compiler/pipeline/cache_dir.py), the tree an exchange replaced is kept as a
+spare (.mlplat/cache/tree) instead of being removed, and the next compile builds its staging tree from
+it: the spare is made to hold exactly environments/' entries, each file the same inode (a folder's
+listing compared, and only what differs linked, unlinked or made), and then the changes are applied.
+Nothing in the spare is trusted: a file that is not environments/' own file is replaced by a link to
+it, and links and special files are removed, never followed. Only the folders whose entries changed
+are synced, so a compile that changes a few files costs a few, not 3,000 new folders and 15,000 links
+made, synced and removed again.
 """
 
 from __future__ import annotations
@@ -20,10 +29,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from compiler.pipeline import cache_dir
+
 OUTPUT_DIR = "environments"
 # Where the new tree is built and, with the fallback swap, where the old one waits to be removed.
 STAGING = f".{OUTPUT_DIR}.new"
 BACKUP = f".{OUTPUT_DIR}.old"
+SPARE = f"{cache_dir.CACHE_ROOT}/tree"  # the tree the last exchange replaced, kept to build the next one from
 
 
 def interrupted(root: Path) -> bool:
@@ -58,11 +70,16 @@ def locked(root: Path) -> Iterator[None]:
 
 def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
     out, staging = root / OUTPUT_DIR, root / STAGING
+    spare = root / SPARE if cache_dir.usable(root, SPARE) else None
     try:
-        if out.is_dir():  # regular files and folders only: unsafe_entries checked
+        if out.is_dir() and spare is not None and _take(spare, staging):
+            touched = _mirror(str(out), str(staging))
+        elif out.is_dir():  # regular files and folders only: unsafe_entries checked
             shutil.copytree(out, staging, copy_function=_link_or_copy)
+            touched = None
         else:
             staging.mkdir()
+            touched = None
         for path in stale:
             _remove(staging, path)
         for path, content in writes.items():
@@ -70,7 +87,13 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.unlink(missing_ok=True)  # a link to the old tree's file: never write through it
             write_file(target, content)
-        _sync_tree(staging)
+        if touched is None:
+            _sync_tree(staging)
+        else:  # every other folder's entries were synced when they were made, and have not changed since
+            for path in (*writes, *stale):
+                touched.update(_folders_above(staging, path))
+            for folder in sorted(touched):
+                _fsync_folder(Path(folder))
         if not out.is_dir():
             os.rename(staging, out)
         elif not _exchange(staging, out):
@@ -83,8 +106,84 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
                 raise
             staging = root / BACKUP
         _fsync_folder(root)
+        if spare is not None and _keep(staging, spare):
+            return
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # the old tree, or a new one that never went in
+
+
+def _take(spare: Path, staging: Path) -> bool:
+    """The spare moved to the staging folder's place; False where there is none (or it cannot move)."""
+    if spare.is_symlink() or not spare.is_dir():
+        return False
+    try:
+        os.rename(spare, staging)
+    except OSError:  # another file system, say
+        return False
+    return True
+
+
+def _keep(old_tree: Path, spare: Path) -> bool:
+    """The tree just replaced, kept as the next compile's spare."""
+    try:
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(old_tree, spare)
+    except OSError:
+        return False
+    return True
+
+
+def _mirror(source: str, target: str) -> set[str]:
+    """Make folder `target` hold exactly `source`'s entries, each file a hard link to source's own, and
+    return the folders whose entries changed. Nothing of `target` is followed: what is neither the same
+    file (device and inode) nor a folder beside a folder is removed and linked, or made, anew."""
+    touched: set[str] = set()
+    have = {entry.name: entry for entry in os.scandir(target)}
+    for entry in os.scandir(source):
+        kept = have.pop(entry.name, None)
+        path = os.path.join(target, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            if kept is not None and not kept.is_dir(follow_symlinks=False):
+                _delete(kept)
+                kept = None
+            if kept is None:
+                os.mkdir(path)
+                touched.add(target)
+            touched |= _mirror(entry.path, path)
+            continue
+        if kept is not None:
+            if kept.is_file(follow_symlinks=False) and _same_file(kept, entry):
+                continue
+            _delete(kept)
+        _link_or_copy(entry.path, path)
+        touched.add(target)
+    for left in have.values():  # in the spare only
+        _delete(left)
+        touched.add(target)
+    return touched
+
+
+def _same_file(a: os.DirEntry, b: os.DirEntry) -> bool:
+    first, second = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def _delete(entry: os.DirEntry) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)  # does not follow links inside
+    else:
+        os.unlink(entry.path)  # a file, a link itself (not its target), a special file
+
+
+def _folders_above(staging: Path, path: str) -> list[str]:
+    """The folders from a written or removed file's up to the staging folder: any may have gained or lost it."""
+    folders = []
+    parent = (staging / Path(path).relative_to(OUTPUT_DIR)).parent
+    while parent != staging.parent:
+        if parent.is_dir():
+            folders.append(str(parent))
+        parent = parent.parent
+    return folders
 
 
 def _link_or_copy(source: str, target: str) -> None:

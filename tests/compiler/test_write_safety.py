@@ -4,6 +4,7 @@ and a kill at any moment of a compile leaves the old tree or the new one, with n
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from compiler.pipeline import tree_swap
 from compiler.pipeline.write import INDEX
 from tests.compiler.test_write import run, tree
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_repo
 
 ENTRIES = [".github", "environments", "platform", "specs"]
 CACHE = ".mlplat"  # the compiler's caches (gitignored): not a leftover, and no part of the tree
@@ -36,6 +37,11 @@ def victim(tmp_path: Path) -> Path:
 def change_a_spec(root: Path) -> None:
     spec = root / "specs/growth/churn-predictor/model.yaml"
     spec.write_text(spec.read_text().replace("max_depth: 8", "max_depth: 9"))
+
+
+def change_another_spec(root: Path) -> None:
+    spec = root / "specs/platform/tumor-classifier/model.yaml"
+    spec.write_text(spec.read_text().replace("epochs: 60,", "epochs: 61,"))
 
 
 @pytest.mark.parametrize("listed", ["environments/../../victim/important.txt", "{victim}",
@@ -106,7 +112,12 @@ KILLS = {
     "after the fallback's renames": "tree_swap._exchange = lambda a, b: False\n"
                                     "os.rename = dies_after(os.rename, calls=2)",
     "removing the old tree": "shutil.rmtree = dies_after(shutil.rmtree)",
+    # where an earlier compile left a spare tree (.mlplat/cache/tree) to build the staging tree from
+    "taking the spare": "tree_swap._take = dies_after(tree_swap._take)",
+    "mirroring the spare": "tree_swap._mirror = dies_after(tree_swap._mirror)",
+    "keeping the old tree as the spare": "tree_swap._keep = dies_after(tree_swap._keep)",
 }
+WITH_A_SPARE = {"taking the spare", "mirroring the spare", "keeping the old tree as the spare"}
 CHILD = """
 import os, shutil, signal, sys
 from compiler.pipeline import tree_swap
@@ -129,6 +140,9 @@ main(["--root", sys.argv[1], "compile"])
 
 @pytest.mark.parametrize("moment", list(KILLS))
 def test_a_kill_at_any_moment_leaves_the_old_or_the_new_tree(repo_copy: Path, moment: str) -> None:
+    if moment in WITH_A_SPARE:
+        change_another_spec(repo_copy)
+        assert run(repo_copy, "compile")[0] == 0 and (repo_copy / tree_swap.SPARE).is_dir()
     old = tree(repo_copy)
     change_a_spec(repo_copy)
     child = subprocess.run([sys.executable, "-c", CHILD.format(patch=KILLS[moment]), str(repo_copy)],
@@ -145,3 +159,73 @@ def test_a_kill_at_any_moment_leaves_the_old_or_the_new_tree(repo_copy: Path, mo
     assert new != old
     assert killed in (old, new, None)
     assert leftovers(repo_copy) == ENTRIES
+
+
+def test_a_tampered_spare_is_mirrored_never_trusted_or_followed(repo_copy: Path, victim: Path) -> None:
+    """The spare tree an exchange left (.mlplat/cache/tree) with a changed file, an extra file, a folder
+    where a file was and the reverse, links to outside files and folders and a FIFO: the next compile
+    writes exactly a cold compile's tree, and nothing outside the repository is read or written."""
+    change_another_spec(repo_copy)
+    assert run(repo_copy, "compile")[0] == 0
+    spare = repo_copy / tree_swap.SPARE
+    [manifest, *_] = sorted(spare.glob("dev/apps/*/*/*.yaml"))
+    manifest.unlink()
+    manifest.write_text("kind: Tampered\n")  # a new inode with other bytes
+    (spare / "dev/extra.yaml").write_text("kind: Extra\n")
+    folder = next(p for p in sorted((spare / "staging/apps").iterdir()) if p.is_dir())
+    shutil.rmtree(folder)
+    folder.write_text("a file where a folder was\n")
+    index = spare / "GENERATED.sha256"
+    index.unlink()
+    index.mkdir()
+    (spare / "prod/argocd").rename(spare / "prod/argocd-moved")
+    (spare / "prod/argocd").symlink_to(victim.parent, target_is_directory=True)
+    (spare / "dev/victim.yaml").symlink_to(victim)
+    os.mkfifo(spare / "dev/pipe")
+    change_a_spec(repo_copy)
+    cold = copy_repo(repo_copy.parent / "cold")
+    change_another_spec(cold)
+    change_a_spec(cold)
+    assert run(cold, "compile")[0] == 0
+    before = {p: p.read_bytes() for p in victim.parent.rglob("*")}
+
+    code, out = run(repo_copy, "compile")
+    assert code == 0, out
+    assert tree(repo_copy) == tree(cold)
+    assert sorted(p.name for p in (repo_copy / "environments").rglob("*") if p.is_symlink() or p.is_fifo()) == []
+    assert {p: p.read_bytes() for p in victim.parent.rglob("*")} == before
+    assert run(repo_copy, "compile", "--check")[0] == 0
+
+
+def test_a_spare_that_is_a_link_is_not_used(repo_copy: Path, victim: Path) -> None:
+    spare = repo_copy / tree_swap.SPARE
+    spare.parent.mkdir(parents=True)
+    outside = victim.parent / "tree"
+    shutil.copytree(repo_copy / "environments", outside)
+    spare.symlink_to(outside, target_is_directory=True)
+    before = {p: p.read_bytes() for p in victim.parent.rglob("*") if p.is_file()}
+    change_a_spec(repo_copy)
+    assert run(repo_copy, "compile")[0] == 0
+    assert {p: p.read_bytes() for p in victim.parent.rglob("*") if p.is_file()} == before
+    assert spare.is_symlink()  # left as it was: not the compiler's to remove
+
+
+def test_with_a_spare_a_compile_links_and_syncs_only_what_changed(repo_copy: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spare is the tree before the last compile: building the next tree from it links again only
+    what that compile changed, and syncs only the folders around this one's changes."""
+    change_another_spec(repo_copy)
+    assert run(repo_copy, "compile")[0] == 0
+    spare = repo_copy / tree_swap.SPARE
+    relinked = sorted(p.split("/", 1)[1] for p, data in tree(repo_copy).items()
+                      if (spare / p.split("/", 1)[1]).read_bytes() != data)
+    links, synced = [], []
+    real_link, real_sync = os.link, tree_swap._fsync_folder
+    monkeypatch.setattr(os, "link", lambda a, b, **k: (links.append(b), real_link(a, b, **k))[1])
+    monkeypatch.setattr(tree_swap, "_fsync_folder", lambda folder: (synced.append(folder), real_sync(folder))[1])
+    change_a_spec(repo_copy)
+    code, out = run(repo_copy, "compile")
+    assert code == 0, out
+    assert relinked and sorted(Path(b).relative_to(repo_copy / tree_swap.STAGING).as_posix() for b in links) == relinked
+    folders = sum(1 for p in (repo_copy / "environments").rglob("*") if p.is_dir())
+    assert len(synced) < folders / 2
