@@ -22,7 +22,7 @@ import yaml
 from compiler.pipeline import loader
 from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.loader import Document, load_bytes, load_json, read_regular
+from compiler.pipeline.loader import Document, load_bytes, load_json, located_later, read_regular
 
 CACHE_DIR = f"{CACHE_ROOT}/specs"
 FORMAT = 2  # entries: the signature, a newline, then the JSON it signs
@@ -54,7 +54,7 @@ class SpecCache:
         key = hashlib.sha256(f"{_loader_version()} {kind} {sha256}".encode()).hexdigest()
         found = self._get(key) if self.enabled else None
         if found is not None:
-            return Document(display, found[0], locate_later=lambda: load_bytes(raw, display)[0], sha256=sha256), []
+            return Document(display, found[0], locate_later=located_later(raw, display), sha256=sha256), []
         doc, errors = load(raw, display)
         if self.enabled and self.remember and doc is not None and not errors:
             text = _as_json(doc.data)

@@ -93,7 +93,8 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
             for path in (*writes, *stale):
                 touched.update(_folders_above(staging, path))
             for folder in sorted(touched):
-                _fsync_folder(Path(folder))
+                if os.path.isdir(folder):  # not a folder that a pruned model's files took with them
+                    _fsync_folder(Path(folder))
         if not out.is_dir():
             os.rename(staging, out)
         elif not _exchange(staging, out):

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from compiler.pipeline.loader import Position, load_bytes
+from compiler.pipeline.loader import Position, load_bytes, load_json
 
 
 def load(text: str):
@@ -68,3 +68,16 @@ def test_explicit_tags_that_do_not_convert_are_located_errors(value: str, kind: 
     assert doc is None
     assert [(e.line, e.column, e.path) for e in errors] == [(2, 4, "b"), (3, 4, "c")]
     assert f"not a valid {kind}" in errors[0].message
+
+
+def test_json_documents_share_their_texts_and_still_locate_errors() -> None:
+    """A thousand evidence files list the same packages: their texts are kept once, not once per file; the
+    positions, found only for an error, are still those of each file's own bytes."""
+    first, _ = load_json(b'{"packages": [{"name": "numpy", "version": "2.3.4"}]}', "a.json")
+    second, _ = load_json(b'{\n  "extra": 1,\n  "packages": [{"name": "numpy", "version": "2.3.4"}]}', "b.json")
+    assert first is not None and second is not None
+    assert first.data == {"packages": [{"name": "numpy", "version": "2.3.4"}]}
+    assert first.data["packages"][0]["version"] is second.data["packages"][0]["version"]
+    assert first.data["packages"][0] is not second.data["packages"][0]  # the containers are each file's own
+    error = second.error(("packages", 0, "version"), "wrong")
+    assert (error.file, error.line, error.column) == ("b.json", 3, 45)

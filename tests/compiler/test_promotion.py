@@ -150,7 +150,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     evidence = json.loads((repo / "environments/prod/evidence/churn-predictor-v31.json").read_text())
     (repo / "environments/prod/evidence/churn-predictor-v32.json").write_text(json.dumps({**evidence, "version": 32}))
     shutil.rmtree(repo / "specs/growth/ltv-forecaster")
-    assert run(repo, "compile")[0] == 0
+    code, out = run(repo, "compile")
+    assert code == 0, out
     repository = git.Repo(repo)
     repository.git.add("--all")
     repository.index.commit("PR: tighten the fraud gate, bump churn in prod, retire ltv")

@@ -229,3 +229,20 @@ def test_with_a_spare_a_compile_links_and_syncs_only_what_changed(repo_copy: Pat
     assert relinked and sorted(Path(b).relative_to(repo_copy / tree_swap.STAGING).as_posix() for b in links) == relinked
     folders = sum(1 for p in (repo_copy / "environments").rglob("*") if p.is_dir())
     assert len(synced) < folders / 2
+
+
+def test_with_a_spare_a_retired_model_takes_its_folders_with_it(repo_copy: Path) -> None:
+    """A checkout copied with its caches (so every file of the spare is a copy, and every folder is linked
+    again), then a model retired: its folders, mirrored first, go with its files."""
+    change_another_spec(repo_copy)
+    assert run(repo_copy, "compile")[0] == 0
+    copied = repo_copy.parent / "copied"
+    shutil.copytree(repo_copy, copied)
+    shutil.rmtree(copied / "specs/growth/ltv-forecaster")
+    cold = copy_repo(repo_copy.parent / "cold")
+    change_another_spec(cold)
+    shutil.rmtree(cold / "specs/growth/ltv-forecaster")
+    assert run(cold, "compile")[0] == 0
+    code, out = run(copied, "compile")
+    assert code == 0, out
+    assert tree(copied) == tree(cold) and not list((copied / "environments").glob("*/apps/growth/ltv-*"))
