@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,12 +68,11 @@ class GateError(Exception):
 
 def base_checked(root: Path, ref: str) -> Checked:
     """The project as committed at `ref` (its specs, platform and pins), checked like the work tree."""
-    with tempfile.TemporaryDirectory(prefix="mlplat-gate-base-") as tmp:
-        try:
-            base_root = gitbase.export_inputs(root, ref, Path(tmp))
-        except gitbase.GitError as exc:
-            raise GateError(str(exc)) from exc
-        checked, errors = check_project(base_root)
+    try:
+        with gitbase.exported_inputs(root, ref) as base_root:
+            checked, errors = check_project(base_root)
+    except gitbase.GitError as exc:
+        raise GateError(str(exc)) from exc
     if checked is None:
         raise GateError(f"the base {ref} does not validate ({len(errors)} errors, the first: {errors[0].text()}); "
                         "the gate judges only by a base that does")

@@ -116,8 +116,9 @@ class Keys:
     def _canonical(self, value: Any) -> Any:
         if isinstance(value, self._model_class):
             known = self._dumped.get(id(value))
-            if known is None:
-                known = self._dumped[id(value)] = (value, value.model_dump(mode="json", by_alias=True))
+            if known is None:  # a shared object (the platform, an environment) is dumped and hashed once
+                text = json.dumps(value.model_dump(mode="json", by_alias=True), sort_keys=True, allow_nan=True)
+                known = self._dumped[id(value)] = (value, hashlib.sha256(text.encode()).hexdigest())
             return [type(value).__qualname__, known[1]]
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return [type(value).__qualname__,

@@ -163,16 +163,18 @@ def load_bytes(raw: bytes, display: str) -> tuple[Document | None, list[SpecErro
                     sha256=hashlib.sha256(raw).hexdigest()), []
 
 
-def load_json(raw: bytes, display: str) -> tuple[Document | None, list[SpecError]]:
+def load_json(raw: bytes, display: str, path: Path | None = None) -> tuple[Document | None, list[SpecError]]:
     """A JSON file, with JSON's own reading of its values (YAML 1.1 would take 2e-05 for text).
 
     It is parsed once, by the json module; positions come from reading it as YAML (JSON is YAML) only
     when an error must be located. A file that any guard of load_bytes would refuse (size, encoding,
-    characters, duplicate keys, depth, size once built) is read the careful way for its located error."""
+    characters, duplicate keys, depth, size once built) is read the careful way for its located error.
+    `path`: the file the bytes came from, read again for positions instead of keeping them."""
     data = _plain_json(raw)
     if data is not _REFUSED:
-        return Document(display, data, locate_later=located_later(raw, display),
-                        sha256=hashlib.sha256(raw).hexdigest()), []
+        sha256 = hashlib.sha256(raw).hexdigest()
+        later = read_again(path, display, sha256) if path is not None else located_later(raw, display)
+        return Document(display, data, locate_later=later, sha256=sha256), []
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -186,10 +188,20 @@ _REFUSED = object()
 
 
 def located_later(raw: bytes, display: str) -> Callable[[], Document | None]:
-    """What finds a document's positions when its first error is located. The bytes are kept compressed
-    (a fifth of their size): a thousand evidence files are 16 MB that almost never need reading again."""
+    """What finds a document's positions when its first error is located, from its bytes kept compressed
+    (a thousand evidence files are 16 MB that almost never need reading again)."""
     packed = zlib.compress(raw, 1)
     return lambda: load_bytes(zlib.decompress(packed), display)[0]
+
+
+def read_again(path: Path, display: str, sha256: str) -> Callable[[], Document | None]:
+    """located_later for bytes read from `path`: nothing is kept, the file is read again, and its positions
+    are used only if it still hashes the same (a file changed since gives its errors no position)."""
+    def locate() -> Document | None:
+        raw, _ = read_regular(path, display)
+        return load_bytes(raw, display)[0] if raw is not None and hashlib.sha256(raw).hexdigest() == sha256 else None
+
+    return locate
 
 
 def _plain_json(raw: bytes) -> Any:

@@ -68,10 +68,36 @@ def inputs_digest(root: Path) -> str | None:
                 paths.append(releases)
             if not _regular_files(root, f"{OUTPUT_DIR}/{env}/evidence", paths):
                 return None
-    digest = hashlib.sha256(f"{FORMAT}\n{fingerprint.project_code_version()}\n".encode())
-    for path in sorted(paths):
+    hashes = []
+    for path in paths:
         with open(os.path.join(root, path), "rb") as file:
-            digest.update(f"{path}\0{hashlib.file_digest(file, 'sha256').hexdigest()}\n".encode())
+            hashes.append((path, hashlib.file_digest(file, "sha256").hexdigest()))
+    return _combined(hashes)
+
+
+def files_digest(files: dict[str, bytes]) -> str | None:
+    """inputs_digest of a folder holding exactly `files` (relative path -> bytes: a commit's blobs, so no
+    file stands where a folder does), computed without writing them: `mlplat plan` asks the memo for a
+    base commit's plan before it exports the commit."""
+    hashes = []
+    for path, content in files.items():
+        parts = path.split("/")
+        if parts[0] in INPUT_FOLDERS and len(parts) > 1 and "__pycache__" not in parts[1:-1]:
+            pass
+        elif len(parts) == 3 and parts[0] == OUTPUT_DIR and parts[2] == "releases.yaml":
+            pass
+        elif len(parts) >= 4 and parts[0] == OUTPUT_DIR and parts[2] == "evidence":
+            pass
+        else:
+            continue
+        hashes.append((path, hashlib.sha256(content).hexdigest()))
+    return _combined(hashes)
+
+
+def _combined(hashes: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256(f"{FORMAT}\n{fingerprint.project_code_version()}\n".encode())
+    for path, sha256 in sorted(hashes):
+        digest.update(f"{path}\0{sha256}\n".encode())
     return digest.hexdigest()
 
 

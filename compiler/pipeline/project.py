@@ -141,8 +141,7 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
             for name, release in pinned.releases.items():
                 for version in (release.version, *([release.candidate.version] if release.candidate else [])):
                     if _present(root / evidence_path(env, name, version)):
-                        evidence[(name, version)], found = load_evidence(root, env, name, version,
-                                                                         spec_cache.load_json_file)
+                        evidence[(name, version)], found = load_evidence(root, env, name, version, spec_cache)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
     return Project(root, platform_doc, platform, tuple(models), releases, spec_cache), errors
@@ -168,15 +167,21 @@ def load_releases(root: Path, environment: str, load_file: Loader = load_file
     return doc, releases, errors
 
 
-def load_evidence(root: Path, env: str, model: str, version: int, load_file: Loader | None = None
+def load_evidence(root: Path, env: str, model: str, version: int, cache: SpecCache | None = None
                   ) -> tuple[Document | None, list[SpecError]]:
     """The validated evidence document of one pin (whose file exists), or None with the reasons it is broken."""
     display = evidence_path(env, model, version)
-    doc, errors = (load_file or _load_json_file)(root / display, display)
+    doc, errors = (cache.load_json_file if cache else _load_json_file)(root / display, display)
     if doc is None:
         return None, errors
+    if cache is not None and cache.known_valid(doc, VersionEvidence.__name__):
+        return doc, []
     evidence, errors = validate(doc, VersionEvidence)
-    return (doc if evidence is not None else None), errors
+    if evidence is None:
+        return None, errors
+    if cache is not None:
+        cache.passed(doc, VersionEvidence.__name__)
+    return doc, errors
 
 
 def _load_json_file(path: Path, display: str) -> tuple[Document | None, list[SpecError]]:

@@ -7,11 +7,12 @@ project must really be checked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.plan_files import Plan
-from compiler.pipeline.plan_memo import PlanMemo, ProjectPlan, inputs_digest
+from compiler.pipeline.plan_memo import PlanMemo, ProjectPlan, files_digest, inputs_digest
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.render_cache import CorruptContent, RenderCache
 
@@ -39,6 +40,14 @@ def remembered(root: Path) -> ProjectPlan | None:
     cache, memo = RenderCache(root), PlanMemo(root)
     digest = inputs_digest(root) if memo.enabled and cache.enabled else None
     return memo.get(digest, cache, lambda: _full_plan(root, root, cache, None)) if digest else None
+
+
+def remembered_files(cache_root: Path, files: dict[str, bytes], full_plan: Callable[[], Plan]) -> ProjectPlan | None:
+    """The memo's plan of a project given as its input files (a base commit's, read from git), if an
+    earlier clean compile left one; `full_plan` stands in for a content missing from the render cache."""
+    cache, memo = RenderCache(cache_root), PlanMemo(cache_root)
+    digest = files_digest(files) if memo.enabled and cache.enabled else None
+    return memo.get(digest, cache, full_plan) if digest else None
 
 
 def _full_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None) -> Plan:

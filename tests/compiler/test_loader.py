@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,14 @@ def test_json_documents_share_their_texts_and_still_locate_errors() -> None:
     assert first.data["packages"][0] is not second.data["packages"][0]  # the containers are each file's own
     error = second.error(("packages", 0, "version"), "wrong")
     assert (error.file, error.line, error.column) == ("b.json", 3, 45)
+
+
+def test_positions_found_later_read_the_file_again_and_only_if_it_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "evidence.json"
+    path.write_bytes(b'{\n  "version": "x"\n}\n')
+    doc, _ = load_json(path.read_bytes(), "evidence.json", path)
+    error = doc.error(("version",), "wrong") if doc is not None else None
+    assert error is not None and (error.line, error.column) == (2, 14)
+    changed, _ = load_json(path.read_bytes(), "evidence.json", path)
+    path.write_bytes(b'\n\n{\n  "version": "x"\n}\n')  # changed before the error is located: no position of it
+    assert changed is not None and changed.error(("version",), "wrong").line == 1

@@ -148,3 +148,20 @@ def test_validate_from_the_memo_loads_no_spec_model(repo_copy: Path) -> None:
                 if line.startswith("import time:")}
     assert "compiler.pipeline.plan_memo" in imported
     assert not {"compiler.spec.model", "pydantic", "hera", "renderers"} & imported
+
+
+def test_a_base_compiled_here_is_planned_from_the_memo_without_writing_it(
+        repo_copy: Path, checks: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan --base` of the commit a branch started from, compiled here before: its plan comes from the
+    memo by the digest of the commit's files, which are neither written out nor checked; the head is."""
+    from compiler.gitops import gitbase
+    from tests.conftest import init_git
+
+    assert run(repo_copy, "compile")[0] == 0
+    init_git(repo_copy)
+    checks.clear()
+    edit(repo_copy, "specs/growth/churn-predictor/model.yaml", "max_depth: 8", "max_depth: 9")
+    monkeypatch.setattr(gitbase, "write_inputs", lambda files, destination: pytest.fail("the base was written"))
+    code, out = run(repo_copy, "plan", "--base", "HEAD")
+    assert code == 0 and "churn-predictor" in out, out
+    assert checks == [repo_copy]  # the head, changed; not the base
