@@ -75,23 +75,22 @@ def inputs_digest(root: Path) -> str | None:
     return _combined(hashes)
 
 
-def files_digest(files: dict[str, bytes]) -> str | None:
+def files_digest(files: dict[str, bytes]) -> str:
     """inputs_digest of a folder holding exactly `files` (relative path -> bytes: a commit's blobs, so no
     file stands where a folder does), computed without writing them: `mlplat plan` asks the memo for a
     base commit's plan before it exports the commit."""
-    hashes = []
-    for path, content in files.items():
-        parts = path.split("/")
-        if parts[0] in INPUT_FOLDERS and len(parts) > 1 and "__pycache__" not in parts[1:-1]:
-            pass
-        elif len(parts) == 3 and parts[0] == OUTPUT_DIR and parts[2] == "releases.yaml":
-            pass
-        elif len(parts) >= 4 and parts[0] == OUTPUT_DIR and parts[2] == "evidence":
-            pass
-        else:
-            continue
-        hashes.append((path, hashlib.sha256(content).hexdigest()))
-    return _combined(hashes)
+    return _combined([(path, hashlib.sha256(content).hexdigest()) for path, content in files.items()
+                      if _read_by_inputs_digest(path.split("/"))])
+
+
+def _read_by_inputs_digest(parts: list[str]) -> bool:
+    """Whether inputs_digest reads a file at this path: below platform/ or specs/ (not in __pycache__),
+    an environment's releases.yaml, or below its evidence/."""
+    if parts[0] in INPUT_FOLDERS:
+        return len(parts) > 1 and "__pycache__" not in parts[1:-1]
+    if parts[0] != OUTPUT_DIR:
+        return False
+    return (len(parts) == 3 and parts[2] == "releases.yaml") or (len(parts) >= 4 and parts[2] == "evidence")
 
 
 def _combined(hashes: list[tuple[str, str]]) -> str:
