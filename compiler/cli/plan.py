@@ -27,8 +27,8 @@ def plan(root: Path, args: argparse.Namespace) -> int:
 
         def exported_plan() -> tuple[ProjectPlan | None, list[SpecError]]:
             # The head's caches for the base: it renders only the models that differ from the head's.
-            with gitbase.scratch_folder(root) as folder:
-                return plan_project(gitbase.write_inputs(files, folder), cache_root=root, progress=progress)
+            with gitbase.written_inputs(root, files) as folder:
+                return plan_project(folder, cache_root=root, progress=progress)
 
         def full_plan() -> Plan:
             planned, _ = exported_plan()

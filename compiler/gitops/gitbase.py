@@ -38,14 +38,18 @@ def is_input(path: str) -> bool:
 
 
 @contextmanager
-def scratch_folder(root: Path) -> Iterator[Path]:
-    """An empty folder inside the repository (.mlplat/base/, gitignored: nothing outside the repository
-    is written) to export a base into, removed afterwards."""
+def written_inputs(root: Path, files: dict[str, bytes]) -> Iterator[Path]:
+    """`files` (relative path -> bytes, see read_inputs) written to a scratch folder inside the repository
+    (.mlplat/base/, gitignored: nothing outside the repository is written), removed afterwards."""
     if any(root.joinpath(*Path(BASE_DIR).parts[:depth]).is_symlink() for depth in (1, 2)):
         raise GitError(f"{BASE_DIR} is a symbolic link: the base is not written through it")
     (root / BASE_DIR).mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="base-", dir=root / BASE_DIR))
     try:
+        for relative, content in files.items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -53,10 +57,9 @@ def scratch_folder(root: Path) -> Iterator[Path]:
 
 @contextmanager
 def exported_inputs(root: Path, ref: str) -> Iterator[Path]:
-    """The inputs (see is_input) as of `ref`, written to a scratch folder."""
-    files = read_inputs(root, ref)
-    with scratch_folder(root) as folder:
-        yield write_inputs(files, folder)
+    """The inputs (see is_input) as of `ref`, written to a scratch folder (see written_inputs)."""
+    with written_inputs(root, read_inputs(root, ref)) as folder:
+        yield folder
 
 
 def read_inputs(root: Path, ref: str) -> dict[str, bytes]:
@@ -82,14 +85,6 @@ def read_inputs(root: Path, ref: str) -> dict[str, bytes]:
         files[relative] = batch[header_end + 1:header_end + 1 + size]
         offset = header_end + 1 + size + 1
     return files
-
-
-def write_inputs(files: dict[str, bytes], destination: Path) -> Path:
-    for relative, content in files.items():
-        target = destination / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return destination
 
 
 def _git(root: Path, *args: str, error: str = "", stdin: bytes | None = None) -> bytes:

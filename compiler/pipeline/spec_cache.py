@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from compiler.pipeline import loader
+from compiler.pipeline import fingerprint, loader
 from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document, load_bytes, load_json, read_again, read_regular
@@ -74,9 +74,8 @@ class SpecCache:
 
     @staticmethod
     def _valid_key(doc: Document, schema: str) -> str:
-        from compiler.pipeline.fingerprint import project_code_version
-
-        return hashlib.sha256(f"{FORMAT} {project_code_version()} valid {schema} {doc.sha256}".encode()).hexdigest()
+        code = fingerprint.project_code_version()
+        return hashlib.sha256(f"{FORMAT} {code} valid {schema} {doc.sha256}".encode()).hexdigest()
 
     def keep(self) -> None:
         """Store what was loaded; called only when the project has no errors, so that a run on bad input

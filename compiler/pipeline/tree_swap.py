@@ -90,8 +90,8 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
         if touched is None:
             _sync_tree(staging)
         else:  # every other folder's entries were synced when they were made, and have not changed since
-            for path in (*writes, *stale):
-                touched.update(_folders_above(staging, path))
+            for folder in {Path(path).parent for path in (*writes, *stale)}:
+                touched.update(_folders_above(staging, folder))
             for folder in sorted(touched):
                 if os.path.isdir(folder):  # not a folder that a pruned model's files took with them
                     _fsync_folder(Path(folder))
@@ -176,10 +176,11 @@ def _delete(entry: os.DirEntry) -> None:
         os.unlink(entry.path)  # a file, a link itself (not its target), a special file
 
 
-def _folders_above(staging: Path, path: str) -> list[str]:
-    """The folders from a written or removed file's up to the staging folder: any may have gained or lost it."""
+def _folders_above(staging: Path, folder: Path) -> list[str]:
+    """The folders from a written or removed file's `folder` (under environments/) up to the staging
+    folder: any of them may have gained or lost an entry."""
     folders = []
-    parent = (staging / Path(path).relative_to(OUTPUT_DIR)).parent
+    parent = staging / folder.relative_to(OUTPUT_DIR)
     while parent != staging.parent:
         if parent.is_dir():
             folders.append(str(parent))

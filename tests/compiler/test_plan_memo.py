@@ -161,7 +161,7 @@ def test_a_base_compiled_here_is_planned_from_the_memo_without_writing_it(
     init_git(repo_copy)
     checks.clear()
     edit(repo_copy, "specs/growth/churn-predictor/model.yaml", "max_depth: 8", "max_depth: 9")
-    monkeypatch.setattr(gitbase, "write_inputs", lambda files, destination: pytest.fail("the base was written"))
+    monkeypatch.setattr(gitbase, "written_inputs", lambda root, files: pytest.fail("the base was written"))
     code, out = run(repo_copy, "plan", "--base", "HEAD")
     assert code == 0 and "churn-predictor" in out, out
     assert checks == [repo_copy]  # the head, changed; not the base
