@@ -7,7 +7,8 @@ Rendering is done in units: a model in an environment, an environment's own obje
 objects in an environment, a model's card, CODEOWNERS. With a render cache (render_cache.py) a
 unit whose inputs hash to a stored key is not rendered: its files come from the cache, their
 contents read only when something needs the bytes (a write, a diff), so a compile after a one-spec
-change renders that model and what lists it.
+change renders that model and what lists it. The bytes of a file not rendered are read from the tree
+that the compile which rendered it wrote (render_cache.py).
 """
 
 from __future__ import annotations
@@ -92,17 +93,18 @@ class _Units:
             return render()
         cached = self.cache.get(key)
         if cached is not None:
-            return [_from_cache(self.cache, f, render) for f in cached]
+            again = functools.cache(render)  # a unit whose files the tree lacks is rendered once, not per file
+            return [_from_cache(self.cache, f, again) for f in cached]
         rendered = render()
-        self.cache.put(key, [(f, f.content) for f in rendered])
+        self.cache.put(key, list(rendered))
         return rendered
 
 
 def _from_cache(cache: RenderCache, file: CachedFile, render: Callable[[], list[PlannedFile]]) -> PlannedFile:
     def read() -> bytes:
         try:
-            return cache.content(file.sha256)
-        except (OSError, CorruptContent):  # the stored bytes are damaged: render them again
+            return cache.content(file.path, file.sha256)
+        except CorruptContent:  # not in the tree (another branch's output, a hand edit): render it again
             again = next((f.content for f in render() if f.path == file.path), b"")
             if hashlib.sha256(again).hexdigest() != file.sha256:
                 raise CorruptContent(f"the render cache in {cache.folder} disagrees with the renderers for "

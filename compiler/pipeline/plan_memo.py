@@ -1,13 +1,13 @@
 """The plan of a whole project by the hash of its inputs, under .mlplat/cache/plans/.
 
 Most compiles, `--check`s and bases of `mlplat plan` see inputs that an earlier clean compile saw
-already. Their plan is that compile's plan: its list of files with their hashes, the contents in the
-render cache, and nothing is loaded, checked or rendered. The key hashes the code that loads, checks
-and renders (fingerprint.project_code_version) and every input file as bytes: all of platform/ and
-specs/ (the training code beside each spec too, which the check parses), and each environment's
-releases.yaml and evidence/. A link or special file among them, or a compile interrupted mid-swap,
-gives no key: the full path reports them. Entries are written only for a project without errors,
-and signed like every cache entry (cache_dir.py); a bad entry is a miss.
+already. Their plan is that compile's plan: its list of files with their hashes, the contents read
+from the tree it wrote (render_cache.py), and nothing is loaded, checked or rendered. The key hashes
+the code that loads, checks and renders (fingerprint.project_code_version) and every input file as
+bytes: all of platform/ and specs/ (the training code beside each spec too, which the check parses),
+and each environment's releases.yaml and evidence/. A link or special file among them, or a compile
+interrupted mid-swap, gives no key: the full path reports them. Entries are written only for a
+project without errors, and signed like every cache entry (cache_dir.py); a bad entry is a miss.
 """
 
 from __future__ import annotations
@@ -138,8 +138,8 @@ class PlanMemo:
         self.enabled = usable(root, CACHE_DIR)
 
     def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]) -> ProjectPlan | None:
-        """The stored plan, its contents read from `cache` when asked for; `full_plan` stands in for a
-        content that is missing or damaged there. None where there is no good entry."""
+        """The stored plan, its contents read through `cache` when asked for; `full_plan` stands in for a
+        content that the tree no longer holds. None where there is no good entry."""
         entry = self._read(digest) if self.enabled else None
         if entry is None:
             return None
@@ -149,7 +149,7 @@ class PlanMemo:
         return ProjectPlan(Plan(files, tuple(entry["notes"])), entry["models"], entry["environments"])
 
     def put(self, digest: str, planned: ProjectPlan) -> None:
-        """Store a clean project's plan (its contents are in the render cache: every file is a unit's)."""
+        """Store a clean project's plan (every file is a render cache unit's, its content found as theirs)."""
         if not self.enabled:
             return
         try:
@@ -193,8 +193,8 @@ class _Once:
 def _reader(cache: RenderCache, path: str, sha256: str, fallback: _Once) -> Callable[[], bytes]:
     def read() -> bytes:
         try:
-            return cache.content(sha256)
-        except (OSError, CorruptContent):  # gone or damaged: the full plan renders it again
+            return cache.content(path, sha256)
+        except CorruptContent:  # not in the tree as it was: the full plan renders it again
             again = fallback.content(path)
             if again is None or hashlib.sha256(again).hexdigest() != sha256:
                 raise CorruptContent(f"the plan memo in {CACHE_DIR} disagrees with the specs for {path}; "

@@ -1,10 +1,15 @@
 """The render cache: rendered files by the hash of their inputs (fingerprint.py), under .mlplat/cache/.
 
 An entry lists one unit's files (a model in an environment, an environment's own objects, a model
-card) with each file's path, plan metadata and SHA-256; contents are stored once each, named by
-their SHA-256. Nothing read from here is trusted: an entry must parse, name its own key, match its
-checksum and carry this checkout's signature (cache_dir.py), or it is
-a miss and the unit is rendered again; a content is checked against its hash when it is read. The
+card) with each file's path, plan metadata and SHA-256. The bytes themselves are not stored again:
+a compile writes every file it renders into the tree, so a cached file's content is read where the
+tree holds it (environments/ or the spare tree the last compile replaced, tree_swap.py) and used only
+if it hashes to the entry's SHA-256; where neither does (a hand edit, another branch's output), the
+unit is rendered again (plan.py). Storing 14,000 contents a second time cost a cold compile seconds,
+and they are needed only for the few files a write or a diff reads.
+
+Nothing read from here is trusted: an entry must parse, name its own key, match its checksum and
+carry this checkout's signature (cache_dir.py), or it is a miss and the unit is rendered again. The
 cache lives inside the repository (gitignored) and holds only what the compiler would render again;
 deleting it costs one cold compile.
 """
@@ -14,16 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.tree_swap import OUTPUT_DIR, SPARE
 
-FORMAT = 1  # of the entries here and of the keys (fingerprint.py)
+FORMAT = 2  # of the entries here and of the keys (fingerprint.py)
 CACHE_DIR = f"{CACHE_ROOT}/render"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _META = ("path", "environment", "kind", "name", "namespace", "source", "renderer")
 
 
@@ -42,7 +47,7 @@ class CachedFile:
 
 
 class CorruptContent(Exception):
-    """A stored content does not hash to its name (the disk or someone changed it)."""
+    """A cached file's content is not where the tree should hold it, or not what its hash says."""
 
 
 class RenderCache:
@@ -76,22 +81,23 @@ class RenderCache:
             return None
         return files  # a content that is missing or damaged when read is rendered again (plan.py)
 
-    def content(self, sha256: str) -> bytes:
-        data = self._content(sha256).read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise CorruptContent(f"{self._content(sha256)} does not match its hash")
-        return data
+    def content(self, path: str, sha256: str) -> bytes:
+        """The file's bytes from the tree (or the spare tree), if they hash to `sha256`."""
+        places = [path]
+        if path.startswith(f"{OUTPUT_DIR}/"):
+            places.append(f"{SPARE}/{path.removeprefix(f'{OUTPUT_DIR}/')}")
+        for place in places:
+            data = _read_no_links(self.root, place)
+            if data is not None and hashlib.sha256(data).hexdigest() == sha256:
+                return data
+        raise CorruptContent(f"{path} is not in the tree as the render cache lists it")
 
-    def put(self, key: str, files: list[tuple[CachedFile, bytes]]) -> None:
+    def put(self, key: str, files: list[CachedFile]) -> None:
         """Store a unit; a failure to write (a read-only or full disk) only costs the next compile."""
         if not self.enabled:
             return
         try:
-            for file, content in files:
-                target = self._content(file.sha256)
-                if not target.is_file():
-                    write_atomically(target, content)
-            listed = [{name: getattr(f, name) for name in (*_META, "sha256")} for f, _ in files]
+            listed = [{name: getattr(f, name) for name in (*_META, "sha256")} for f in files]
             checksum = _checksum(key, listed)
             entry = {"format": FORMAT, "key": key, "checksum": checksum, "files": listed,
                      "signature": signature(self.root, checksum.encode())}
@@ -102,14 +108,30 @@ class RenderCache:
     def _entry(self, key: str) -> Path:
         return self.folder / "entries" / key[:2] / f"{key}.json"
 
-    def _content(self, sha256: str) -> Path:
-        return Path(self._content_name(sha256))
-
-    def _content_name(self, sha256: str) -> str:
-        if not _HEX64.fullmatch(sha256):
-            return os.path.join(self.folder, "invalid")  # a name from a broken entry never leaves the folder
-        return os.path.join(self.folder, "contents", sha256[:2], sha256)
-
 
 def _checksum(key: str, files: Any) -> str:
     return hashlib.sha256(json.dumps([key, files], sort_keys=True).encode()).hexdigest()
+
+
+def _read_no_links(root: Path, path: str) -> bytes | None:
+    """A regular file's bytes below `root`, opened a component at a time without following a link (the
+    tree is the working copy: a branch can commit links there), or None."""
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    opened: list[int] = []
+    try:
+        opened.append(os.open(root, os.O_RDONLY | os.O_DIRECTORY))
+        for folder in parts[:-1]:
+            opened.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=opened[-1]))
+        # O_NONBLOCK: a fifo put where a file was expected must not hang the compile
+        opened.append(os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1]))
+        if not stat.S_ISREG(os.fstat(opened[-1]).st_mode):
+            return None
+        with os.fdopen(opened.pop(), "rb") as file:
+            return file.read()
+    except OSError:
+        return None
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)

@@ -14,9 +14,11 @@ spare (.mlplat/cache/tree) instead of being removed, and the next compile builds
 it: the spare is made to hold exactly environments/' entries, each file the same inode (a folder's
 listing compared, and only what differs linked, unlinked or made), and then the changes are applied.
 Nothing in the spare is trusted: a file that is not environments/' own file is replaced by a link to
-it, and links and special files are removed, never followed. Only the folders whose entries changed
-are synced, so a compile that changes a few files costs a few, not 3,000 new folders and 15,000 links
-made, synced and removed again.
+it, and links and special files are removed, never followed. So a compile that changes a few files
+costs a few, not 3,000 new folders and 15,000 links made and removed again.
+
+Before the exchange the new tree is flushed to disk with one syncfs(2); where there is none, each
+written file is synced, and then only the folders whose entries changed.
 """
 
 from __future__ import annotations
@@ -82,19 +84,16 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
             touched = None
         for path in stale:
             _remove(staging, path)
+        made: set[Path] = set()
         for path, content in writes.items():
             target = staging / Path(path).relative_to(OUTPUT_DIR)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:  # one mkdir per folder, not per file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.unlink(missing_ok=True)  # a link to the old tree's file: never write through it
-            write_file(target, content)
-        if touched is None:
-            _sync_tree(staging)
-        else:  # every other folder's entries were synced when they were made, and have not changed since
-            for folder in {Path(path).parent for path in (*writes, *stale)}:
-                touched.update(_folders_above(staging, folder))
-            for folder in sorted(touched):
-                if os.path.isdir(folder):  # not a folder that a pruned model's files took with them
-                    _fsync_folder(Path(folder))
+            write_file(target, content, sync=False)
+        if not _sync_file_system(staging):
+            _sync_each(staging, writes, stale, touched)
         if not out.is_dir():
             os.rename(staging, out)
         elif not _exchange(staging, out):
@@ -212,13 +211,53 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a))
 
 
-def write_file(target: Path, content: bytes) -> None:
-    """Write a file, never through a link (O_NOFOLLOW), flushed to disk before the tree is swapped in."""
+def write_file(target: Path, content: bytes, *, sync: bool = True) -> None:
+    """Write a file, never through a link (O_NOFOLLOW); flushed to disk unless the caller syncs it later."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(descriptor, "wb") as file:
         file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
+        if sync:
+            file.flush()
+            os.fsync(file.fileno())
+
+
+def _sync_file_system(folder: Path) -> bool:
+    """Flush everything written below `folder` with one syncfs(2) of its file system (Linux), instead of
+    an fsync per file and folder: 14,000 fsyncs cost seconds. False where there is no syncfs."""
+    import ctypes
+
+    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if syncfs is None:
+        return False
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if syncfs(descriptor) == 0:
+            return True
+    finally:
+        os.close(descriptor)
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EPERM):  # EPERM: a seccomp filter's answer
+        return False
+    raise OSError(code, os.strerror(code), str(folder))
+
+
+def _sync_each(staging: Path, writes: dict[str, bytes], stale: list[str], touched: set[str] | None) -> None:
+    """Without syncfs: each written file, then the folders whose entries changed (all of them where the
+    tree was copied rather than mirrored from the spare, whose other folders were synced when made)."""
+    for path in writes:
+        descriptor = os.open(staging / Path(path).relative_to(OUTPUT_DIR), os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    if touched is None:
+        _sync_tree(staging)
+        return
+    for folder in {Path(path).parent for path in (*writes, *stale)}:
+        touched.update(_folders_above(staging, folder))
+    for folder in sorted(touched):
+        if os.path.isdir(folder):  # not a folder that a pruned model's files took with them
+            _fsync_folder(Path(folder))
 
 
 def _sync_tree(folder: Path) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from compiler.spec import block_yaml
+
 # libyaml's emitter, about 6x faster than PyYAML's pure-Python one, which matters at a thousand models
 # (compiler/pipeline/plan.py emits every manifest). It writes a list under a key at the key's own
 # indentation, as kubectl and Argo CD show manifests; PyYAML's emitter does the same by default, so
@@ -39,7 +41,11 @@ def header(source: str) -> str:
 
 
 def dump_yaml(body: Any) -> str:
-    """Block-style YAML in the key order the body was built in."""
+    """Block-style YAML in the key order the body was built in: written directly where block_yaml can
+    (the same bytes, several times faster), else by libyaml."""
+    written = block_yaml.dump(body)
+    if written is not None:
+        return written
     return yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
                      width=4096)
 

@@ -29,6 +29,7 @@ from compiler.pipeline.plan import Plan, build_plan
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.render_cache import CACHE_DIR, RenderCache
 from compiler.pipeline.spec_cache import CACHE_DIR as SPEC_CACHE_DIR
+from compiler.pipeline.tree_swap import SPARE
 from compiler.pipeline.write import differences
 from renderers import registry, seldon
 
@@ -188,11 +189,15 @@ def test_a_broken_or_foreign_entry_is_a_miss(repo_copy: Path, damage: str) -> No
     assert cache.hits == 0
 
 
-def test_a_damaged_content_is_rendered_again(repo_copy: Path) -> None:
+def test_a_content_the_tree_no_longer_holds_is_rendered_again(repo_copy: Path) -> None:
+    """A cached file's bytes are read from the tree the last compile wrote (or its spare): edited there
+    in place, or gone, the unit is rendered again rather than its file left out or written wrong."""
     assert run(repo_copy, "compile")[0] == 0
-    contents = repo_copy / CACHE_DIR / "contents"
-    assert _break_every(contents, lambda p: p.write_bytes(p.read_bytes() + b"# tampered\n")) > 0
-    shutil.rmtree(repo_copy / "environments" / "dev" / "apps")  # so that contents must be read to be written
+    edit(repo_copy, FRAUD, "epochs: 20", "epochs: 25")
+    assert run(repo_copy, "compile")[0] == 0  # so that a spare tree holds the tree before it
+    for tree in (repo_copy / "environments", repo_copy / SPARE):
+        assert _break_every(tree / "dev" / "apps", lambda p: p.write_bytes(p.read_bytes() + b"# tampered\n")) > 0
+    shutil.rmtree(repo_copy / "environments" / "prod" / "apps")
     code, out = run(repo_copy, "compile")
     assert code == 0, out
     assert differences(repo_copy, clean_plan(repo_copy)) == []
@@ -208,7 +213,7 @@ def test_a_linked_cache_folder_is_not_used(repo_copy: Path, tmp_path: Path) -> N
 
 
 def _poison(root: Path) -> int:
-    """What a branch could commit: entries with the right keys and checksums, contents of its own choosing
+    """What a branch could commit: entries with the right keys and checksums, a tree of its own choosing
     (returns how many evidence documents it poisoned)."""
     evidence = 0
     for entry in (root / CACHE_DIR / "entries").rglob("*.json"):
@@ -216,7 +221,7 @@ def _poison(root: Path) -> int:
         for listed in data["files"]:
             poison = b"kind: Pod\n# " + listed["path"].encode() + b"\n"
             listed["sha256"] = hashlib.sha256(poison).hexdigest()
-            target = root / CACHE_DIR / "contents" / listed["sha256"][:2] / listed["sha256"]
+            target = root / listed["path"]  # a branch commits the tree as well
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(poison)
         data["checksum"] = hashlib.sha256(json.dumps([data["key"], data["files"]], sort_keys=True).encode()).hexdigest()
@@ -244,6 +249,8 @@ def test_a_cache_from_another_checkout_is_not_trusted(repo_copy: Path, tmp_path:
     assert _poison(other) > 0
     (repo_copy / ".git").mkdir()
     shutil.copytree(other / ".mlplat", repo_copy / ".mlplat")
+    shutil.rmtree(repo_copy / "environments")
+    shutil.copytree(other / "environments", repo_copy / "environments")
     cache = RenderCache(repo_copy)
     checked = check_project(repo_copy)[0]
     assert all(m.description != "poisoned" for m in checked.models)

@@ -210,25 +210,34 @@ def test_a_spare_that_is_a_link_is_not_used(repo_copy: Path, victim: Path) -> No
     assert spare.is_symlink()  # left as it was: not the compiler's to remove
 
 
-def test_with_a_spare_a_compile_links_and_syncs_only_what_changed(repo_copy: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("syncfs", [True, False])
+def test_with_a_spare_a_compile_links_and_syncs_only_what_changed(repo_copy: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  syncfs: bool) -> None:
     """The spare is the tree before the last compile: building the next tree from it links again only
-    what that compile changed, and syncs only the folders around this one's changes."""
+    what that compile changed; one syncfs flushes it, or without one, the written files and only the
+    folders around this one's changes."""
+    if not syncfs:
+        monkeypatch.setattr(tree_swap, "_sync_file_system", lambda folder: False)
     change_another_spec(repo_copy)
     assert run(repo_copy, "compile")[0] == 0
     spare = repo_copy / tree_swap.SPARE
     relinked = sorted(p.split("/", 1)[1] for p, data in tree(repo_copy).items()
                       if (spare / p.split("/", 1)[1]).read_bytes() != data)
-    links, synced = [], []
-    real_link, real_sync = os.link, tree_swap._fsync_folder
+    links, synced, fsyncs = [], [], []
+    real_link, real_sync, real_fsync = os.link, tree_swap._fsync_folder, os.fsync
     monkeypatch.setattr(os, "link", lambda a, b, **k: (links.append(b), real_link(a, b, **k))[1])
     monkeypatch.setattr(tree_swap, "_fsync_folder", lambda folder: (synced.append(folder), real_sync(folder))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
     change_a_spec(repo_copy)
     code, out = run(repo_copy, "compile")
     assert code == 0, out
     assert relinked and sorted(Path(b).relative_to(repo_copy / tree_swap.STAGING).as_posix() for b in links) == relinked
-    folders = sum(1 for p in (repo_copy / "environments").rglob("*") if p.is_dir())
-    assert len(synced) < folders / 2
+    if syncfs:
+        assert synced == [repo_copy]  # the exchange's own folder, after it
+        assert len(fsyncs) == 1  # that folder's: no file or other folder is synced one by one
+    else:
+        folders = sum(1 for p in (repo_copy / "environments").rglob("*") if p.is_dir())
+        assert 1 < len(synced) < folders / 2
 
 
 def test_with_a_spare_a_retired_model_takes_its_folders_with_it(repo_copy: Path) -> None:
