@@ -1,4 +1,5 @@
-"""`mlplat schema [--check]`: the JSON Schemas editors use for model.yaml, platform.yaml and releases.yaml."""
+"""`mlplat schema [--check]`: the JSON Schemas editors use for model.yaml, features.yaml, platform.yaml and
+releases.yaml."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 # committed schema -> (module, Pydantic model) it is generated from
 SCHEMAS = {
     "specs/model.schema.json": ("compiler.spec.model", "Model"),
+    "specs/features.schema.json": ("compiler.spec.features", "Features"),
     "platform/platform.schema.json": ("compiler.spec.platform", "Platform"),
     "platform/releases.schema.json": ("compiler.spec.releases", "Releases"),
 }

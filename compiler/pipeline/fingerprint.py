@@ -107,6 +107,10 @@ class Keys:
         return [self._canonical(environment.env), self._canonical(environment.cluster),
                 self._canonical(environment.platform)]
 
+    def features(self, environment: ResolvedEnvironment, features: list[Any]) -> str:
+        """An environment's Feast files: its settings and every team's feature definitions."""
+        return _hash("features", [self._settings(environment), [self._canonical(f) for f in features]])
+
     def card(self, model_keys: list[str]) -> str:
         return _hash("model-card", model_keys)
 

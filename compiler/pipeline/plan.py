@@ -3,8 +3,8 @@
 The plan runs every renderer (renderers.registry) over the checked project and serialises what
 they return (compiler/spec/emit.py); write.py puts it on disk, and `mlplat plan` diffs two plans.
 
-Rendering is done in units: a model in an environment, an environment's own objects, a team's
-objects in an environment, a model's card, CODEOWNERS. With a render cache (render_cache.py) a
+Rendering is done in units: a model in an environment, an environment's own objects, its Feast
+files, a team's objects in an environment, a model's card, CODEOWNERS. With a render cache (render_cache.py) a
 unit whose inputs hash to a stored key is not rendered: its files come from the cache, their
 contents read only when something needs the bytes (a write, a diff), so a compile after a one-spec
 change renders that model and what lists it. The bytes of a file not rendered are read from the tree
@@ -26,9 +26,11 @@ from compiler.pipeline.progress import Progress
 from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
+from compiler.spec.features import Features
 from compiler.spec.platform import Platform
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import codeowners, model_card
+from renderers import features as feature_files
 from renderers.base import Manifest
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
 
@@ -42,6 +44,7 @@ def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Pro
     files: dict[str, PlannedFile] = {}
     notes: list[str] = []
     model_keys: dict[str, list[str]] = {}
+    features = [(f.doc.file, f.features) for f in checked.project.features]
     for environment in checked.environments:
         env = environment.env.name
         notes += [f"{env}: {m.name} is not deployed (no version pinned in {OUTPUT_DIR}/{env}/releases.yaml)"
@@ -55,6 +58,8 @@ def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Pro
             rendered += units.render(key, functools.partial(_render_model, model))
         rendered += units.render(units.keys.environment(environment, keys) if cache else "",
                                  functools.partial(_render_environment, environment))
+        rendered += units.render(units.keys.features(environment, [f for _, f in features]) if cache else "",
+                                 functools.partial(_render_features, environment, features), count=False)
         for team in sorted({m.team for m in environment.models}):
             members = dataclasses.replace(environment, models=tuple(m for m in environment.models if m.team == team))
             team_keys = [key for key, m in zip(keys, environment.models, strict=True) if m.team == team]
@@ -127,6 +132,11 @@ def _render_environment(environment: ResolvedEnvironment) -> list[PlannedFile]:
 def _render_team(environment: ResolvedEnvironment) -> list[PlannedFile]:
     return [_planned(environment.env.name, renderer, manifest)
             for renderer, render in TEAM_RENDERERS.items() for manifest in render(environment)]
+
+
+def _render_features(environment: ResolvedEnvironment, features: list[tuple[str, Features]]) -> list[PlannedFile]:
+    return [_planned(environment.env.name, "features", manifest)
+            for manifest in feature_files.render(environment.env, environment.platform, features)]
 
 
 def _render_card(models: list[ResolvedModel]) -> list[PlannedFile]:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.features import LoadedFeatures, feature_problems, load_features
 from compiler.pipeline.loader import Document, load_file, load_json, read_regular
 from compiler.pipeline.spec_cache import SpecCache
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, interrupted
-from compiler.pipeline.validation import validate
+from compiler.pipeline.validation import load_valid, validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
 from compiler.spec.model import Model
 from compiler.spec.platform import Platform
@@ -68,6 +69,7 @@ class Project:
     models: tuple[LoadedModel, ...]
     releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
     spec_cache: SpecCache | None = field(default=None, compare=False, repr=False)  # what loaded them
+    features: tuple[LoadedFeatures, ...] = ()  # every team's specs/<team>/features.yaml
 
     def release(self, environment: str, model: str) -> Release | None:
         loaded = self.releases.get(environment)
@@ -116,17 +118,15 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
         errors += found
     models = []
     for path in spec_files(root):
-        display = path.relative_to(root).as_posix()
-        doc, found = load_file(path, display)
+        doc, model, found = load_valid(load_file, path, path.relative_to(root).as_posix(), Model)
         errors += found
-        if doc is None:
-            continue
-        model, found = validate(doc, Model)
-        errors += found
-        if model is not None:
+        if doc is not None and model is not None:
             models.append(LoadedModel(doc, model))
+    features, feature_errors = load_features(root, load_file)
+    errors += feature_errors
     if platform is None or platform_doc is None:
         return None, errors
+    errors += feature_problems(features, platform, complete=not feature_errors)
     if interrupted(root):  # the pins are in the old tree, set aside: reading on would find none
         errors.append(SpecError(OUTPUT_DIR, 1, 1, "", f"{OUTPUT_DIR}/ is missing: a compile was killed while "
                                 f"swapping it, and its previous contents are in {BACKUP}/",
@@ -144,7 +144,7 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
                         evidence[(name, version)], found = load_evidence(root, env, name, version, spec_cache)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
-    return Project(root, platform_doc, platform, tuple(models), releases, spec_cache), errors
+    return Project(root, platform_doc, platform, tuple(models), releases, spec_cache, tuple(features)), errors
 
 
 Loader = Callable[[Path, str], tuple[Document | None, list[SpecError]]]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import difflib
+from collections.abc import Callable
+from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -32,6 +34,16 @@ def validate(doc: Document, model: type[M], data: Any = None) -> tuple[M | None,
         return model.model_validate(doc.data if data is None else data), []
     except ValidationError as exc:
         return None, translate(doc, model, exc, doc.data if data is None else data)
+
+
+def load_valid(load_file: Callable[[Path, str], tuple[Document | None, list[SpecError]]], path: Path, display: str,
+               model: type[M]) -> tuple[Document | None, M | None, list[SpecError]]:
+    """Load one file and validate it against `model`: the document, the value, and every problem."""
+    doc, errors = load_file(path, display)
+    if doc is None:
+        return None, None, errors
+    value, found = validate(doc, model)
+    return doc, value, errors + found
 
 
 def translate(doc: Document, model: type[BaseModel], exc: ValidationError, data: Any,

@@ -80,6 +80,33 @@ class MonitoringSettings(Strict):
     (<team>/<model>/date=YYYY-MM-DD/hour=HH/); default: <artifactStore>/prediction-logs."""
 
 
+class OfflineStore(Strict):
+    type: Literal["duckdb", "file", "spark", "bigquery", "snowflake"] = "duckdb"
+    """Feast's offline store: Parquet files read in process (duckdb, the embedded default; file, Feast's
+    dask reader, about 8x slower and 9x the memory at a million label rows: docs/features.md) or a
+    warehouse in a cluster (spark, bigquery, snowflake)."""
+    options: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str] = Field(default_factory=dict)
+    """The store's own settings as Feast names them (e.g. project_id and dataset for bigquery). Secrets go
+    in as ${ENV_VAR} references, which Feast fills in from the pod's environment, never as values."""
+
+
+class OnlineStore(Strict):
+    type: Literal["sqlite", "redis"] = "sqlite"
+    """Feast's online store: SQLite (a file: the embedded default) or Redis in a cluster."""
+    options: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str] = Field(default_factory=dict)
+    """The store's own settings as Feast names them (path for sqlite; connection_string for redis, as a
+    ${ENV_VAR} reference)."""
+
+
+class FeatureStoreSettings(Strict):
+    registry: Annotated[str, Field(min_length=1, max_length=1024)] = ".mlplat/feast/{env}/registry.db"
+    """Where this environment's Feast registry lives (a path, or an s3:// or gs:// URI); {env} is replaced."""
+    offline: OfflineStore = OfflineStore()
+    """Where historical feature values are read for training sets."""
+    online: OnlineStore = OnlineStore()
+    """Where the latest values are materialised for serving."""
+
+
 class Environment(Strict):
     name: DnsLabel
     """Environment name: dev, staging, prod. The list order is the promotion order."""
@@ -95,6 +122,8 @@ class Environment(Strict):
     """What this environment requires of every model."""
     monitoring: MonitoringSettings = MonitoringSettings()
     """Where drift jobs read served traffic and push results."""
+    feature_store: FeatureStoreSettings = FeatureStoreSettings()
+    """The environment's Feast project: registry, offline and online stores (specs/<team>/features.yaml)."""
 
 
 class AlertRoute(Strict):

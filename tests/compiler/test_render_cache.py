@@ -69,19 +69,22 @@ def edit_evidence(root: Path) -> None:
 
 CHANGES: dict[str, tuple[Callable[[Path], None], int]] = {
     # name: (the change, how many units are rendered again: each unit a model in an environment, an
-    # environment's own objects, a team's objects in an environment, a model card or CODEOWNERS)
+    # environment's own objects, a team's objects in an environment, an environment's Feast files, a model
+    # card or CODEOWNERS)
     "spec": (lambda root: edit(root, FRAUD, "epochs: 20", "epochs: 25"), 3 + 3 + 3 + 1),
     # every environment's objects carry the hash of the whole spec, overlays included
     "overlay": (lambda root: edit(root, FRAUD, "replicas: {min: 1, max: 2}", "replicas: {min: 1, max: 3}"),
                 3 + 3 + 3 + 1),
-    # the platform reaches every environment's and team's objects and CODEOWNERS; of the models, a team's
-    # settings reach its own two, and their cards
+    # the platform reaches every environment's, team's and Feast objects and CODEOWNERS; of the models, a
+    # team's settings reach its own two, and their cards
     "platform-team": (lambda root: edit(root, "platform/platform.yaml", "#payments-ml-alerts", "#payments-alerts"),
-                      2 * 3 + 3 + 4 * 3 + 2 + 1),
+                      2 * 3 + 3 + 4 * 3 + 3 + 2 + 1),
     "platform-defaults": (lambda root: edit(root, "platform/platform.yaml", "serviceAccount: mlplat-runner",
                                             "serviceAccount: mlplat-trainer"), None),
     "releases": (lambda root: edit(root, PROD_RELEASES, "      traffic: 5\n", "      traffic: 25\n"), 1 + 1 + 1 + 1),
     "evidence": (edit_evidence, 1 + 1 + 1 + 1),
+    # a team's feature definitions reach each environment's Feast files, and nothing else (yet)
+    "features": (lambda root: edit(root, "specs/payments/features.yaml", "ttl: 30d", "ttl: 14d"), 3),
 }
 
 
@@ -97,7 +100,7 @@ def test_an_incremental_compile_is_a_clean_one(repo_copy: Path, change: str) -> 
     assert files(incremental) == files(clean_plan(repo_copy))
     assert incremental.notes == clean_plan(repo_copy).notes
     team_units = sum(len({m.team for m in env.models}) for env in checked.environments)
-    total = len(checked.models) + len(checked.environments) + team_units + len(checked.project.models) + 1
+    total = len(checked.models) + 2 * len(checked.environments) + team_units + len(checked.project.models) + 1
     if expected_misses is not None:
         assert (cache.misses, cache.hits) == (expected_misses, total - expected_misses)
     else:  # the platform reaches every unit

@@ -1,0 +1,134 @@
+"""Loading every team's feature definitions (specs/<team>/features.yaml) and checking them together.
+
+Each file is validated on its own (compiler/spec/features.py), then as one platform: every name is
+unique across teams, a view's entities and source exist, a service's views and features exist, and
+the file sits in its team's folder. Every problem is a located error, all of them in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.pipeline.errors import SpecError
+from compiler.pipeline.loader import Document
+from compiler.pipeline.validation import load_valid
+from compiler.spec.features import Features
+from compiler.spec.platform import Platform
+
+FEATURES_NAME = "features.yaml"
+_KINDS = {"entities": "entity", "sources": "source", "featureViews": "feature view",
+          "featureServices": "feature service"}
+
+
+@dataclass(frozen=True)
+class LoadedFeatures:
+    doc: Document
+    features: Features
+
+
+def feature_files(root: Path) -> list[Path]:
+    """specs/<team>/features.yaml of every team folder, sorted (a link among them is listed, and refused
+    when it is read)."""
+    specs = root / "specs"
+    if not specs.is_dir():
+        return []
+    return sorted(folder / FEATURES_NAME for folder in specs.iterdir()
+                  if folder.is_dir() and not folder.is_symlink()  # a linked team folder: spec_files refuses it
+                  and ((folder / FEATURES_NAME).exists() or (folder / FEATURES_NAME).is_symlink()))
+
+
+def load_features(root: Path, load_file: Callable[[Path, str], tuple[Document | None, list[SpecError]]]
+                  ) -> tuple[list[LoadedFeatures], list[SpecError]]:
+    loaded, errors = [], []
+    for path in feature_files(root):
+        doc, features, found = load_valid(load_file, path, path.relative_to(root).as_posix(), Features)
+        errors += found
+        if doc is not None and features is not None:
+            loaded.append(LoadedFeatures(doc, features))
+    return loaded, errors
+
+
+def feature_problems(loaded: list[LoadedFeatures], platform: Platform, *, complete: bool) -> list[SpecError]:
+    """What is wrong beyond each file's own shape: its owner, and, where every file loaded (`complete`:
+    otherwise the names of a broken file would look undefined elsewhere), duplicate names and
+    references that name nothing."""
+    errors = []
+    teams = [t.name for t in platform.spec.teams]
+    for item in loaded:
+        team, folder = item.features.metadata.team, item.doc.file.split("/")[1]
+        if team not in teams:
+            errors.append(item.doc.error(("metadata", "team"), f"team {team!r} is not a team of "
+                                         "platform/platform.yaml", _did_you_mean(team, teams)))
+        elif team != folder:
+            errors.append(item.doc.error(("metadata", "team"), f"team {team!r} does not match the folder "
+                                         f"specs/{folder}/", f"move the file to specs/{team}/ or say {folder!r}"))
+    if not complete:
+        return errors
+    names: dict[str, dict[str, tuple[LoadedFeatures, int]]] = {kind: {} for kind in _KINDS}
+    for item in loaded:
+        for kind in _KINDS:
+            for index, defined in enumerate(_defined(item, kind)):
+                first = names[kind].get(defined.name)
+                if first is None:
+                    names[kind][defined.name] = (item, index)
+                else:
+                    errors.append(item.doc.error(("spec", kind, index, "name"), f"{_KINDS[kind]} "
+                                                 f"{defined.name!r} is also defined in {first[0].doc.file}",
+                                                 "names are platform-wide: one Feast project per environment"))
+    views = {name: item.features.spec.feature_views[index] for name, (item, index) in names["featureViews"].items()}
+    for item in loaded:
+        errors += _view_problems(item, names)
+        errors += _service_problems(item, views)
+    return errors
+
+
+def _defined(item: LoadedFeatures, kind: str) -> list:
+    spec = item.features.spec
+    return {"entities": spec.entities, "sources": spec.sources, "featureViews": spec.feature_views,
+            "featureServices": spec.feature_services}[kind]
+
+
+def _view_problems(item: LoadedFeatures, names: dict[str, dict[str, tuple[LoadedFeatures, int]]]) -> list[SpecError]:
+    errors = []
+    for index, view in enumerate(item.features.spec.feature_views):
+        where = ("spec", "featureViews", index)
+        for position, entity in enumerate(view.entities):
+            if entity not in names["entities"]:
+                errors.append(item.doc.error((*where, "entities", position), f"entity {entity!r} is not defined "
+                                             "in any features.yaml", _did_you_mean(entity, names["entities"])))
+        if view.source not in names["sources"]:
+            errors.append(item.doc.error((*where, "source"), f"source {view.source!r} is not defined in any "
+                                         "features.yaml", _did_you_mean(view.source, names["sources"])))
+        seen: set[str] = set()
+        for position, feature in enumerate(view.features):
+            if feature.name in seen:
+                errors.append(item.doc.error((*where, "features", position, "name"),
+                                             f"feature {feature.name!r} is listed twice in view {view.name!r}"))
+            seen.add(feature.name)
+    return errors
+
+
+def _service_problems(item: LoadedFeatures, views: dict) -> list[SpecError]:
+    errors = []
+    for index, service in enumerate(item.features.spec.feature_services):
+        for position, selection in enumerate(service.features):
+            where = ("spec", "featureServices", index, "features", position)
+            view = views.get(selection.view)
+            if view is None:
+                errors.append(item.doc.error((*where, "view"), f"feature view {selection.view!r} is not defined "
+                                             "in any features.yaml", _did_you_mean(selection.view, views)))
+                continue
+            offered = [f.name for f in view.features]
+            for number, name in enumerate(selection.features or []):
+                if name not in offered:
+                    errors.append(item.doc.error((*where, "features", number), f"feature view {view.name!r} has "
+                                                 f"no feature {name!r}", _did_you_mean(name, offered)))
+    return errors
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""

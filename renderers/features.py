@@ -1,0 +1,59 @@
+"""What Feast needs in one environment, as text: `features/feature_store.yaml` and `features/definitions.json`.
+
+feature_store.yaml is Feast's own configuration (its RepoConfig): the environment's project, registry,
+and offline and online stores from platform.yaml. definitions.json holds every team's entities,
+sources, feature views and services (specs/<team>/features.yaml), each with its owning team, sorted
+by name; the runtime makes them Feast objects and applies them (runtime/features/definitions.py), so
+nothing binary is committed and no team's Python runs to define them. Argo CD applies neither file:
+they are not Kubernetes objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.spec.features import Features
+from compiler.spec.platform import Environment, Platform
+from renderers.base import Manifest
+
+FOLDER = "features"
+# platform.yaml's names of the stores -> Feast's `type` for them
+_OFFLINE_TYPES = {"file": "file", "duckdb": "duckdb", "spark": "spark", "bigquery": "bigquery",
+                  "snowflake": "snowflake.offline"}
+_KINDS = ("entities", "sources", "featureViews", "featureServices")
+
+
+def render(env: Environment, platform: Platform, features: list[tuple[str, Features]]) -> list[Manifest]:
+    """`features`: each team's definitions with the file they came from; nothing where there are none."""
+    if not features:
+        return []
+    sources = ", ".join(file for file, _ in features)
+    return [Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
+                     kubernetes=False, file_kind="FeastConfig"),
+            Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features]), sources, format="json",
+                     kubernetes=False, file_kind="FeastDefinitions")]
+
+
+def project_name(env: Environment, platform: Platform) -> str:
+    """The environment's Feast project (letters, digits and underscores only)."""
+    return f"{platform.metadata.name}_{env.name}".replace("-", "_")
+
+
+def feature_store(env: Environment, platform: Platform) -> dict[str, Any]:
+    settings = env.feature_store
+    online: dict[str, Any] = {"type": settings.online.type, **settings.online.options}
+    if settings.online.type == "sqlite":
+        online.setdefault("path", f".mlplat/feast/{env.name}/online.db")
+    return {"project": project_name(env, platform), "provider": "local",
+            "registry": settings.registry.replace("{env}", env.name),
+            "offline_store": {"type": _OFFLINE_TYPES[settings.offline.type], **settings.offline.options},
+            "online_store": online, "entity_key_serialization_version": 3}
+
+
+def definitions(features: list[Features]) -> dict[str, list[dict[str, Any]]]:
+    merged: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _KINDS}
+    for team_features in features:
+        data = team_features.model_dump(mode="json", by_alias=True, exclude_none=True)["spec"]
+        for kind in _KINDS:
+            merged[kind] += [{**item, "team": team_features.metadata.team} for item in data[kind]]
+    return {kind: sorted(items, key=lambda item: item["name"]) for kind, items in merged.items()}

@@ -1,0 +1,73 @@
+"""Feast objects from the rendered feature definitions, and a FeatureStore from rendered settings.
+
+The definitions are the data of the teams' specs/<team>/features.yaml (validated by the compiler),
+merged into one document per environment: {"entities": [...], "sources": [...], "featureViews":
+[...], "featureServices": [...]}, in the spec language's camelCase. Nothing here is read from a
+Python feature repository, so applying them runs no code a team wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def duration(text: str) -> timedelta:
+    """A spec duration (90s, 30m, 4h, 1h30m, 30d) as a timedelta."""
+    seconds, number = 0, ""
+    for char in text:
+        if char.isdigit():
+            number += char
+        else:
+            seconds += int(number) * _DURATION_UNITS[char]
+            number = ""
+    return timedelta(seconds=seconds)
+
+
+def feast_objects(definitions: dict[str, Any]) -> list[Any]:
+    """Entities, sources, feature views and feature services, in the order Feast's apply takes them."""
+    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+    from feast import types as feast_types
+
+    value_types = {"int64": ValueType.INT64, "string": ValueType.STRING}
+    dtypes = {"int32": feast_types.Int32, "int64": feast_types.Int64, "float32": feast_types.Float32,
+              "float64": feast_types.Float64, "string": feast_types.String, "bool": feast_types.Bool,
+              "bytes": feast_types.Bytes, "unix_timestamp": feast_types.UnixTimestamp}
+    entities = {e["name"]: Entity(name=e["name"], join_keys=[e["joinKey"]], value_type=value_types[e.get(
+        "valueType", "int64")], description=e["description"], tags=_tags(e)) for e in definitions.get("entities", [])}
+    sources = {s["name"]: FileSource(name=s["name"], path=_path(s["uri"]), timestamp_field=s.get(
+        "timestampField", "event_timestamp"), created_timestamp_column=s.get("createdTimestampField") or "",
+        description=s["description"]) for s in definitions.get("sources", [])}
+    views = {v["name"]: FeatureView(
+        name=v["name"], entities=[entities[name] for name in v["entities"]], ttl=duration(v["ttl"]),
+        schema=[Field(name=f["name"], dtype=dtypes[f["dtype"]], description=f["description"]) for f in v["features"]],
+        source=sources[v["source"]], online=v.get("online", True), description=v["description"], tags=_tags(v))
+        for v in definitions.get("featureViews", [])}
+    services = [FeatureService(
+        name=s["name"], description=s["description"], tags=_tags(s),
+        features=[views[p["view"]][p["features"]] if p.get("features") else views[p["view"]] for p in s["features"]])
+        for s in definitions.get("featureServices", [])]
+    return [*entities.values(), *sources.values(), *views.values(), *services]
+
+
+def feature_store(settings: dict[str, Any], repo: Path) -> Any:
+    """A FeatureStore from the rendered feature_store.yaml's data (project, registry, stores)."""
+    from feast import FeatureStore
+    from feast.repo_config import RepoConfig
+
+    config = RepoConfig(**{"provider": "local", "entity_key_serialization_version": 3, **settings,
+                           "repo_path": str(repo)})
+    return FeatureStore(config=config)
+
+
+def _tags(item: dict[str, Any]) -> dict[str, str]:
+    """The owning team, as a Feast tag: who to ask about an object in the registry."""
+    return {"mlplat.io/team": item["team"]} if "team" in item else {}
+
+
+def _path(uri: str) -> str:
+    """A file:// URI as the local path Feast's file source reads; other schemes (s3://, gs://) as given."""
+    return uri.removeprefix("file://") if uri.startswith("file://") else uri
