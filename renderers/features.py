@@ -5,7 +5,8 @@ and offline and online stores from platform.yaml. definitions.json holds every t
 sources, feature views and services (specs/<team>/features.yaml), each with its owning team, sorted
 by name; the runtime makes them Feast objects and applies them (runtime/features/definitions.py), so
 nothing binary is committed and no team's Python runs to define them. Argo CD applies neither file:
-they are not Kubernetes objects.
+they are not Kubernetes objects. Beside them, each online view's materialisation CronWorkflow
+(renderers/materialize.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from compiler.spec.features import Features
 from compiler.spec.platform import Environment, Platform
+from renderers import materialize
 from renderers.base import Manifest
 
 FOLDER = "features"
@@ -28,7 +30,8 @@ def render(env: Environment, platform: Platform, features: list[tuple[str, Featu
     if not features:
         return []
     sources = ", ".join(file for file, _ in features)
-    return [Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
+    return [*materialize.render(env, platform, features),
+            Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
                      kubernetes=False, file_kind="FeastConfig"),
             Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features]), sources, format="json",
                      kubernetes=False, file_kind="FeastDefinitions")]

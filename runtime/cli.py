@@ -6,7 +6,8 @@
 `python -m runtime quality ...` the quality job's (runtime/steps/quality.py);
 `python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py);
 `python -m runtime canary ...` the canary analysis (runtime/canary/step.py);
-`python -m runtime propose ...` the training workflow's proposal of a new champion (runtime/propose.py).
+`python -m runtime propose ...` the training workflow's proposal of a new champion (runtime/propose.py);
+`python -m runtime features ...` Feast's apply and materialisation (runtime/features/step.py).
 
 Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from runtime.canary.step import main as canary
 
         return canary(argv[1:])
+    if argv[:1] == ["features"]:
+        from runtime.features.step import main as features
+
+        return features(argv[1:])
     if argv[:1] == ["propose"]:
         from runtime.propose import main as propose
 

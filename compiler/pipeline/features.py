@@ -16,9 +16,11 @@ from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
 from compiler.pipeline.validation import load_valid
 from compiler.spec.features import Features
+from compiler.spec.names import CRON_WORKFLOW_MAX
 from compiler.spec.platform import Platform
 
 FEATURES_NAME = "features.yaml"
+MAX_VIEW_NAME = CRON_WORKFLOW_MAX - len("-materialize")  # renderers/materialize.py names its CronWorkflow so
 _KINDS = {"entities": "entity", "sources": "source", "featureViews": "feature view",
           "featureServices": "feature service"}
 
@@ -102,6 +104,9 @@ def _view_problems(item: LoadedFeatures, names: dict[str, dict[str, tuple[Loaded
         if view.source not in names["sources"]:
             errors.append(item.doc.error((*where, "source"), f"source {view.source!r} is not defined in any "
                                          "features.yaml", _did_you_mean(view.source, names["sources"])))
+        if len(view.name) > MAX_VIEW_NAME:
+            errors.append(item.doc.error((*where, "name"), f"view name {view.name!r} is {len(view.name)} characters; "
+                                         f"its CronWorkflow's name allows views of at most {MAX_VIEW_NAME}"))
         seen: set[str] = set()
         for position, feature in enumerate(view.features):
             if feature.name in seen:

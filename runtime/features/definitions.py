@@ -54,13 +54,27 @@ def feast_objects(definitions: dict[str, Any]) -> list[Any]:
 
 
 def feature_store(settings: dict[str, Any], repo: Path) -> Any:
-    """A FeatureStore from the rendered feature_store.yaml's data (project, registry, stores)."""
+    """A FeatureStore from the rendered feature_store.yaml's data (project, registry, stores); relative
+    paths in it are read from `repo`."""
     from feast import FeatureStore
     from feast.repo_config import RepoConfig
 
+    settings = {**settings, "registry": _local(settings.get("registry"), repo)}
+    if isinstance(settings.get("online_store"), dict) and "path" in settings["online_store"]:
+        settings["online_store"] = {**settings["online_store"], "path": _local(settings["online_store"]["path"], repo)}
     config = RepoConfig(**{"provider": "local", "entity_key_serialization_version": 3, **settings,
                            "repo_path": str(repo)})
     return FeatureStore(config=config)
+
+
+def _local(path: Any, repo: Path) -> Any:
+    """A local file's path made absolute against `repo` (Feast would read it from the current folder), its
+    folder made (Feast does not make it); URIs (s3://, gs://) as they are."""
+    if not isinstance(path, str) or "://" in path:
+        return path
+    absolute = (repo / path).resolve()
+    absolute.parent.mkdir(parents=True, exist_ok=True)
+    return str(absolute)
 
 
 def _tags(item: dict[str, Any]) -> dict[str, str]:

@@ -24,7 +24,8 @@ def rendered(checked, env: str) -> dict[str, features.Manifest]:
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_golden(checked, env: str) -> None:
     files = rendered(checked, env)
-    assert sorted(files) == ["features/definitions.json", "features/feature_store.yaml"]
+    assert sorted(files) == ["apps/payments/features/cronworkflow-customer-transactions-materialize.yaml",
+                            "features/definitions.json", "features/feature_store.yaml"]
     store = files["features/feature_store.yaml"]
     check_golden(GOLDEN / f"{env}-feature_store.yaml", to_yaml(store.body, store.source))
     check_golden(GOLDEN / f"{env}-definitions.json", to_json(files["features/definitions.json"].body))

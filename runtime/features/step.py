@@ -1,0 +1,81 @@
+"""`python -m runtime features apply|materialize`: the rendered Feast files of an environment made real.
+
+    python -m runtime features apply --store environments/<env>/features/feature_store.yaml \
+        --definitions environments/<env>/features/definitions.json
+    python -m runtime features materialize --store ... --definitions ... --view <view> [--end ISO-8601]
+
+`apply` registers every definition in the environment's Feast registry (Feast's apply is idempotent:
+an unchanged definition changes nothing). `materialize` applies first, so that the registry matches the
+commit the pod was cloned at, then copies the view's values up to --end (default: now) into the
+online store, from where the last materialisation ended (or one TTL before --end, the first time). Relative
+paths in feature_store.yaml are read from the current folder (the repository's checkout, as the
+CronWorkflow's working directory is).
+
+Exit codes: 0 done, 2 could not run (unreadable files, an unknown view, a store that refuses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime features", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["apply", "materialize"])
+    parser.add_argument("--store", type=Path, required=True, help="the environment's rendered feature_store.yaml")
+    parser.add_argument("--definitions", type=Path, required=True, help="the environment's definitions.json")
+    parser.add_argument("--view", help="the feature view to materialise")
+    parser.add_argument("--end", type=dt.datetime.fromisoformat, help="materialise up to this time (default: now)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.action == "materialize" and not args.view:
+        print("features materialize: --view is required", file=sys.stderr)
+        return 2
+    try:
+        settings = yaml.safe_load(args.store.read_text("utf-8"))
+        definitions = json.loads(args.definitions.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"features {args.action}: cannot read the rendered files: {exc}", file=sys.stderr)
+        return 2
+    views = [v["name"] for v in definitions.get("featureViews", [])]
+    if args.view is not None and args.view not in views:
+        print(f"features materialize: no feature view {args.view!r} (the environment has: {', '.join(views)})",
+              file=sys.stderr)
+        return 2
+    from runtime.features.definitions import feast_objects, feature_store
+
+    try:
+        store = feature_store(settings, Path.cwd())
+        store.apply(feast_objects(definitions))
+        if args.action == "materialize":
+            end = _utc(args.end or dt.datetime.now(dt.UTC))
+            view = store.get_feature_view(args.view)
+            # From where the last run ended, or one TTL back: Feast's materialize_incremental would count
+            # that TTL back from the machine's clock, not from --end
+            start = view.most_recent_end_time or end - view.ttl
+            if start < end:
+                store.materialize(start_date=start, end_date=end, feature_views=[args.view])
+    except Exception as exc:  # noqa: BLE001 - any store's failure is the step's, reported and exit 2
+        print(f"features {args.action}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"action": args.action, "project": settings.get("project"), "view": args.view,
+                      "objects": _counts(definitions)}))
+    return 0
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _counts(definitions: dict[str, Any]) -> dict[str, int]:
+    return {kind: len(items) for kind, items in definitions.items()}

@@ -1,0 +1,71 @@
+"""The materialisation CronWorkflow: golden output, and its container run as Argo would run it (its
+args, env and working directory, in a checkout of the repository) against the embedded stores: the
+view's values land in the online store, and a second run from where the first ended is a no-op."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.spec.emit import to_yaml
+from renderers import materialize
+from tests.conftest import REPO, check_golden, copy_repo
+
+GOLDEN = REPO / "tests" / "golden" / "features"
+CRON = "apps/payments/features/cronworkflow-customer-transactions-materialize.yaml"
+
+
+def test_golden(checked) -> None:
+    for environment in checked.environments:
+        loaded = [(f.doc.file, f.features) for f in checked.project.features]
+        manifests = materialize.render(environment.env, environment.platform, loaded)
+        assert [m.path for m in manifests] == [CRON]  # growth owns no view; payments' one is online
+        if environment.env.name == "prod":
+            check_golden(GOLDEN / "prod-cronworkflow-materialize.yaml",
+                         to_yaml(manifests[0].body, manifests[0].source))
+
+
+def test_the_cron_workflow_s_step_materialises_the_view(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("feast")
+    repo = copy_repo(tmp_path / "src")
+    events = tmp_path / "transactions.parquet"
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    pd.DataFrame({"customer_id": [1, 1, 2], "event_timestamp": [start, start + dt.timedelta(days=1), start],
+                  "txn_count_7d": [1, 2, 7], "txn_amount_7d": [1.0, 2.0, 7.0]}).to_parquet(events)
+    features = repo / "specs/payments/features.yaml"
+    features.write_text(features.read_text().replace("s3://lake/payments/transactions.parquet", events.as_uri()))
+    compiled = subprocess.run([sys.executable, "-m", "compiler", "--root", str(repo), "compile"], capture_output=True,
+                              text=True)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    template = yaml.safe_load((repo / "environments/dev" / CRON).read_text())["spec"]["workflowSpec"]["templates"][0]
+    container = template["container"]
+    env = {**os.environ, **{e["name"]: e["value"] for e in container["env"]}, "PYTHONPATH": str(REPO)}
+    end = ["--end", (start + dt.timedelta(days=2)).isoformat()]  # the clock is the test's, not the machine's
+    assert container["command"] == ["python"]  # the image's interpreter: this one here
+    for _ in range(2):  # the second run starts where the first ended
+        ran = subprocess.run([sys.executable, *container["args"], *end], cwd=repo, env=env, capture_output=True,
+                             text=True)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    from runtime.features.definitions import feature_store
+
+    store = feature_store(yaml.safe_load((repo / "environments/dev/features/feature_store.yaml").read_text()), repo)
+    online = store.get_online_features(features=["customer_transactions:txn_count_7d"],
+                                       entity_rows=[{"customer_id": 1}, {"customer_id": 2}]).to_dict()
+    assert online["txn_count_7d"] == [2, 7]
+
+
+def test_an_unknown_view_is_refused_with_the_views_there(tmp_path: Path) -> None:
+    pytest.importorskip("feast")
+    folder = REPO / "environments/dev/features"
+    ran = subprocess.run([sys.executable, "-m", "runtime", "features", "materialize", "--store",
+                          str(folder / "feature_store.yaml"), "--definitions", str(folder / "definitions.json"),
+                          "--view", "customer_txns"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert ran.returncode == 2 and "customer_transactions" in ran.stderr, ran.stderr
