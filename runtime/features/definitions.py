@@ -8,6 +8,7 @@ Python feature repository, so applying them runs no code a team wrote.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,4 +85,12 @@ def _tags(item: dict[str, Any]) -> dict[str, str]:
 
 def _path(uri: str) -> str:
     """A file:// URI as the local path Feast's file source reads; other schemes (s3://, gs://) as given."""
-    return uri.removeprefix("file://") if uri.startswith("file://") else uri
+    return uri.removeprefix("file://")
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """A rendered feature_store.yaml, its ${ENV_VAR} references (secrets: a Redis connection string)
+    filled in from this process's environment, as Feast's own loader does."""
+    import yaml
+
+    return yaml.safe_load(os.path.expandvars(path.read_text("utf-8")))

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from runtime.features.definitions import feast_objects, feature_store, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
         print("features materialize: --view is required", file=sys.stderr)
         return 2
     try:
-        settings = yaml.safe_load(args.store.read_text("utf-8"))
+        settings = load_settings(args.store)
         definitions = json.loads(args.definitions.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         print(f"features {args.action}: cannot read the rendered files: {exc}", file=sys.stderr)
@@ -52,8 +52,6 @@ def main(argv: list[str]) -> int:
         print(f"features materialize: no feature view {args.view!r} (the environment has: {', '.join(views)})",
               file=sys.stderr)
         return 2
-    from runtime.features.definitions import feast_objects, feature_store
-
     try:
         store = feature_store(settings, Path.cwd())
         store.apply(feast_objects(definitions))

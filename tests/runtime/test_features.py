@@ -18,7 +18,7 @@ from tests.conftest import REPO
 pd = pytest.importorskip("pandas")
 pytest.importorskip("feast")
 
-from runtime.features.definitions import feast_objects, feature_store  # noqa: E402
+from runtime.features.definitions import feast_objects, feature_store, load_settings  # noqa: E402
 from runtime.features.retrieval import training_frame  # noqa: E402
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -83,3 +83,10 @@ def test_online_values_equal_the_offline_join_at_the_same_time(store: Any) -> No
         {"customer_id": [1, 2], "event_timestamp": [day(11), day(11)], "label": [0, 0]}))
     for feature in ("txn_count_7d", "txn_amount_7d"):
         assert online[feature] == offline[feature].tolist(), feature
+
+
+def test_secrets_in_the_rendered_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEAST_REDIS_CONNECTION", "redis.feast:6379,password=from-a-secret")
+    settings = load_settings(REPO / "environments" / "prod" / "features" / "feature_store.yaml")
+    assert settings["online_store"] == {"type": "redis", "connection_string": "redis.feast:6379,password=from-a-secret"}
+    assert "from-a-secret" not in (REPO / "environments" / "prod" / "features" / "feature_store.yaml").read_text()
