@@ -154,20 +154,27 @@ def code_artifact(model: ResolvedModel, revision: str) -> Any:
 
 
 def pod_settings(model: ResolvedModel) -> dict[str, Any]:
-    """Workflow-level settings every mlplat workflow shares: non-root pods, the resolved spec and a
-    writable /tmp as volumes, garbage collection."""
+    """Workflow-level settings of a model's workflows: the shared ones, with its resolved spec as a volume."""
+    return workflow_settings([{"configMap": {"name": model.names["resolvedSpec"]}, "name": "spec"}])
+
+
+def workflow_settings(volumes: list[Any]) -> dict[str, Any]:
+    """Workflow-level settings every mlplat workflow shares: non-root pods, `volumes` and a writable /tmp,
+    garbage collection."""
     return {
         "securityContext": {"fsGroup": RUNTIME_USER, "runAsGroup": RUNTIME_USER, "runAsNonRoot": True,
                             "runAsUser": RUNTIME_USER, "seccompProfile": {"type": "RuntimeDefault"}},
-        "volumes": [{"configMap": {"name": model.names["resolvedSpec"]}, "name": "spec"},
-                    {"emptyDir": {}, "name": "tmp"}],
+        "volumes": [*volumes, {"emptyDir": {}, "name": "tmp"}],
         "ttlStrategy": {"secondsAfterCompletion": 7 * 24 * 3600},
         "podGC": {"strategy": "OnPodSuccess"},
     }
 
 
+TMP_MOUNT = {"mountPath": "/tmp", "name": "tmp"}  # the writable /tmp of workflow_settings
+
+
 def spec_mounts() -> list[Any]:
-    return [{"mountPath": SPEC_MOUNT, "name": "spec", "readOnly": True}, {"mountPath": "/tmp", "name": "tmp"}]
+    return [{"mountPath": SPEC_MOUNT, "name": "spec", "readOnly": True}, TMP_MOUNT]
 
 
 def container_security() -> Any:

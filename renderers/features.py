@@ -30,7 +30,7 @@ def render(env: Environment, platform: Platform, features: list[tuple[str, Featu
     if not features:
         return []
     sources = ", ".join(file for file, _ in features)
-    return [*materialize.render(env, platform, features),
+    return [*materialize.render(env, platform, features, f"environments/{env.name}/{FOLDER}"),
             Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
                      kubernetes=False, file_kind="FeastConfig"),
             Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features]), sources, format="json",

@@ -16,7 +16,7 @@ from compiler.spec.features import Features, FeatureView
 from compiler.spec.names import namespace_for
 from compiler.spec.platform import Environment, Platform
 from renderers import argo_objects as a
-from renderers.argo import CODE_PATH, RUNTIME_USER, compute, container_security
+from renderers.argo import CODE_PATH, TMP_MOUNT, compute, container_security, workflow_settings
 from renderers.base import TEAM_APPS_DIR, Manifest
 
 SUFFIX = "-materialize"
@@ -28,14 +28,16 @@ def cron_name(view: str) -> str:
     return view.replace("_", "-") + SUFFIX
 
 
-def render(env: Environment, platform: Platform, features: list[tuple[str, Features]]) -> list[Manifest]:
+def render(env: Environment, platform: Platform, features: list[tuple[str, Features]], folder: str
+           ) -> list[Manifest]:
+    """`folder`: where the environment's Feast files are, relative to the repository's root."""
     return [Manifest(f"{TEAM_APPS_DIR}/{team.metadata.team}/features/cronworkflow-{cron_name(view.name)}.yaml",
-                     _cron_workflow(env, platform, team.metadata.team, view), source)
+                     _cron_workflow(env, platform, team.metadata.team, view, folder), source)
             for source, team in features for view in team.spec.feature_views if view.online]
 
 
-def _cron_workflow(env: Environment, platform: Platform, team: str, view: FeatureView) -> dict[str, Any]:
-    folder = f"environments/{env.name}/features"
+def _cron_workflow(env: Environment, platform: Platform, team: str, view: FeatureView, folder: str
+                   ) -> dict[str, Any]:
     repository = platform.spec.repository
     step = a.container_template(
         "materialize",
@@ -43,17 +45,13 @@ def _cron_workflow(env: Environment, platform: Platform, team: str, view: Featur
                        ["-m", "runtime", "features", "materialize", "--store", f"{folder}/feature_store.yaml",
                         "--definitions", f"{folder}/definitions.json", "--view", view.name],
                        [a.env("HOME", "/tmp")], compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None),
-                       [{"mountPath": "/tmp", "name": "tmp"}], container_security()),
+                       [TMP_MOUNT], container_security()),
          "workingDir": CODE_PATH},
         artifacts=[a.git_artifact("code", CODE_PATH, repository.url, repository.branch,
                                   repository.credentials_secret)],
         activeDeadlineSeconds=DEADLINE_SECONDS, retryStrategy=a.retry(2, "OnError"))
-    workflow = a.fields(
-        entrypoint="materialize", serviceAccountName=platform.spec.defaults.service_account, templates=[step],
-        securityContext={"fsGroup": RUNTIME_USER, "runAsGroup": RUNTIME_USER, "runAsNonRoot": True,
-                         "runAsUser": RUNTIME_USER, "seccompProfile": {"type": "RuntimeDefault"}},
-        volumes=[{"emptyDir": {}, "name": "tmp"}], ttlStrategy={"secondsAfterCompletion": 7 * 24 * 3600},
-        podGC={"strategy": "OnPodSuccess"})
+    workflow = a.fields(entrypoint="materialize", serviceAccountName=platform.spec.defaults.service_account,
+                        templates=[step], **workflow_settings([]))
     labels = {"app.kubernetes.io/part-of": "mlplat", "app.kubernetes.io/managed-by": "mlplat", "mlplat.io/team": team,
               "mlplat.io/pipeline": "features",
               "mlplat.io/feature-view": view.name.replace("_", "-")}

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds of a spec Duration such as 1h30m (compiler/spec/types.py)."""
+    factor = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * factor[unit] for n, unit in re.findall(r"([0-9]+)([dhms])", text))
 
 
 @dataclass(frozen=True)

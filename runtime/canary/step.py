@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any
 from runtime.canary import proposal
 from runtime.canary.decide import Decision, Plan, decide
 from runtime.canary.evidence import Prometheus, Side, gather
+from runtime.resolved import duration_seconds
 
 DECIDED, BLIND = 0, 2
 JOB = "mlplat-canary"
@@ -117,12 +117,6 @@ def analyse(args: argparse.Namespace, spec: dict[str, Any], releases_file: Path)
     if args.pushgateway:
         _push(args.pushgateway, args.model, args.environment, decision, plan.traffic, now)
     return (BLIND if decision.blind else DECIDED), body
-
-
-def duration_seconds(text: str) -> int:
-    """Seconds of a spec Duration such as 1h30m (compiler/spec/types.py)."""
-    factor = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    return sum(int(n) * factor[unit] for n, unit in re.findall(r"([0-9]+)([dhms])", text))
 
 
 def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Plan:

@@ -13,19 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def duration(text: str) -> timedelta:
-    """A spec duration (90s, 30m, 4h, 1h30m, 30d) as a timedelta."""
-    seconds, number = 0, ""
-    for char in text:
-        if char.isdigit():
-            number += char
-        else:
-            seconds += int(number) * _DURATION_UNITS[char]
-            number = ""
-    return timedelta(seconds=seconds)
+from runtime.resolved import duration_seconds
 
 
 def feast_objects(definitions: dict[str, Any]) -> list[Any]:
@@ -43,7 +31,8 @@ def feast_objects(definitions: dict[str, Any]) -> list[Any]:
         "timestampField", "event_timestamp"), created_timestamp_column=s.get("createdTimestampField") or "",
         description=s["description"]) for s in definitions.get("sources", [])}
     views = {v["name"]: FeatureView(
-        name=v["name"], entities=[entities[name] for name in v["entities"]], ttl=duration(v["ttl"]),
+        name=v["name"], entities=[entities[name] for name in v["entities"]],
+        ttl=timedelta(seconds=duration_seconds(v["ttl"])),
         schema=[Field(name=f["name"], dtype=dtypes[f["dtype"]], description=f["description"]) for f in v["features"]],
         source=sources[v["source"]], online=v.get("online", True), description=v["description"], tags=_tags(v))
         for v in definitions.get("featureViews", [])}

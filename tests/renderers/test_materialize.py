@@ -1,6 +1,6 @@
 """The materialisation CronWorkflow: golden output, and its container run as Argo would run it (its
 args, env and working directory, in a checkout of the repository) against the embedded stores: the
-view's values land in the online store, and a second run from where the first ended is a no-op."""
+view's values land in the online store, and a second run, from where the first ended, leaves them so."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ CRON = "apps/payments/features/cronworkflow-customer-transactions-materialize.ya
 def test_golden(checked) -> None:
     for environment in checked.environments:
         loaded = [(f.doc.file, f.features) for f in checked.project.features]
-        manifests = materialize.render(environment.env, environment.platform, loaded)
+        manifests = materialize.render(environment.env, environment.platform, loaded,
+                                       f"environments/{environment.env.name}/features")
         assert [m.path for m in manifests] == [CRON]  # growth owns no view; payments' one is online
         if environment.env.name == "prod":
             check_golden(GOLDEN / "prod-cronworkflow-materialize.yaml",
