@@ -13,25 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec.features import Features, FeatureView
-from compiler.spec.names import namespace_for
+from compiler.spec.names import materialize_name, namespace_for
 from compiler.spec.platform import Environment, Platform
 from renderers import argo_objects as a
 from renderers.argo import CODE_PATH, TMP_MOUNT, compute, container_security, workflow_settings
 from renderers.base import TEAM_APPS_DIR, Manifest
 
-SUFFIX = "-materialize"
 RESOURCES = {"cpu": "1", "memory": "4Gi"}  # DuckDB's point-in-time reads: about 2.2 GB at 1M x 20 (docs/features.md)
 DEADLINE_SECONDS = 3600
-
-
-def cron_name(view: str) -> str:
-    return view.replace("_", "-") + SUFFIX
 
 
 def render(env: Environment, platform: Platform, features: list[tuple[str, Features]], folder: str
            ) -> list[Manifest]:
     """`folder`: where the environment's Feast files are, relative to the repository's root."""
-    return [Manifest(f"{TEAM_APPS_DIR}/{team.metadata.team}/features/cronworkflow-{cron_name(view.name)}.yaml",
+    return [Manifest(f"{TEAM_APPS_DIR}/{team.metadata.team}/features/cronworkflow-{materialize_name(view.name)}.yaml",
                      _cron_workflow(env, platform, team.metadata.team, view, folder), source)
             for source, team in features for view in team.spec.feature_views if view.online]
 
@@ -55,6 +50,6 @@ def _cron_workflow(env: Environment, platform: Platform, team: str, view: Featur
     labels = {"app.kubernetes.io/part-of": "mlplat", "app.kubernetes.io/managed-by": "mlplat", "mlplat.io/team": team,
               "mlplat.io/pipeline": "features",
               "mlplat.io/feature-view": view.name.replace("_", "-")}
-    metadata = {"name": cron_name(view.name), "namespace": namespace_for(env, team), "labels": labels,
+    metadata = {"name": materialize_name(view.name), "namespace": namespace_for(env, team), "labels": labels,
                 "annotations": {"mlplat.io/source": f"specs/{team}/features.yaml"}}
     return a.manifest("CronWorkflow", metadata, a.cron_spec(view.materialize_schedule, 600, workflow))

@@ -16,12 +16,10 @@ from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
 from compiler.pipeline.validation import load_valid
 from compiler.spec.features import Features
-from compiler.spec.names import CRON_WORKFLOW_MAX
+from compiler.spec.names import MAX_VIEW_NAME
 from compiler.spec.platform import Platform
-from renderers import materialize
 
 FEATURES_NAME = "features.yaml"
-MAX_VIEW_NAME = CRON_WORKFLOW_MAX - len(materialize.SUFFIX)  # the view's materialisation CronWorkflow's name
 _KINDS = {"entities": "entity", "sources": "source", "featureViews": "feature view",
           "featureServices": "feature service"}
 

@@ -27,6 +27,15 @@ _DERIVED = {
 MAX_MODEL_NAME = min(limit - (len(pattern) - len("{model}")) for pattern, limit in _DERIVED.values())
 
 
+# A feature view's materialisation CronWorkflow (renderers/materialize.py), in its team's namespace.
+MATERIALIZE_SUFFIX = "-materialize"
+MAX_VIEW_NAME = CRON_WORKFLOW_MAX - len(MATERIALIZE_SUFFIX)
+
+
+def materialize_name(view: str) -> str:
+    return view.replace("_", "-") + MATERIALIZE_SUFFIX
+
+
 def derived_names(model: str) -> dict[str, str]:
     return {role: pattern.format(model=model) for role, (pattern, _) in _DERIVED.items()}
 
