@@ -74,7 +74,7 @@ def run_feast(features: int, offline: str) -> dict[str, float]:
     from runtime.features.retrieval import training_frame
 
     store = _store(offline)
-    store.apply(feast_objects(definitions(features)))
+    store.apply(feast_objects(definitions(features), WORK))
     labels = pd.read_parquet(WORK / "labels.parquet")
     start = time.perf_counter()
     frame = training_frame(store, "stats", labels)

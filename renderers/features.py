@@ -33,8 +33,8 @@ def render(env: Environment, platform: Platform, features: list[tuple[str, Featu
     return [*materialize.render(env, platform, features, f"environments/{env.name}/{FOLDER}"),
             Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
                      kubernetes=False, file_kind="FeastConfig"),
-            Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features]), sources, format="json",
-                     kubernetes=False, file_kind="FeastDefinitions")]
+            Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features], env.name), sources,
+                     format="json", kubernetes=False, file_kind="FeastDefinitions")]
 
 
 def project_name(env: Environment, platform: Platform) -> str:
@@ -53,10 +53,13 @@ def feature_store(env: Environment, platform: Platform) -> dict[str, Any]:
             "online_store": online, "entity_key_serialization_version": 3}
 
 
-def definitions(features: list[Features]) -> dict[str, list[dict[str, Any]]]:
+def definitions(features: list[Features], environment: str) -> dict[str, list[dict[str, Any]]]:
+    """Every team's definitions as the environment sees them (each source at its location there)."""
     merged: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _KINDS}
     for team_features in features:
         data = team_features.model_dump(mode="json", by_alias=True, exclude_none=True)["spec"]
+        for source in data["sources"]:
+            source["uri"] = source.pop("environments").get(environment, {}).get("uri", source["uri"])
         for kind in _KINDS:
             merged[kind] += [{**item, "team": team_features.metadata.team} for item in data[kind]]
     return {kind: sorted(items, key=lambda item: item["name"]) for kind, items in merged.items()}

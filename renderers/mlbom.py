@@ -105,9 +105,14 @@ def _model_component(evidence: dict[str, Any]) -> dict[str, Any]:
 
 def _dataset(evidence: dict[str, Any], split: str) -> dict[str, Any]:
     data = evidence["data"][split]
-    return {"type": "data", "name": f"{evidence['model']}-{split}-data", "version": data["version"],
-            "bom-ref": f"data:{split}", "externalReferences": [{"type": "distribution", "url": _uri(data["uri"])}],
-            "data": [_data_entry(evidence, split)]}
+    return _without_empty({
+        "type": "data", "name": f"{evidence['model']}-{split}-data", "version": data["version"],
+        "bom-ref": f"data:{split}",
+        "hashes": [{"alg": "SHA-256", "content": data["sha256"]}] if data.get("sha256") else None,
+        "externalReferences": [{"type": "distribution", "url": _uri(data["uri"])}],
+        "properties": [{"name": "mlplat:featureService", "value": data["featureService"]}]
+        if data.get("featureService") else None,
+        "data": [_data_entry(evidence, split)]})
 
 
 def _image(role: str, ref: str) -> dict[str, Any]:

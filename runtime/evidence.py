@@ -42,11 +42,19 @@ def build(spec: ResolvedSpec, run: Any, version: Any, environment: dict[str, Any
         "riskTier": spec.raw.get("riskTier"),
         "task": spec.task,
         "framework": spec.framework,
-        "data": {split: {"uri": tags[f"mlplat.data.{split}.uri"], "version": tags[f"mlplat.data.{split}.version"]}
-                 for split in ("train", "eval")},
+        "data": {split: _data(tags, split) for split in ("train", "eval")},
+        **({"features": json.loads(tags["mlplat.data.features"])} if "mlplat.data.features" in tags else {}),
         "metrics": {name: float(value) for name, value in sorted(run.data.metrics.items())},
         "gate": gate,
         "governance": spec.spec.get("governance", {}),
         "images": {"training": spec.raw["trainingImage"], "serving": spec.raw.get("servingImage")},
         "environment": environment,
     }
+
+
+def _data(tags: dict[str, str], split: str) -> dict[str, str]:
+    """What the run read for a split: the declared URI and version, and what it was by content."""
+    prefix = f"mlplat.data.{split}."
+    found = {"uri": tags[prefix + "uri"], "version": tags[prefix + "version"], "sha256": tags.get(prefix + "sha256"),
+             "featureService": tags.get("mlplat.data.feature_service")}
+    return {key: value for key, value in found.items() if value}

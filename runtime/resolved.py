@@ -66,6 +66,11 @@ class ResolvedSpec:
         return self.training["data"].get("group")
 
     @property
+    def feature_service(self) -> str | None:
+        """The feature service the model trains and is served on; None where its data are plain tables."""
+        return self.training["data"].get("featureService")
+
+    @property
     def gates(self) -> list[dict[str, Any]]:
         return self.spec.get("evaluation", {}).get("gates", [])
 

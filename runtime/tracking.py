@@ -54,6 +54,7 @@ def lineage_tags(spec: ResolvedSpec, git_commit: str) -> dict[str, str]:
         "mlplat.data.eval.uri": data["eval"]["uri"],
         "mlplat.data.eval.version": data["eval"]["version"],
         "mlplat.data.target": spec.target,
+        **({"mlplat.data.feature_service": spec.feature_service} if spec.feature_service else {}),
     }
 
 

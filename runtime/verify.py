@@ -2,7 +2,8 @@
 
 Reads one JSON request on stdin:
     {"model": ..., "pin": {version, runId, modelUri, artifactSha256, specHash, gate}, "gates": [...],
-     "baseline": <the pin live now, or null>, "evidence": <the committed evidence to compare, or null>}
+     "baseline": <the pin live now, or null>, "evidence": <the committed evidence to compare, or null>,
+     "requireDataDigests": <the environment's policy: the data's digests recorded, no label reused>}
 or, in place of "pin", "describe": <a version, or "champion">, to check the registry's own record of it;
 and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}], "facts"}, where
 "facts" (with "describe") holds that record as a pin and its logged evidence. Exit 0 when every
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import artifact, tracking
+from runtime.data_digests import digest_checks
 from runtime.fetch import logged_evidence
 from runtime.steps.gate import judge
 
@@ -82,6 +84,9 @@ def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict
         check("stage", gate == "passed" and stage != "Archived",
               f"registered with gate {gate!r}, stage {stage!r}" + ("" if gate == "passed" and stage != "Archived"
                                                                   else "; only versions that passed may be pinned"))
+        if request.get("requireDataDigests"):
+            for name, passed, detail in digest_checks(client, model, version):
+                check(name, passed, detail)
         if request.get("evidence") is not None:
             logged = logged_evidence(version.run_id)
             differing = _differences(logged, request["evidence"]) if logged is not None else ["(none logged)"]

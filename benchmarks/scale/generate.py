@@ -2,7 +2,8 @@
 
 Each generated model is a copy of one of the example specs (GPU and CPU training, schedules, canary
 and shadow rollouts, drift and quality jobs, per-environment overlays), renamed and spread over
-N / 25 teams. In staging and prod 30-50% of the served models are pinned, each pin with committed
+N / 25 teams; the example teams' feature definitions come along, for the copies that train on their
+feature services. In staging and prod 30-50% of the served models are pinned, each pin with committed
 evidence whose package list is this interpreter's installed distributions (about 200, like the
 reference model's). The same N and seed always give the same bytes.
 """
@@ -33,6 +34,10 @@ def generate(root: Path, n: int, seed: int = 0) -> list[str]:
     shutil.copytree(REPO / "platform", root / "platform")
     (root / "specs").mkdir()
     shutil.copy(REPO / "specs/model.schema.json", root / "specs/model.schema.json")
+    shutil.copy(REPO / "specs/features.schema.json", root / "specs/features.schema.json")
+    for features in sorted((REPO / "specs").glob("*/features.yaml")):  # the feature services models train on
+        (root / "specs" / features.parent.name).mkdir()
+        shutil.copy(features, root / "specs" / features.parent.name / "features.yaml")
     platform = yaml.safe_load((root / "platform/platform.yaml").read_text())
     teams = _teams(platform, max(1, n // MODELS_PER_TEAM))
     platform["spec"]["teams"] += teams

@@ -104,8 +104,10 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
     trusted = {m.name: m for m in base.models if m.environment == env}
     base_loaded = base.project.releases.get(env)
     base_pins = dict(base_loaded.releases.releases) if base_loaded else {}
-    needs_approval = env in base.project.platform.environment_names and \
-        base.project.platform.environment(env).policies.require_approval
+    policies = base.project.platform.environment(env).policies \
+        if env in base.project.platform.environment_names else None
+    needs_approval = bool(policies and policies.require_approval)
+    needs_digests = bool(policies and policies.require_data_digests)
     pins = changed_pins(head, env, base_pins)
     covered = {(model, pinned.version) for model, _, pinned in pins}
     loose = [found for found in changed_evidence(root, head, env, ref) if found[:2] not in covered]
@@ -118,7 +120,7 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
                           "merge the model first, then promote it"},))
         evidence = head.project.evidence(env, model).get(pinned.version)
         result = verify(root, model, pinned, trusted[model].spec.evaluation.gates, base_pins.get(model),
-                        tracking_uri, role, deadline, evidence=evidence or {})
+                        tracking_uri, role, deadline, evidence=evidence or {}, require_data_digests=needs_digests)
         if needs_approval:
             check = approval_check(pinned, approved)
             result = PinCheck(model, role, pinned.version, result.passed and check["passed"], (*result.checks, check))
@@ -163,22 +165,25 @@ def changed_evidence(root: Path, head: Checked, env: str, ref: str) -> list[tupl
 
 def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseline: PinnedVersion | None,
            tracking_uri: str, role: str = "version", deadline: Deadline | None = None,
-           evidence: dict[str, Any] | None = None) -> PinCheck:
-    """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`.
+           evidence: dict[str, Any] | None = None, require_data_digests: bool = False) -> PinCheck:
+    """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`
+    and, where `require_data_digests`, the identity of its data (runtime/data_digests.py).
 
     `evidence`, where given, is the committed document to compare with the registry's; the verifier is
     mlplat's own runtime in an isolated interpreter, never a module from the repository being gated."""
     request = {"model": model, "pin": _pin(pin), "gates": _gates(gates),
-               "baseline": _pin(baseline) if baseline else None, "evidence": evidence}
+               "baseline": _pin(baseline) if baseline else None, "evidence": evidence,
+               "requireDataDigests": require_data_digests}
     return _verifier(root, request, tracking_uri, deadline, role, pin.version)
 
 
 def describe(root: Path, model: str, version: str | None, gates: list[Gate], baseline: PinnedVersion | None,
-             tracking_uri: str) -> PinCheck:
+             tracking_uri: str, require_data_digests: bool = False) -> PinCheck:
     """The registry's record of a version (default: the champion), checked as `verify` checks a pin, in
     the same interpreter: `facts` holds the record as a pin and the evidence the register step logged."""
     request = {"model": model, "describe": version or "champion", "gates": _gates(gates),
-               "baseline": _pin(baseline) if baseline else None, "evidence": None}
+               "baseline": _pin(baseline) if baseline else None, "evidence": None,
+               "requireDataDigests": require_data_digests}
     # The version as the registry answers it; text that is no number is the verifier's to refuse.
     return _verifier(root, request, tracking_uri, None, "version", int(version) if (version or "").isdigit() else 0)
 

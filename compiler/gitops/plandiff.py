@@ -1,7 +1,8 @@
 """`mlplat plan --base REF`: what a change does to each environment, resource by resource, in ML terms.
 
 + create, ~ change, - delete; a changed resource lists what changed as people talk about models:
-served version and traffic share, GPU type and count, gate thresholds, drift thresholds, schedules.
+served version and traffic share, GPU type and count, gate thresholds, drift thresholds, schedules,
+features and the models they affect (feature_diff.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from compiler.gitops import feature_diff
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from renderers import markdown
 
@@ -40,6 +42,9 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
             action, details = "+", _describe_new(_body(new))
         elif new is None:
             action, details = "-", ()
+        elif current.kind == "FeastDefinitions":
+            files = [f for f in (*base.files, *head.files) if f.environment == current.environment]
+            action, details = "~", feature_diff.describe(_body(old), _body(new), feature_diff.service_users(files))
         else:
             action, details = "~", _describe_change(current.kind, _body(old), _body(new))
         changes.append(Change(action, current.environment, current.kind, current.name, path, tuple(details)))

@@ -47,7 +47,8 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
             raise PromoteError(f"{model} rolls out directly in {env!r}; a candidate needs a canary or shadow rollout")
     uri = tracking_uri or environment.mlflow.tracking_uri
     # One verifier: the registry's record of the version, checked as `mlplat gate` checks a pin.
-    result = gatecheck.describe(root, model, version, resolved.spec.evaluation.gates, live, uri)
+    result = gatecheck.describe(root, model, version, resolved.spec.evaluation.gates, live, uri,
+                                require_data_digests=environment.policies.require_data_digests)
     if not result.facts:
         raise PromoteError(f"cannot read {model} version {version or 'champion'} from {uri}: {result.failures}")
     pin, evidence_doc = pin_from_facts(model, result.facts)

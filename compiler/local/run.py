@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +75,10 @@ def run_pipeline(root: Path, model: ResolvedModel, tracking_uri: str | None = No
     spec_file = run_dir / "model.json"
     spec_file.write_text(model.summary_json(), "utf-8")
     code_dir = root / model.code_folder
+    # A team's training command says `python`: the runtime's own interpreter here, as the image's is in a pod
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = runtime_env(root, MLFLOW_TRACKING_URI=tracking_uri, MLPLAT_CODE_DIR=str(code_dir),
-                      MLPLAT_GIT_COMMIT=git_commit(root))
+                      MLPLAT_GIT_COMMIT=git_commit(root), PATH=path)
     if (root / RUNTIME_LOCK).is_file():
         env["MLPLAT_LOCK"] = str(root / RUNTIME_LOCK)
     if artifact_root:

@@ -15,7 +15,8 @@ from pathlib import Path
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
 from compiler.pipeline.validation import load_valid
-from compiler.spec.features import Features
+from compiler.spec.features import Features, FeatureService, FeatureView
+from compiler.spec.model import Model
 from compiler.spec.names import MAX_VIEW_NAME
 from compiler.spec.platform import Platform
 
@@ -66,6 +67,13 @@ def feature_problems(loaded: list[LoadedFeatures], platform: Platform, *, comple
         elif team != folder:
             errors.append(item.doc.error(("metadata", "team"), f"team {team!r} does not match the folder "
                                          f"specs/{folder}/", f"move the file to specs/{team}/ or say {folder!r}"))
+        for index, source in enumerate(item.features.spec.sources):
+            for env in source.environments:
+                if env not in platform.environment_names:
+                    errors.append(item.doc.error(("spec", "sources", index, "environments", env), f"environment "
+                                                 f"{env!r} is not an environment of platform/platform.yaml",
+                                                 _did_you_mean(env, platform.environment_names) or "the environments "
+                                                 f"are: {', '.join(sorted(platform.environment_names))}", key=True))
     if not complete:
         return errors
     names: dict[str, dict[str, tuple[LoadedFeatures, int]]] = {kind: {} for kind in _KINDS}
@@ -131,6 +139,44 @@ def _service_problems(item: LoadedFeatures, views: dict) -> list[SpecError]:
                     errors.append(item.doc.error((*where, "features", number), f"feature view {view.name!r} has "
                                                  f"no feature {name!r}", _did_you_mean(name, offered)))
     return errors
+
+
+def model_feature_problems(models: Iterable[tuple[Document, Model]], loaded: list[LoadedFeatures]
+                           ) -> list[SpecError]:
+    """A model's featureService (in the spec or an environment's overlay) names a service on the platform,
+    and the features its drift check watches are among that service's."""
+    views = {view.name: view for item in loaded for view in item.features.spec.feature_views}
+    services = {s.name: service_features(s, views) for item in loaded for s in item.features.spec.feature_services}
+    errors = []
+    for doc, model in models:
+        overlays = [(("spec", "environments", env), overlay.training)
+                    for env, overlay in model.spec.environments.items()]
+        for where, training in [(("spec",), model.spec.training), *overlays]:
+            service = getattr(getattr(training, "data", None), "feature_service", None)
+            if service is not None and service not in services:
+                errors.append(doc.error((*where, "training", "data", "featureService"), f"feature service "
+                                        f"{service!r} is not defined in any features.yaml",
+                                        _did_you_mean(service, services)))
+        offered = services.get(model.spec.training.data.feature_service or "")
+        drift = model.spec.monitoring.drift if model.spec.monitoring else None
+        for index, feature in enumerate(drift.features if drift and offered is not None else []):
+            if feature not in offered:
+                errors.append(doc.error(("spec", "monitoring", "drift", "features", index), f"feature {feature!r} is "
+                                        f"not served by {model.spec.training.data.feature_service!r}",
+                                        _did_you_mean(feature, offered) or "drift is measured on what the model is "
+                                        f"served; the service has: {', '.join(sorted(offered))}"))
+    return errors
+
+
+def service_features(service: FeatureService, views: dict[str, FeatureView]) -> list[str]:
+    """The names of the features a service serves, in its order (a selection of a view that does not exist
+    contributes none: that is its own error)."""
+    names = []
+    for selection in service.features:
+        view = views.get(selection.view)
+        if view is not None:
+            names += selection.features or [f.name for f in view.features]
+    return names
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -10,8 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from compiler.spec.features import FeatureType
 from compiler.spec.model import Governance
-from compiler.spec.types import DataUri, DnsLabel, ImageRef, RunId, Sha256, Strict
+from compiler.spec.types import DataUri, DnsLabel, Identifier, ImageRef, RunId, Sha256, Strict
 
 EVIDENCE_DIR = "evidence"
 
@@ -21,6 +22,19 @@ class DataVersion(Strict):
     """Where the split was read from."""
     version: Annotated[str, Field(min_length=1, max_length=128)]
     """The data version the spec declared."""
+    sha256: Sha256 | None = None
+    """SHA-256 of the rows the run read (runtime/datasets.py); absent for versions trained before digests."""
+    feature_service: Identifier | None = None
+    """The feature service whose features were joined onto the split's label table, where one was."""
+
+
+class TrainedFeature(Strict):
+    view: Identifier
+    """The feature view it comes from."""
+    name: Identifier
+    """The feature's name in the view."""
+    dtype: FeatureType
+    """Its type as the version was trained on it."""
 
 
 class GateCheck(Strict):
@@ -135,6 +149,9 @@ class VersionEvidence(Strict):
     """Artifact framework."""
     data: dict[Literal["train", "eval"], DataVersion]
     """Training and evaluation data."""
+    features: list[TrainedFeature] | None = None
+    """The feature service's features the version was trained on (and is served with), where it used one:
+    removing or retyping one of them while the version is pinned is a validation error."""
     metrics: dict[str, float]
     """Metrics logged on the run."""
     gate: GateRecord

@@ -78,11 +78,15 @@ class Dataset(Strict):
 
 class TrainingData(Strict):
     train: Dataset
-    """Data the model is fitted on."""
+    """Data the model is fitted on; with featureService, the entity/label table (entity join keys,
+    event_timestamp, the target)."""
     eval: Dataset
-    """Held-out data the evaluate step scores and the gates judge."""
+    """Held-out data the evaluate step scores and the gates judge; with featureService, a label table too."""
+    feature_service: Identifier | None = None
+    """A feature service of some team's features.yaml: the features are then joined onto each label row
+    as of its event_timestamp (Feast's point-in-time retrieval), and served from the online store."""
     target: Identifier = "target"
-    """Column holding the label; every other column is a feature."""
+    """Column holding the label; every other column is a feature (with featureService: the service's)."""
     group: Identifier | None = None
     """Ranking only, and required there: the column holding the query id; rows of one query are
     ranked together and NDCG is averaged over queries. Not a feature."""

@@ -62,6 +62,9 @@ class EnvironmentPolicies(Strict):
     """Training and serving must set CPU and memory."""
     require_approval: bool = False
     """Promotions need a recorded approval."""
+    require_data_digests: bool = False
+    """A version can be promoted only if its run recorded the content digest of its train and eval data,
+    and no earlier version of the model read different bytes under the same data `version` label."""
     production: bool = False
     """Production: every model needs a risk tier, owners, a model card, digest-pinned images and a gate
     bounding a quality metric; pins of high-risk models need a recorded approval."""

@@ -2,7 +2,7 @@
 
 Parquet (a file, a folder, or the files of a window: runtime.drift.window) is read column by column, so memory stays
 bounded by one column whatever the width; CSV has no column index and is read once, its monitored
-columns only; `sklearn://` datasets come through runtime.data.
+columns only; `sklearn://` and `example://` datasets come through runtime.data.
 """
 
 from __future__ import annotations
@@ -53,13 +53,26 @@ def empty_source(label: str) -> ColumnSource:
     return table_source(label, pa.table({}))
 
 
+def training_reference(spec: Any) -> ColumnSource:
+    """The frame a feature-service model was trained on (its label table joined with its features)."""
+    import pyarrow as pa
+
+    from runtime.data import DataError
+    from runtime.datasets import load_split
+
+    try:
+        return table_source("reference", pa.Table.from_pandas(load_split(spec, "train").frame, preserve_index=False))
+    except DataError as exc:
+        raise SourceError(f"reference: {exc}") from exc
+
+
 def open_source(label: str, location: str, columns: list[str], target: str = "target") -> ColumnSource:
     """Open a file, folder or URI without reading its rows yet."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     parsed = urlparse(location)
-    if parsed.scheme == "sklearn":
+    if parsed.scheme in ("sklearn", "example"):
         from runtime.data import DataError, load
 
         try:

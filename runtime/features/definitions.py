@@ -15,9 +15,12 @@ from typing import Any
 
 from runtime.resolved import duration_seconds
 
+EXAMPLE_DATA = ".mlplat/example-data"  # where example:// sources are written, in the checkout (git ignores it)
 
-def feast_objects(definitions: dict[str, Any]) -> list[Any]:
-    """Entities, sources, feature views and feature services, in the order Feast's apply takes them."""
+
+def feast_objects(definitions: dict[str, Any], repo: Path) -> list[Any]:
+    """Entities, sources, feature views and feature services, in the order Feast's apply takes them;
+    example:// sources are generated into `repo`'s EXAMPLE_DATA folder."""
     from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
     from feast import types as feast_types
 
@@ -27,7 +30,7 @@ def feast_objects(definitions: dict[str, Any]) -> list[Any]:
               "bytes": feast_types.Bytes, "unix_timestamp": feast_types.UnixTimestamp}
     entities = {e["name"]: Entity(name=e["name"], join_keys=[e["joinKey"]], value_type=value_types[e.get(
         "valueType", "int64")], description=e["description"], tags=_tags(e)) for e in definitions.get("entities", [])}
-    sources = {s["name"]: FileSource(name=s["name"], path=_path(s["uri"]), timestamp_field=s.get(
+    sources = {s["name"]: FileSource(name=s["name"], path=_path(s["uri"], repo), timestamp_field=s.get(
         "timestampField", "event_timestamp"), created_timestamp_column=s.get("createdTimestampField") or "",
         description=s["description"]) for s in definitions.get("sources", [])}
     views = {v["name"]: FeatureView(
@@ -72,8 +75,13 @@ def _tags(item: dict[str, Any]) -> dict[str, str]:
     return {"mlplat.io/team": item["team"]} if "team" in item else {}
 
 
-def _path(uri: str) -> str:
-    """A file:// URI as the local path Feast's file source reads; other schemes (s3://, gs://) as given."""
+def _path(uri: str, repo: Path) -> str:
+    """A file:// URI as the local path Feast's file source reads, an example:// table as the file generated
+    for it; other schemes (s3://, gs://) as given."""
+    if uri.startswith("example://"):
+        from runtime import example_data
+
+        return str(example_data.parquet_path(uri.removeprefix("example://"), (repo / EXAMPLE_DATA).resolve()))
     return uri.removeprefix("file://")
 
 

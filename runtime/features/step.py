@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         store = feature_store(settings, Path.cwd())
-        store.apply(feast_objects(definitions))
+        store.apply(feast_objects(definitions, Path.cwd()))
         if args.action == "materialize":
             end = _utc(args.end or dt.datetime.now(dt.UTC))
             view = store.get_feature_view(args.view)

@@ -84,12 +84,15 @@ def main(argv: list[str]) -> int:
 
 def _detect(spec: Any, drift: dict[str, Any], args: argparse.Namespace) -> tuple[Any, Any]:
     from runtime.drift.detect import detect
-    from runtime.drift.source import SourceError, open_source
+    from runtime.drift.source import SourceError, open_source, training_reference
     from runtime.drift.window import open_window
 
     features = list(drift["features"])
     target = spec.target
-    reference = open_source("reference", args.reference or spec.training["data"]["train"]["uri"], features, target)
+    if args.reference or not spec.feature_service:
+        reference = open_source("reference", args.reference or spec.training["data"]["train"]["uri"], features, target)
+    else:  # the training frame, its features joined as of each label's time
+        reference = training_reference(spec)
     if args.current:
         current = open_source("current window", args.current, features, target)
     elif args.prediction_log:

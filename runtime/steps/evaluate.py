@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runtime import artifact, code, data, metrics, tracking
+from runtime import artifact, code, datasets, metrics, tracking
 from runtime.resolved import ResolvedSpec
 
 
@@ -28,7 +28,8 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
             code.make_importable()
             model = artifact.load(local)
             target, group = spec.target, spec.group
-            frame = data.load(spec.training["data"]["eval"]["uri"], target)
+            evaluation = datasets.load_split(spec, "eval")
+            frame = evaluation.frame
             missing = [f for f in [*model.features, *([group] if group else [])] if f not in frame.columns]
             if missing:
                 raise RuntimeError(f"eval data lacks the model's columns: {', '.join(missing)}")
@@ -38,6 +39,7 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - reported with its reason; nothing is logged
         print(f"evaluate: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    datasets.record(client, args.run_id, evaluation)
     values = {k: float(v) for k, v in sorted(values.items())}
     values["eval_rows"] = float(len(frame))
     for name, value in values.items():

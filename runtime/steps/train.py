@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime import artifact, code, data, environment, tracking
+from runtime import artifact, code, datasets, environment, tracking
 from runtime.contract import TrainingInput
 from runtime.device import prepare_device, training_device
 from runtime.resolved import ResolvedSpec
@@ -37,13 +37,16 @@ def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
     print(f"train: run {run_id} in experiment {spec.experiment!r}, code at commit {commit}", flush=True)
     try:
         _log_params(client, run_id, spec)
+        train = datasets.load_split(spec, "train")
+        datasets.record(client, run_id, train)
+        print(f"train: train split {train.rows} rows, sha256 {train.sha256}", flush=True)
         with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
             model_dir = Path(tmp) / tracking.ARTIFACT_PATH
             started = time.perf_counter()
             if spec.training.get("entrypoint"):
-                _fit_entrypoint(spec, model_dir, client, run_id)
+                _fit_entrypoint(spec, train, model_dir, client, run_id)
             else:
-                _run_command(spec, model_dir, args, run_id)
+                _run_command(spec, train, model_dir, args, run_id)
             client.log_metric(run_id, "train_seconds", time.perf_counter() - started)
             sha256 = artifact.digest(model_dir)
             client.log_artifacts(run_id, str(model_dir), tracking.ARTIFACT_PATH)
@@ -77,13 +80,12 @@ def _log_params(client: Any, run_id: str, spec: ResolvedSpec) -> None:
     client.log_batch(run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
 
 
-def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: str) -> None:
+def _fit_entrypoint(spec: ResolvedSpec, train: datasets.Split, model_dir: Path, client: Any, run_id: str) -> None:
     module_name, _, function = spec.training["entrypoint"].partition(":")
     code.make_importable()
     fit = getattr(importlib.import_module(module_name), function)
     target, group = spec.target, spec.group
-    frame = data.load(spec.training["data"]["train"]["uri"], target)
-    features = data.feature_columns(frame, target, group)
+    frame, features = train.frame, train.features
     device = training_device()
     prepare_device(device)
     print(f"train: {len(frame)} rows, {len(features)} features, device {device}", flush=True)
@@ -95,9 +97,21 @@ def _fit_entrypoint(spec: ResolvedSpec, model_dir: Path, client: Any, run_id: st
     artifact.save(model, model_dir, framework=spec.framework, task=spec.task, features=features)
 
 
-def _run_command(spec: ResolvedSpec, model_dir: Path, args: argparse.Namespace, run_id: str) -> None:
+def _run_command(spec: ResolvedSpec, train: datasets.Split, model_dir: Path, args: argparse.Namespace,
+                 run_id: str) -> None:
     """Run the team's own program; it resumes the run (MLFLOW_RUN_ID) and writes MLPLAT_MODEL_DIR."""
-    data_spec = spec.training["data"]
+    with tempfile.TemporaryDirectory(prefix="mlplat-data-") as tmp:
+        uris = {split: spec.training["data"][split]["uri"] for split in ("train", "eval")}
+        if spec.feature_service:  # the program reads the joined frames, as plain tables
+            for split in uris:
+                frame = train.frame if split == "train" else datasets.load_split(spec, split).frame
+                frame.to_parquet(Path(tmp) / f"{split}.parquet", index=False)
+                uris[split] = (Path(tmp) / f"{split}.parquet").as_uri()
+        _run_program(spec, uris, model_dir, args, run_id)
+
+
+def _run_program(spec: ResolvedSpec, uris: dict[str, str], model_dir: Path, args: argparse.Namespace,
+                 run_id: str) -> None:
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": args.tracking_uri,
@@ -105,8 +119,8 @@ def _run_command(spec: ResolvedSpec, model_dir: Path, args: argparse.Namespace, 
         "MLPLAT_MODEL_DIR": str(model_dir),
         "MLPLAT_SPEC": str(args.spec),
         "MLPLAT_HYPERPARAMETERS": json.dumps(spec.training.get("hyperparameters", {}), sort_keys=True),
-        "MLPLAT_TRAIN_URI": data_spec["train"]["uri"],
-        "MLPLAT_EVAL_URI": data_spec["eval"]["uri"],
+        "MLPLAT_TRAIN_URI": uris["train"],
+        "MLPLAT_EVAL_URI": uris["eval"],
         "MLPLAT_TARGET": spec.target,
         **({"MLPLAT_GROUP": spec.group} if spec.group else {}),
     }

@@ -31,6 +31,8 @@ from tests.conftest import REPO, copy_repo, init_git, move_artifact_stores
 
 MODEL = "tumor-classifier"
 GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
+# The content digests of each split's data, as the train step tags its run (runtime/datasets.py).
+DATA = {"train": "1" * 64, "eval": "2" * 64}
 
 
 def run(root: Path, *args: str) -> tuple[int, str]:
@@ -55,9 +57,15 @@ class Registry:
         self.sha256 = artifact.digest(self.model_dir)
         self.client.create_registered_model(MODEL)
 
-    def register(self, metrics: dict[str, float] = GOOD, gate: str = "passed") -> dict:
+    def register(self, metrics: dict[str, float] = GOOD, gate: str = "passed", data: dict[str, str] | None = DATA,
+                 label: str = "2026-11") -> dict:
+        """A version whose run read `data` (split -> sha256; None: no digests recorded) under `label`."""
         run = self.client.create_run(self.experiment)
         run_id = run.info.run_id
+        for split, sha256 in (data or {}).items():
+            self.client.set_tag(run_id, f"mlplat.data.{split}.uri", f"sklearn://breast_cancer?split={split}")
+            self.client.set_tag(run_id, f"mlplat.data.{split}.version", label)
+            self.client.set_tag(run_id, f"mlplat.data.{split}.sha256", sha256)
         for name, value in metrics.items():
             self.client.log_metric(run_id, name, value)
         self.client.log_artifacts(run_id, str(self.model_dir), "model")
@@ -179,7 +187,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: 41a0c7493c86 -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: ccd19d0cc142 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
@@ -396,6 +404,44 @@ def test_promoting_to_prod_before_staging_is_refused(repo: Path, registry: Regis
     with pytest.raises(PromoteError, match="'prod' requires a recorded approval"):
         promote(repo, MODEL, "prod", "1", registry.uri)
     assert promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@acme/ml-platform",)).commit
+
+
+def test_staging_promotes_only_versions_whose_data_is_identified_by_content(repo: Path, registry: Registry) -> None:
+    """staging requires data digests (platform.yaml): none recorded, or a `version` label naming other
+    bytes than an earlier version read under it, is refused; a new label for the new bytes passes."""
+    for data, label in ((DATA, "2026-11"), (None, "2026-11"), ({**DATA, "train": "3" * 64}, "2026-11"),
+                        ({**DATA, "train": "3" * 64}, "2026-12")):
+        registry.register(data=data, label=label)
+    for version in "1234":
+        promote(repo, MODEL, "dev", version, registry.uri)  # dev does not require digests
+    assert promote(repo, MODEL, "staging", "1", registry.uri).commit
+    with pytest.raises(PromoteError, match=r"v?ersion 2 for 'staging': the run recorded no content digest of its "
+                                           r"train and eval data"):
+        promote(repo, MODEL, "staging", "2", registry.uri)
+    with pytest.raises(PromoteError, match=re.escape(
+            "train data sklearn://breast_cancer?split=train version '2026-11' is sha256 333333333333 here but "
+            "111111111111 in version 1: the label was reused for changed data")):
+        promote(repo, MODEL, "staging", "3", registry.uri)
+    assert promote(repo, MODEL, "staging", "4", registry.uri).commit
+
+
+def test_the_gate_applies_the_base_branchs_data_digest_rule(repo: Path, registry: Registry) -> None:
+    first = registry.register()
+    reused = registry.register(data={**DATA, "eval": "4" * 64})
+    (repo / "environments/staging/releases.yaml").write_text(pin_yaml("staging", {MODEL: reused}))
+    (repo / f"environments/staging/evidence/{MODEL}-v2.json").write_text(json.dumps(evidence_for(reused)))
+    code, out = run(repo, "gate", "--env", "staging", "--tracking-uri", registry.uri)
+    assert code == 1
+    assert "  FAIL data version labels: eval data sklearn://breast_cancer?split=eval version '2026-11' is sha256 " \
+           "444444444444 here but 222222222222 in version 1" in out
+    assert "  ok   data digests: the run recorded the content digest of its train and eval data" in out
+    # The pull request cannot switch the rule off: the base's platform.yaml says what staging requires.
+    platform = repo / "platform/platform.yaml"
+    text = platform.read_text()
+    platform.write_text(text.replace("requireDataDigests: true, autoMerge", "autoMerge"))
+    assert platform.read_text() != text
+    assert run(repo, "gate", "--env", "staging", "--tracking-uri", registry.uri)[0] == 1
+    del first
 
 
 def test_promote_refuses_a_dirty_tree_and_a_failed_gate(repo: Path, registry: Registry) -> None:

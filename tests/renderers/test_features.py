@@ -46,9 +46,16 @@ def test_every_team_s_definitions_in_one_document(checked) -> None:
         "entities": [("payments", "customer")],
         "sources": [("payments", "transactions")],
         "featureViews": [("payments", "customer_transactions")],
-        "featureServices": [("growth", "churn_features"), ("payments", "fraud_features")],
+        "featureServices": [("payments", "chargeback_features"), ("growth", "churn_features")],  # by name
     }
     assert json.loads(to_json(body)) == body
+
+
+def test_a_source_reads_its_environments_own_location(checked) -> None:
+    uris = {env: rendered(checked, env)["features/definitions.json"].body["sources"][0]["uri"]
+            for env in ("dev", "staging", "prod")}
+    assert uris == {"dev": "example://customer-transactions", "staging": "example://customer-transactions",
+                    "prod": "s3://lake/payments/customer_transactions/"}
 
 
 def test_nothing_without_features(checked) -> None:

@@ -27,8 +27,9 @@ PUSH_SECRET = {"mlplat-git-push": {"username": "mlplat-bot", "password": "token"
 def cluster_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
     """A platform repository whose pods clone it over file://, with dev's artifact store on this disk.
 
-    Two commits: the first has churn-predictor's data pointed at data scikit-learn ships (its real data
-    is in a bucket); the second changes nothing the models read. Returns (repo, store, [first, second]).
+    Two commits; the second changes nothing the models read. In dev churn-predictor trains on growth's
+    feature service over payments' view, from the example's generated events (its prod labels are in a
+    bucket). Returns (repo, store, [first, second]).
     """
     base = tmp_path_factory.mktemp("argo")
     root, store = copy_repo(base / "repo"), base / "store"
@@ -37,10 +38,6 @@ def cluster_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     text = text.replace('url: "https://github.com/acme/mlplat.git"', f'url: "{root.as_uri()}"')
     platform.write_text(text)
     move_artifact_stores(root, store.as_uri(), ("dev",))
-    churn = root / "specs" / "growth" / "churn-predictor" / "model.yaml"
-    churn.write_text(churn.read_text()
-                     .replace("gs://acme-growth/churn/features.parquet", "sklearn://breast_cancer?split=train")
-                     .replace("gs://acme-growth/churn/holdout.parquet", "sklearn://breast_cancer?split=eval"))
     compiled = subprocess.run([sys.executable, "-m", "compiler", "--root", str(root), "compile"],
                               capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
@@ -105,6 +102,18 @@ def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path
     assert version.tags["mlplat.git_commit"] == first != head
     run = client.get_run(version.run_id)
     assert run.data.metrics["roc_auc"] > 0.9 and "train_iterations" in run.data.metrics  # logged by churn.train
+    # its frames were Feast's point-in-time joins in the pods, each recorded by content
+    assert run.data.tags["mlplat.data.feature_service"] == "churn_features"
+    inputs = {i.dataset.name: i.dataset for i in run.inputs.dataset_inputs}
+    assert sorted(inputs) == ["eval", "train"]
+    for split in ("train", "eval"):
+        assert run.data.tags[f"mlplat.data.{split}.sha256"].startswith(inputs[split].digest)
+        assert json.loads(inputs[split].source)["featureService"] == "churn_features"
+    evidence = json.loads(Path(client.download_artifacts(version.run_id, "mlplat/evidence.json", str(tmp_path)))
+                          .read_text())  # what the compiler checks feature changes against once it is pinned
+    assert evidence["features"] == [{"dtype": "int64", "name": "txn_count_7d", "view": "customer_transactions"},
+                                    {"dtype": "int64", "name": "days_active_30d", "view": "customer_transactions"}]
+    assert evidence["data"]["train"]["sha256"] == run.data.tags["mlplat.data.train.sha256"]
 
 
 def test_without_the_code_artifact_the_entrypoint_is_not_found(cluster_repo, tmp_path: Path) -> None:

@@ -46,11 +46,13 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         "event_timestamp": [day(0), day(2), day(10), day(0)],
         "txn_count_7d": [1, 2, 3, 7],
         "txn_amount_7d": [10.0, 20.0, 30.0, 70.0],
+        "avg_amount_30d": [10.0, 10.0, 10.0, 10.0],
+        "days_active_30d": [1, 2, 3, 1],
     }).to_parquet(events)
     store = feature_store({"project": "mlplat_test", "registry": str(repo / "registry.db"),
                            "online_store": {"type": "sqlite", "path": str(repo / "online.db")},
                            "offline_store": {"type": request.param}}, repo)
-    store.apply(feast_objects(definitions(events)))
+    store.apply(feast_objects(definitions(events), repo))
     return store
 
 
@@ -60,7 +62,7 @@ def test_a_label_sees_only_values_from_before_it_and_within_the_ttl(store: Any) 
         "event_timestamp": [day(-1), day(1), day(9), day(11), day(29), day(31), day(5), day(9)],
         "label": [0, 1, 0, 1, 1, 0, 1, 1],
     })
-    frame = training_frame(store, "fraud_features", labels)
+    frame = training_frame(store, "chargeback_features", labels)
     assert list(frame["label"]) == list(labels["label"])  # every row, in order: those Feast drops or merges too
     counts = [None if pd.isna(v) else int(v) for v in frame["txn_count_7d"]]
     # before any value; the day-0 value; day 2's, not day 10's (written after the label); day 10's;
@@ -71,17 +73,17 @@ def test_a_label_sees_only_values_from_before_it_and_within_the_ttl(store: Any) 
 def test_a_service_of_another_team_gets_only_its_features(store: Any) -> None:
     labels = pd.DataFrame({"customer_id": [1], "event_timestamp": [day(3)], "label": [1]})
     frame = training_frame(store, "churn_features", labels)
-    assert list(frame.columns) == ["customer_id", "event_timestamp", "label", "txn_count_7d"]
-    assert frame["txn_count_7d"].tolist() == [2]
+    assert list(frame.columns) == ["customer_id", "event_timestamp", "label", "txn_count_7d", "days_active_30d"]
+    assert frame["txn_count_7d"].tolist() == [2] and frame["days_active_30d"].tolist() == [2]
 
 
 def test_online_values_equal_the_offline_join_at_the_same_time(store: Any) -> None:
     store.materialize(day(-1), day(11))
-    online = store.get_online_features(features=store.get_feature_service("fraud_features"),
+    online = store.get_online_features(features=store.get_feature_service("chargeback_features"),
                                        entity_rows=[{"customer_id": 1}, {"customer_id": 2}]).to_dict()
-    offline = training_frame(store, "fraud_features", pd.DataFrame(
+    offline = training_frame(store, "chargeback_features", pd.DataFrame(
         {"customer_id": [1, 2], "event_timestamp": [day(11), day(11)], "label": [0, 0]}))
-    for feature in ("txn_count_7d", "txn_amount_7d"):
+    for feature in ("txn_count_7d", "txn_amount_7d", "avg_amount_30d", "days_active_30d"):
         assert online[feature] == offline[feature].tolist(), feature
 
 

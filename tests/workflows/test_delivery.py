@@ -94,8 +94,9 @@ def test_the_policy_is_the_bases_not_the_branchs(origin: Path, tmp_path: Path) -
     """A proposal that also turns prod's autoMerge on is refused: it changes platform/."""
     clone, branch = proposal(origin, tmp_path, "step", 25)
     platform = clone / "platform" / "platform.yaml"
-    platform.write_text(platform.read_text().replace("requireApproval: true, production: true",
-                                                     "requireApproval: true, production: true, autoMerge: true"))
+    text = platform.read_text()
+    platform.write_text(text.replace("production: true}", "production: true, autoMerge: true}"))
+    assert platform.read_text() != text
     repository = git.Repo(clone)
     repository.git.add("--all")
     repository.index.commit("and let prod merge itself")
