@@ -1,0 +1,113 @@
+"""A version's features read by entity key from the environment's Feast feature server (`feast serve`,
+its HTTP API): the client the model server is to use for requests that carry only entity keys (it is
+not wired into MlplatModel yet: docs/features.md).
+
+The model server's environment is seldon-core 1.18's (protobuf 3), where Feast itself cannot be
+installed; the feature server runs from the runtime image, which has Feast, and this client needs only
+the standard library. Feast does not apply a view's TTL online, so the age of each value is checked
+here against its view's TTL, on an injectable clock. A missing entity or value and a stale one are
+errors that name the entity and features, never a silent default.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from runtime.resolved import duration_seconds
+
+MISSING, STALE, UNREACHABLE = "missing", "stale", "unreachable"
+
+
+class FeatureLookupError(Exception):
+    """The features of some requested entities could not be served; `reason` is one of MISSING, STALE or
+    UNREACHABLE (the counted error's label)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass(frozen=True)
+class OnlineFeatures:
+    url: str  # the feature server, e.g. http://127.0.0.1:6566
+    service: str
+    features: tuple[str, ...]  # in the order the model was trained on them
+    keys: tuple[str, ...]  # the entities' join keys
+    ttl_seconds: dict[str, int]  # feature -> its view's TTL
+    clock: Callable[[], float] = field(default=time.time, compare=False)
+    timeout_seconds: float = 2.0
+
+    @classmethod
+    def from_definitions(cls, url: str, definitions: dict[str, Any], service: str, **options: Any) -> OnlineFeatures:
+        """The client for a service of rendered definitions (environments/<env>/features/definitions.json)."""
+        from runtime.features.training import service_columns
+
+        served, keys = service_columns(definitions, service)
+        ttl = {v["name"]: duration_seconds(v["ttl"]) for v in definitions.get("featureViews", [])}
+        return cls(url.rstrip("/"), service, tuple(f["name"] for f in served), tuple(keys),
+                   {f["name"]: ttl[f["view"]] for f in served}, **options)
+
+    def lookup(self, entities: dict[str, list[Any]]) -> list[list[Any]]:
+        """One row of feature values per entity, in `features` order; every problem of every row in one error."""
+        unknown = sorted(set(entities) - set(self.keys))
+        absent = [k for k in self.keys if k not in entities]
+        if unknown or absent:
+            raise ValueError(f"entity keys must be exactly {', '.join(self.keys)}"
+                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                             + (f"; missing: {', '.join(absent)}" if absent else ""))
+        answer = self._post({"feature_service": self.service, "entities": entities, "full_feature_names": False})
+        names = answer["metadata"]["feature_names"]
+        columns = {name: result for name, result in zip(names, answer["results"], strict=True)}
+        rows = len(next(iter(entities.values())))
+        now = self.clock()
+        missing, stale = [], []
+        for row in range(rows):
+            who = ", ".join(f"{k}={entities[k][row]}" for k in self.keys)
+            lost = [f for f in self.features if columns[f]["statuses"][row] != "PRESENT"
+                    or columns[f]["values"][row] is None]
+            old = [f for f in self.features if f not in lost
+                   and now - _epoch(columns[f]["event_timestamps"][row]) > self.ttl_seconds[f]]
+            if lost:
+                missing.append(f"{who}: {', '.join(lost)}")
+            if old:
+                stale.append(f"{who}: {', '.join(old)}")
+        if missing:
+            raise FeatureLookupError(MISSING, "no online value (an unknown entity, or a view not materialised) for "
+                                     + "; ".join(missing[:10]) + _more(missing))
+        if stale:
+            raise FeatureLookupError(STALE, "online values older than their view's TTL (materialisation is behind) "
+                                     "for " + "; ".join(stale[:10]) + _more(stale))
+        return [[columns[f]["values"][row] for f in self.features] for row in range(rows)]
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self.url}/get-online-features", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        for attempt in (1, 2):
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as exc:  # it answered: asking again would get the same answer
+                raise FeatureLookupError(UNREACHABLE, f"the feature server at {self.url} answered {exc.code}: "
+                                         f"{exc.read()[:500].decode(errors='replace')}") from exc
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                # One more try: a read is idempotent, and gunicorn (under `feast serve`) recycles its worker
+                # every --max-requests requests, closing the connection of the request in flight.
+                if attempt == 2:
+                    raise FeatureLookupError(UNREACHABLE, f"the feature server at {self.url} did not answer: "
+                                             f"{exc}") from exc
+        raise AssertionError("unreachable")
+
+
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def _more(items: list[str]) -> str:
+    return f"; and {len(items) - 10} more" if len(items) > 10 else ""
