@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runtime.datasets import SERVED_TAG
 from runtime.resolved import ResolvedSpec
 
 RECORD_PATH = "mlplat/evidence.json"
@@ -43,7 +44,7 @@ def build(spec: ResolvedSpec, run: Any, version: Any, environment: dict[str, Any
         "task": spec.task,
         "framework": spec.framework,
         "data": {split: _data(tags, split) for split in ("train", "eval")},
-        **({"features": json.loads(tags["mlplat.data.features"])} if "mlplat.data.features" in tags else {}),
+        **({"features": json.loads(tags[SERVED_TAG])} if SERVED_TAG in tags else {}),
         "metrics": {name: float(value) for name, value in sorted(run.data.metrics.items())},
         "gate": gate,
         "governance": spec.spec.get("governance", {}),

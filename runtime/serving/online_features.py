@@ -89,7 +89,10 @@ class OnlineFeatures:
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(f"{self.url}/get-online-features", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
-        for attempt in (1, 2):
+        failure: Exception | None = None
+        # Two tries: a read is idempotent, and gunicorn (under `feast serve`) recycles its worker every
+        # --max-requests requests, closing the connection of the request in flight.
+        for _ in range(2):
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                     return json.loads(response.read())
@@ -97,12 +100,9 @@ class OnlineFeatures:
                 raise FeatureLookupError(UNREACHABLE, f"the feature server at {self.url} answered {exc.code}: "
                                          f"{exc.read()[:500].decode(errors='replace')}") from exc
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                # One more try: a read is idempotent, and gunicorn (under `feast serve`) recycles its worker
-                # every --max-requests requests, closing the connection of the request in flight.
-                if attempt == 2:
-                    raise FeatureLookupError(UNREACHABLE, f"the feature server at {self.url} did not answer: "
-                                             f"{exc}") from exc
-        raise AssertionError("unreachable")
+                failure = exc
+        raise FeatureLookupError(UNREACHABLE, f"the feature server at {self.url} did not answer: {failure}"
+                                 ) from failure
 
 
 def _epoch(timestamp: str) -> float:

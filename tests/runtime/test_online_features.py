@@ -80,7 +80,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
 
 
 def client(url: str, service: str, at: dt.datetime = END) -> OnlineFeatures:
-    return OnlineFeatures.from_definitions(url, DEFINITIONS, service, clock=lambda: at.timestamp())
+    # a timeout no loaded CI machine reaches: a slow answer is not what these tests are about
+    return OnlineFeatures.from_definitions(url, DEFINITIONS, service, clock=lambda: at.timestamp(),
+                                           timeout_seconds=120)
 
 
 @pytest.mark.parametrize("service", ["chargeback_features", "churn_features"])
@@ -125,7 +127,8 @@ def test_the_client_runs_in_the_model_servers_environment(served: tuple[str, Any
     python = serving_env(REPO, echo=lambda _: None) / "bin" / "python"
     script = ("import json, sys; from runtime.serving.online_features import OnlineFeatures as O; "
               "c = O.from_definitions(sys.argv[1], json.load(open(sys.argv[2])), 'churn_features', "
-              "clock=lambda: float(sys.argv[3])); print(json.dumps(c.lookup({'customer_id': [1, 2]})))")
+              "clock=lambda: float(sys.argv[3]), timeout_seconds=120); "
+              "print(json.dumps(c.lookup({'customer_id': [1, 2]})))")
     definitions = REPO / "environments/dev/features/definitions.json"
     ran = subprocess.run([str(python), "-c", script, served[0], str(definitions), str(END.timestamp())], cwd=REPO,
                          capture_output=True, text=True)
