@@ -10,7 +10,10 @@ offline store, SQLite online store, in a scratch folder inside .mlplat/) and bui
 runtime.features.retrieval.training_frame. The floor is pandas.merge_asof on the same frames (backward,
 by customer, tolerance = the TTL), the least a point-in-time join in pandas costs. Each side runs in
 a fresh process, so its peak RSS (VmHWM) is its own; the two answers must be equal, value for value.
-It also materialises the view and reports online lookup latency (p50, p99) of single-entity reads.
+It also materialises the view and reports online lookup latency (p50, p99) of single-entity reads:
+through Feast's Python API, and through the model server's class (runtime.serving.MlplatModel, a
+request carrying only the entity key, scored by a scikit-learn model on the 20 features) against
+`python -m runtime features serve`, the feature server each serving pod runs.
 """
 
 from __future__ import annotations
@@ -116,6 +119,70 @@ def run_online(features: int) -> dict[str, float]:
     return {"p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
 
 
+def run_served(features: int) -> dict[str, float]:
+    """Requests by entity key through the serving class, against the feature server (after run_online)."""
+    import os
+    import urllib.request
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from runtime import artifact
+    from runtime.serving import MlplatModel
+
+    folder = WORK / "served"
+    folder.mkdir(exist_ok=True)
+    (folder / "definitions.json").write_text(json.dumps(definitions(features)))
+    (folder / "feature_store.yaml").write_text(json.dumps({
+        "project": "bench", "registry": str(WORK / "registry.db"), "offline_store": {"type": "file"},
+        "online_store": {"type": "sqlite", "path": str(WORK / "online.db")}}))
+    names = [f"f{i}" for i in range(features)]
+    rng = np.random.default_rng(0)
+    x = rng.random((500, features))
+    model = LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int))
+    artifact.save(model, folder / "model", framework="sklearn", task="binary-classification", features=names)
+    port = 6599
+    server = subprocess.Popen([sys.executable, "-m", "runtime", "features", "serve", "--store",
+                               str(folder / "feature_store.yaml"), "--definitions", str(folder / "definitions.json"),
+                               "--port", str(port)], cwd=REPO, env={**os.environ, "HOME": str(folder)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        os.environ.update({"MLPLAT_ARTIFACT_SHA256": artifact.digest(folder / "model"),
+                           "MLPLAT_FEATURE_SERVER_URL": f"http://127.0.0.1:{port}", "MLPLAT_FEATURE_SERVICE": "stats",
+                           "MLPLAT_FEATURE_DEFINITIONS": str(folder / "definitions.json"),
+                           "MLPLAT_FEATURES_AS_OF": "2026-03-02T00:00:00+00:00", "MLPLAT_METRICS_FLUSH_SECONDS": "0"})
+        serving = MlplatModel(str(folder / "model"))
+        serving.load()
+        fresh = [key for key in range(1000) if _answers(serving, key)]  # the others' values are past the TTL
+        latencies = []
+        for index in range(3000):
+            start = time.perf_counter()
+            serving.predict_raw({"data": {"names": ["customer_id"], "ndarray": [[fresh[index % len(fresh)]]]}})
+            latencies.append(time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    latencies.sort()
+    return {"p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+            "fresh": len(fresh)}
+
+
+def _answers(serving: Any, key: int) -> bool:
+    from runtime.serving import BadRequest
+
+    try:
+        serving.predict_raw({"data": {"names": ["customer_id"], "ndarray": [[key]]}})
+    except BadRequest:
+        return False
+    return True
+
+
 def _in_child(part: str, *args: Any) -> dict[str, float]:
     """One part in a fresh interpreter: its figures and its own peak RSS."""
     code = (f"import json, sys; sys.path.insert(0, {str(REPO)!r}); from benchmarks import feature_retrieval as b; "
@@ -154,6 +221,10 @@ def main() -> None:
     results["online"] = _in_child("online", args.features)
     print(f"online lookups (SQLite, one entity, 2,000 reads): p50 {results['online']['p50_ms']:.2f} ms, "
           f"p99 {results['online']['p99_ms']:.2f} ms")
+    results["served"] = _in_child("served", args.features)
+    print(f"requests by entity key through the serving class and the feature server (3,000 over "
+          f"{results['served']['fresh']} customers with values within the TTL): "
+          f"p50 {results['served']['p50_ms']:.2f} ms, p99 {results['served']['p99_ms']:.2f} ms")
 
 
 if __name__ == "__main__":

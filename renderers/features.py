@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec.features import Features
+from compiler.spec.names import feast_project
 from compiler.spec.platform import Environment, Platform
 from renderers import materialize
 from renderers.base import Manifest
@@ -30,24 +31,21 @@ def render(env: Environment, platform: Platform, features: list[tuple[str, Featu
     if not features:
         return []
     sources = ", ".join(file for file, _ in features)
+    project = feast_project(platform.metadata.name, env.name)
     return [*materialize.render(env, platform, features, f"environments/{env.name}/{FOLDER}"),
-            Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, platform), "platform/platform.yaml",
+            Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, project), "platform/platform.yaml",
                      kubernetes=False, file_kind="FeastConfig"),
             Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features], env.name), sources,
                      format="json", kubernetes=False, file_kind="FeastDefinitions")]
 
 
-def project_name(env: Environment, platform: Platform) -> str:
-    """The environment's Feast project (letters, digits and underscores only)."""
-    return f"{platform.metadata.name}_{env.name}".replace("-", "_")
-
-
-def feature_store(env: Environment, platform: Platform) -> dict[str, Any]:
+def feature_store(env: Environment, project: str) -> dict[str, Any]:
+    """The environment's feature_store.yaml: `project` (compiler/spec/names.feast_project) and its stores."""
     settings = env.feature_store
     online: dict[str, Any] = {"type": settings.online.type, **settings.online.options}
     if settings.online.type == "sqlite":
         online.setdefault("path", f".mlplat/feast/{env.name}/online.db")
-    return {"project": project_name(env, platform), "provider": "local",
+    return {"project": project, "provider": "local",
             "registry": settings.registry.replace("{env}", env.name),
             "offline_store": {"type": _OFFLINE_TYPES[settings.offline.type], **settings.offline.options},
             "online_store": online, "entity_key_serialization_version": 3}

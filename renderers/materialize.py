@@ -31,6 +31,12 @@ def render(env: Environment, platform: Platform, features: list[tuple[str, Featu
             for source, team in features for view in team.spec.feature_views if view.online]
 
 
+def credentials(env: Environment) -> dict[str, Any]:
+    """envFrom of the environment's feature-store Secret, for a Feast pod's container (none without one)."""
+    secret = env.feature_store.credentials_secret
+    return {"envFrom": [{"secretRef": {"name": secret}}]} if secret else {}
+
+
 def _cron_workflow(env: Environment, platform: Platform, team: str, view: FeatureView, folder: str
                    ) -> dict[str, Any]:
     repository = platform.spec.repository
@@ -41,7 +47,7 @@ def _cron_workflow(env: Environment, platform: Platform, team: str, view: Featur
                         "--definitions", f"{folder}/definitions.json", "--view", view.name],
                        [a.env("HOME", "/tmp")], compute(RESOURCES["cpu"], RESOURCES["memory"], 0, None),
                        [TMP_MOUNT], container_security()),
-         "workingDir": CODE_PATH},
+         "workingDir": CODE_PATH, **credentials(env)},
         artifacts=[a.git_artifact("code", CODE_PATH, repository.url, repository.branch,
                                   repository.credentials_secret)],
         activeDeadlineSeconds=DEADLINE_SECONDS, retryStrategy=a.retry(2, "OnError"))

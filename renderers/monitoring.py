@@ -23,6 +23,7 @@ from renderers.base import Manifest, model_manifest, model_metadata
 
 REQUESTS = "seldon_api_executor_server_requests_seconds"
 BY = "model, environment, predictor"
+FEATURE_ERROR_RATIO = 0.01  # of requests by entity key whose features could not be served
 # (alert, severity, burn rate, long window, short window, for): the SRE workbook's multi-window pairs.
 BURN_RATES = (
     ("ErrorBudgetBurnFast", "page", 14.4, "1h", "5m", "2m"),
@@ -144,6 +145,15 @@ def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
                                 f"{latency(quantile)}{{{sel}}} > {target / 1000}",
                                 f"{model.name} ({{{{ $labels.predictor }}}}) p{quantile} latency is above {target} ms",
                                 f"The {quantile}th percentile of request latency over 5 minutes exceeds the SLO."))
+    if model.served_features:
+        rules.append(_alert(model, "FeatureErrors", "ticket", "10m",
+                            f"sum by ({BY}) (rate(mlplat_feature_errors_total{{{sel}}}[10m])) / sum by ({BY}) "
+                            f"(rate(mlplat_feature_requests_total{{{sel}}}[10m])) > {FEATURE_ERROR_RATIO}",
+                            f"{model.name} ({{{{ $labels.predictor }}}}) cannot read the features of more than "
+                            f"{FEATURE_ERROR_RATIO:.0%} of its requests by entity key",
+                            "Entities missing from the online store, values past their TTL (materialisation is "
+                            "behind), the feature server unreachable, or sent features that differ from the "
+                            "online ones: the reason label of mlplat_feature_errors_total says which."))
     rules.append(_alert(model, "ServingMetricsMissing", "ticket", "10m",
                         f"max by ({BY}) (up{{{sel}}}) == 0 or absent(up{{{sel}}})",
                         f"{model.name} is not scraped",

@@ -5,6 +5,12 @@ second predictor: `canary` with its traffic share (the step the last canary deci
 pin: renderers/canary.py), or `shadow`, which sees a copy of every request
 and answers no one. Nothing is rendered for a model without a pin (the plan notes it).
 
+A model trained on a feature service gets a second container in each pod, `features`: Feast's feature
+server (`python -m runtime features serve`, from the runtime image, which has Feast; seldon-core's
+environment cannot hold it) on 127.0.0.1 only, reading the environment's online store and registry
+with the service's definitions from the ConfigMap `<deployment>-features`. The model server reads
+features from it for requests that carry entity keys (runtime/serving).
+
 Every predictor's executor logs each request and response as CloudEvents to the team's prediction-log
 sink (renderers/prediction_log.py). Its pods carry the labels the team's PodMonitor selects and
 relabels (renderers/scraping.py); no `prometheus.io/*` annotations, which would narrow an
@@ -14,12 +20,14 @@ named `metrics`), as upstream Seldon leaves them out too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from compiler.spec.model import Rollout
 from compiler.spec.releases import Candidate, PinnedVersion
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import quantity_value
+from renderers import features, materialize
 from renderers.base import Manifest, model_manifest, model_metadata
 from renderers.prediction_log import sink_url
 
@@ -31,6 +39,12 @@ METRICS_PATH = "/prometheus"
 COMPONENT_LABEL = "mlplat.io/component"  # serving or prediction-log: what the PodMonitor selects
 PREDICTOR_LABEL = "mlplat.io/predictor"  # main, canary or shadow
 VERSION_LABEL = "mlplat.io/version"
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+FEATURES_CONTAINER = "features"
+FEATURES_PORT = 6566  # Feast's default; the model container reaches it on the pod's loopback
+FEATURES_MOUNT = "/etc/mlplat/features"
+FEATURES_VOLUME = "feature-definitions"
+FEATURE_SERVER_RESOURCES = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 # Settings of the Python wrapper; `mlplat serve` uses the same ones.
 SERVER_ENV = {
     "INCLUDE_METRICS_IN_CLIENT_RESPONSE": "false",  # custom metrics go to Prometheus, not to clients
@@ -59,7 +73,24 @@ def render(model: ResolvedModel) -> list[Manifest]:
                                                 "mlplat.io/rollout": rollout.strategy}),
         "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
     }
-    return [model_manifest(model, body)]
+    config = [_features_config(model)] if model.served_features else []
+    return [model_manifest(model, body), *config]
+
+
+def _features_config(model: ResolvedModel) -> Manifest:
+    """The feature server's files: the environment's store settings and the service's definitions."""
+    files = {"feature_store.yaml": features.feature_store(model.env, model.feast_project),
+             "definitions.json": features.definitions(list(model.served_features), model.environment)}
+    body = {"apiVersion": "v1", "kind": "ConfigMap",
+            # Synced first: the serving pods mount it.
+            "metadata": model_metadata(model, features_config_name(model),
+                                       annotations={"argocd.argoproj.io/sync-wave": "-1"}),
+            "data": {name: json.dumps(data, indent=2, sort_keys=True) + "\n" for name, data in files.items()}}
+    return model_manifest(model, body)
+
+
+def features_config_name(model: ResolvedModel) -> str:
+    return f"{model.names['deployment']}-features"
 
 
 def canary_share(rollout: Rollout, candidate: Candidate) -> int:
@@ -118,6 +149,10 @@ def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
         **SERVER_ENV,
         "GUNICORN_WORKERS": str(gunicorn_workers(resources.cpu)),
     }
+    if model.served_features:
+        env |= {"MLPLAT_FEATURE_SERVER_URL": f"http://127.0.0.1:{FEATURES_PORT}",
+                "MLPLAT_FEATURE_SERVICE": model.spec.training.data.feature_service,
+                "MLPLAT_FEATURE_DEFINITIONS": f"{FEATURES_MOUNT}/definitions.json"}
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": model.serving_image,
@@ -128,17 +163,47 @@ def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
                            "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {"httpGet": {"path": "/health/ping", "port": HTTP_PORT},
                           "initialDelaySeconds": 30, "periodSeconds": 10, "failureThreshold": 6},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": CONTAINER_SECURITY,
     }
     spec: dict[str, Any] = {
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
     }
+    if model.served_features:
+        container["volumeMounts"] = [{"name": FEATURES_VOLUME, "mountPath": FEATURES_MOUNT, "readOnly": True}]
+        spec["containers"].append(_feature_server(model))
+        spec["volumes"] = [{"name": FEATURES_VOLUME, "configMap": {"name": features_config_name(model)}},
+                           {"name": "feature-server-tmp", "emptyDir": {}}]
     if pool is not None:
         spec["nodeSelector"] = dict(pool.node_selector)
         spec["tolerations"] = [t.model_dump(exclude_none=True) for t in pool.tolerations]
     return spec
+
+
+def _feature_server(model: ResolvedModel) -> dict[str, Any]:
+    # kubelet cannot reach a server on the pod's loopback: the probes run inside the container
+    health = {"exec": {"command": ["python", "-c", "import urllib.request; urllib.request.urlopen("
+                                   f"'http://127.0.0.1:{FEATURES_PORT}/health', timeout=3)"]},
+              "timeoutSeconds": 5}
+    return {
+        "name": FEATURES_CONTAINER,
+        "image": model.runtime_image,
+        "command": ["python"],
+        "args": ["-m", "runtime", "features", "serve", "--store", f"{FEATURES_MOUNT}/feature_store.yaml",
+                 "--definitions", f"{FEATURES_MOUNT}/definitions.json", "--host", "127.0.0.1",
+                 "--port", str(FEATURES_PORT)],
+        # a local registry file and generated example tables are written under /tmp, as is gunicorn's socket
+        "workingDir": "/tmp",
+        "env": [{"name": "HOME", "value": "/tmp"}],
+        **materialize.credentials(model.env),
+        "resources": FEATURE_SERVER_RESOURCES,
+        "readinessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {**health, "initialDelaySeconds": 60, "periodSeconds": 20, "failureThreshold": 6},
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [{"name": FEATURES_VOLUME, "mountPath": FEATURES_MOUNT, "readOnly": True},
+                         {"name": "feature-server-tmp", "mountPath": "/tmp"}],
+    }
 
 
 def gunicorn_workers(cpu: str | None) -> int:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +42,49 @@ def save(model: Any, directory: Path, *, framework: str, task: str, features: li
     else:
         import joblib
 
-        joblib.dump(model, target)
+        with _numpy1_random_pickles():
+            joblib.dump(model, target)
     meta = {"format": FORMAT, "framework": framework, "task": task, "file": target.name,
             "features": list(features), "output": _OUTPUT.get(task, "value")}
     (directory / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", "utf-8")
     return directory
+
+
+@contextmanager
+def _numpy1_random_pickles() -> Iterator[None]:
+    """Random generators an estimator holds (HistGradientBoosting's feature-subsampling Generator, a
+    RandomState) pickled in numpy 1's form, which numpy 2 reads too: numpy 2's own form cannot be read by
+    the model server's numpy 1.26 (seldon-core 1.18 requires numpy<2), so such a model would not load there."""
+    import copyreg
+
+    import numpy as np
+    from numpy.random import _pickle
+
+    def bit_generator(bits: Any) -> tuple[Any, ...]:
+        state = bits.state
+        return _pickle.__bit_generator_ctor, (state["bit_generator"],), state
+
+    def generator(rng: Any) -> tuple[Any, ...]:
+        state = rng.bit_generator.state
+        return _pickle.__generator_ctor, (state["bit_generator"],), state
+
+    def random_state(rng: Any) -> tuple[Any, ...]:
+        state = rng.get_state(legacy=False)
+        return _pickle.__randomstate_ctor, (state["bit_generator"],), state
+
+    reducers = {np.random.Generator: generator, np.random.RandomState: random_state,
+                **{kind: bit_generator for kind in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
+                                                    np.random.Philox, np.random.SFC64)}}
+    before = {kind: copyreg.dispatch_table.get(kind) for kind in reducers}
+    copyreg.dispatch_table.update(reducers)
+    try:
+        yield
+    finally:
+        for kind, reducer in before.items():
+            if reducer is None:
+                copyreg.dispatch_table.pop(kind, None)
+            else:
+                copyreg.dispatch_table[kind] = reducer
 
 
 def _save_torch(module: Any, target: Path, n_features: int) -> None:
@@ -107,15 +148,19 @@ class LoadedModel:
                 out = self.model(torch.from_numpy(values).to(self.device)).to("cpu").numpy()
             return out.reshape(len(values)) if out.ndim == 2 and out.shape[1] == 1 else out
         x = values
-        if hasattr(self.model, "feature_names_in_"):
-            import pandas as pd
+        with warnings.catch_warnings():
+            if hasattr(self.model, "feature_names_in_"):
+                try:
+                    import pandas as pd
 
-            x = pd.DataFrame(values, columns=self.features)
-        if self.meta["output"] == "probability":
-            return self.model.predict_proba(x)[:, 1]
-        if self.meta["output"] == "class-probabilities":
-            return self.model.predict_proba(x)
-        return self.model.predict(x)
+                    x = pd.DataFrame(values, columns=self.features)
+                except ImportError:  # the model server's environment: the columns are in the fitted order
+                    warnings.filterwarnings("ignore", "X does not have valid feature names", UserWarning)
+            if self.meta["output"] == "probability":
+                return self.model.predict_proba(x)[:, 1]
+            if self.meta["output"] == "class-probabilities":
+                return self.model.predict_proba(x)
+            return self.model.predict(x)
 
 
 def load_meta(directory: Path) -> dict[str, Any]:
@@ -154,4 +199,8 @@ def load(directory: Path, device: str | None = None) -> LoadedModel:
         return LoadedModel(meta, module, device)
     import joblib
 
-    return LoadedModel(meta, joblib.load(path))
+    estimator = joblib.load(path)
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and list(fitted) != list(meta["features"]):  # predict relies on the order
+        raise ArtifactError(f"{path} was fitted on columns {list(fitted)}, but {META} lists {meta['features']}")
+    return LoadedModel(meta, estimator)

@@ -12,6 +12,7 @@ import gc
 import importlib
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -63,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-prediction-log", action="store_true", help="log no predictions")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (see benchmarks/serving)")
     serve.add_argument("--threads", type=int, default=1, help="threads per worker")
+    serve.add_argument("--features-as-of", type=_moment, metavar="TIME",
+                       help="a model on a feature service: materialise its features up to TIME (ISO 8601) and "
+                            "check their TTL as of TIME, e.g. 2026-11-30T12:00:00Z for the example's events "
+                            "(default: now)")
     drift = add("drift", "compare two data files for drift as the model's drift job does: per-feature table and "
                 "Evidently HTML report; exit 0 no drift, 1 drift, 2 bad data")
     drift.add_argument("model", help="model name (metadata.name)")
@@ -128,6 +133,15 @@ def _parser() -> argparse.ArgumentParser:
 # Commands that only read and write files, all closed when they return: their process ends without
 # freeing what a thousand models' objects hold, one by one (a third of a second at that size).
 _EXIT_AT_ONCE = {"validate", "compile", "plan", "schema"}
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time, in UTC where it names no zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-11-30T12:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def entry() -> NoReturn:

@@ -1,5 +1,6 @@
 """`mlplat serve MODEL [--version N]`: a registered version behind seldon-core-microservice and an
-executor, every prediction logged under .mlplat/prediction-logs/ (compiler/local/serving_stack.py)."""
+executor, every prediction logged under .mlplat/prediction-logs/ (compiler/local/serving_stack.py); a
+model trained on a feature service with Feast's feature server beside it (compiler/local/feature_server.py)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,31 @@ from pathlib import Path
 
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from compiler.local import feature_server, serving_stack
 from compiler.local import serve as local_serve
-from compiler.local import serving_stack
 from compiler.local.embedded import WORK_DIR, default_tracking
 
 PREDICTION_LOGS = f"{WORK_DIR}/prediction-logs"
+LOCAL_ENVIRONMENT = "dev"  # whose feature definitions a local serve reads, as `mlplat run` trains in dev
 
 
 def serve(root: Path, args: argparse.Namespace) -> int:
     checked = checked_or_report(root, "text")
     if checked is None:
         return EXIT_USAGE
-    teams = {m.team for m in checked.models if m.name == args.model}
-    if not teams:
+    found = [m for m in checked.models if m.name == args.model]
+    if not found:
         print(f"mlplat serve: no model {args.model!r} (models: {', '.join(sorted({m.name for m in checked.models}))})",
               file=sys.stderr)
         return EXIT_USAGE
     tracking_uri = args.tracking_uri or default_tracking(root)[0]
+    model = next((m for m in found if m.environment == LOCAL_ENVIRONMENT), found[0])
+    service = model.spec.training.data.feature_service
+    if args.features_as_of and not service:
+        print(f"mlplat serve: --features-as-of is for a model trained on a feature service; {args.model} is not",
+              file=sys.stderr)
+        return EXIT_USAGE
+    features = feature_server.FeatureServing(service, model.environment, args.features_as_of) if service else None
     log_dir = None if args.no_prediction_log else (args.prediction_log or root / PREDICTION_LOGS)
     ports = serving_stack.Ports(api=args.port, metrics=args.metrics_port, executor_metrics=args.executor_metrics_port)
     run_dir = root / WORK_DIR / "serving" / f"{args.model}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
@@ -39,8 +48,8 @@ def serve(root: Path, args: argparse.Namespace) -> int:
     with _stop_on(signal.SIGTERM, signal.SIGHUP):
         try:
             fetched = local_serve.fetch_version(root, args.model, args.version, tracking_uri, run_dir / "model")
-            server = serving_stack.start(root, fetched, run_dir, team=teams.pop(), ports=ports, log_dir=log_dir,
-                                         workers=args.workers, threads=args.threads)
+            server = serving_stack.start(root, fetched, run_dir, team=model.team, ports=ports, log_dir=log_dir,
+                                         workers=args.workers, threads=args.threads, features=features)
         except local_serve.ServeError as exc:
             print(f"mlplat serve: {exc}", file=sys.stderr)
             return EXIT_ERRORS
@@ -52,9 +61,13 @@ def serve(root: Path, args: argparse.Namespace) -> int:
             print(f"  predictions: {server.url}{local_serve.PREDICT_PATH}")
             print(f"  metrics:     http://127.0.0.1:{ports.executor_metrics}/prometheus (executor), "
                   f"http://127.0.0.1:{ports.metrics}{local_serve.METRICS_PATH} (model)")
+            if server.features is not None:
+                print(f"  features:    {service} from {server.features.url} (Feast), as of "
+                      f"{args.features_as_of.isoformat() if args.features_as_of else 'now'}; send entity keys")
             print(f"  logged to:   {server.log_dir or 'nowhere (--no-prediction-log)'}")
             print(f"  log:         {server.model.log}")
-            print(f"  try:         {local_serve.example_request(server.model).replace(server.model.url, server.url)}")
+            example = local_serve.example_request(server.model, server.features.keys if server.features else None)
+            print(f"  try:         {example.replace(server.model.url, server.url)}")
             print("press Ctrl-C to stop", flush=True)
             server.model.process.wait()
         except (KeyboardInterrupt, _Stopped):

@@ -206,7 +206,27 @@ def _wait_ready(server: Server, startup_timeout: float) -> None:
     raise ServeError(f"seldon-core-microservice did not become ready in {startup_timeout:.0f}s; log: {server.log}")
 
 
-def example_request(server: Server) -> str:
-    row = server.fetched["example"] or [0.0] * len(server.fetched["features"])
-    body = json.dumps({"data": {"names": server.fetched["features"], "ndarray": [row]}})
+def wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
+    """Until `url` answers 200, or the process has exited (ServeError with its log's end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServeError(f"{process.args[2:4]} exited with {process.returncode}; log: {log}\n"
+                             + log.read_text(errors="replace")[-2000:])
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise ServeError(f"{url} did not answer in {timeout:.0f}s; log: {log}")
+
+
+def example_request(server: Server, entity_keys: list[str] | None = None) -> str:
+    """A curl command with a real row (its features, or, with `entity_keys`, an entity's keys)."""
+    if entity_keys:
+        body = json.dumps({"data": {"names": entity_keys, "ndarray": [[1] * len(entity_keys)]}})
+    else:
+        row = server.fetched["example"] or [0.0] * len(server.fetched["features"])
+        body = json.dumps({"data": {"names": server.fetched["features"], "ndarray": [row]}})
     return f"curl -s -X POST {server.url}{PREDICT_PATH} -H 'Content-Type: application/json' -d '{body}'"

@@ -7,20 +7,19 @@ runtime/prediction_log/), which writes `<log>/<team>/<model>/date=.../hour=.../*
 layout the drift and quality jobs read. Every process listens on 127.0.0.1 only (seldon-core binds
 0.0.0.0 and cannot be told otherwise: run it inside `unshare -n` where that matters) and runs in its
 own process group, stopped in order: executor (its queued events reach the sink), model, sink (it
-writes what it buffered).
+writes what it buffered). A model trained on a feature service gets Feast's feature server too, as its
+pod does (compiler/local/feature_server.py), stopped after the model server.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.local import feature_server
 from compiler.local import serve as local_serve
 from compiler.local.runtime_call import runtime_command, runtime_env
 
@@ -35,6 +34,7 @@ class Ports:
     model: int = 0  # 0: a free port
     grpc: int = 0
     sink: int = 0
+    features: int = 0  # the feature server, for a model trained on a feature service
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Stack:
     url: str
     log_dir: Path | None  # <log>/<team>: the sink's output
     ports: Ports
+    features: feature_server.RunningFeatureServer | None = None
 
     def predict(self, rows: list[list[float]], names: list[str] | None = None,
                 timeout: float = 30) -> tuple[int, dict[str, Any]]:
@@ -55,6 +56,8 @@ class Stack:
     def stop(self, grace: float = 20) -> None:
         local_serve.stop_group(self.executor, grace)
         self.model.stop(grace)
+        if self.features is not None:
+            self.features.stop(grace)
         if self.sink is not None:
             local_serve.stop_group(self.sink, grace)
 
@@ -62,14 +65,15 @@ class Stack:
 def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, team: str, ports: Ports,
           log_dir: Path | None, workers: int = 1, threads: int = 1, echo: Any = print,
           extra_env: dict[str, str] | None = None, flush_seconds: float = LOCAL_FLUSH_SECONDS,
-          predictor: str = "main") -> Stack:
-    """Sink (unless log_dir is None), model server, executor (of `predictor`: main, canary or shadow);
-    returns once the executor answers."""
+          predictor: str = "main", features: feature_server.FeatureServing | None = None) -> Stack:
+    """Sink (unless log_dir is None), feature server (with `features`), model server, executor (of
+    `predictor`: main, canary or shadow); returns once the executor answers."""
     free = local_serve.free_port
     ports = Ports(**{k: v or free() for k, v in vars(ports).items()})
     run_dir.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen] = []
     model: local_serve.Server | None = None
+    online: feature_server.RunningFeatureServer | None = None
     try:
         sink = None
         if log_dir is not None:
@@ -78,7 +82,10 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, team: str, port
                                           "--flush-seconds", str(flush_seconds)),
                           run_dir / "prediction-log.log", runtime_env(root), root)
             started.append(sink)
-            _wait_http(sink, f"http://127.0.0.1:{ports.sink}/health", run_dir / "prediction-log.log")
+            local_serve.wait_http(sink, f"http://127.0.0.1:{ports.sink}/health", run_dir / "prediction-log.log")
+        if features is not None:
+            online = feature_server.start(root, features, run_dir, ports.features)
+            extra_env = {**online.model_env, **(extra_env or {})}
         model = local_serve.start(root, fetched, run_dir, port=ports.model, grpc_port=ports.grpc,
                                   metrics_port=ports.metrics, workers=workers, threads=threads, echo=echo,
                                   extra_env=extra_env)
@@ -90,32 +97,19 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, team: str, port
         executor = _spawn(command, run_dir / "executor.log", runtime_env(root), root)
         started.append(executor)
         url = f"http://127.0.0.1:{ports.api}"
-        _wait_http(executor, url + "/health/status", run_dir / "executor.log")
+        local_serve.wait_http(executor, url + "/health/status", run_dir / "executor.log")
     except BaseException:
         for process in reversed(started):
             local_serve.stop_group(process)
         if model is not None:
             model.stop()
+        if online is not None:
+            online.stop()
         raise
-    return Stack(model, executor, sink, url, log_dir / team if log_dir else None, ports)
+    return Stack(model, executor, sink, url, log_dir / team if log_dir else None, ports, online)
 
 
 def _spawn(command: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-
-
-def _wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise local_serve.ServeError(f"{process.args[2:4]} exited with {process.returncode}; log: {log}\n"
-                                         + log.read_text(errors="replace")[-2000:])
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    raise local_serve.ServeError(f"{url} did not answer in {timeout:.0f}s; log: {log}")

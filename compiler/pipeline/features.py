@@ -179,6 +179,29 @@ def service_features(service: FeatureService, views: dict[str, FeatureView]) -> 
     return names
 
 
+def served_definitions(loaded: Iterable[LoadedFeatures], service: str) -> tuple[Features, ...]:
+    """Each team's definitions cut down to what serving `service` needs: the service, its views, their
+    entities and sources (what a model server's feature server is given); nothing for an unknown service."""
+    teams = [item.features for item in loaded]
+    found = next((s for f in teams for s in f.spec.feature_services if s.name == service), None)
+    if found is None:
+        return ()
+    views = {selection.view for selection in found.features}
+    chosen = [v for f in teams for v in f.spec.feature_views if v.name in views]
+    entities = {e for v in chosen for e in v.entities}
+    sources = {v.source for v in chosen}
+    cut = []
+    for features in teams:
+        spec = features.spec.model_copy(update={
+            "entities": [e for e in features.spec.entities if e.name in entities],
+            "sources": [s for s in features.spec.sources if s.name in sources],
+            "feature_views": [v for v in features.spec.feature_views if v.name in views],
+            "feature_services": [s for s in features.spec.feature_services if s.name == service]})
+        if spec.entities or spec.sources or spec.feature_views or spec.feature_services:
+            cut.append(features.model_copy(update={"spec": spec}))
+    return tuple(cut)
+
+
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f"did you mean {close[0]!r}?" if close else ""

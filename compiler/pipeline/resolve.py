@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.features import served_definitions
 from compiler.pipeline.loader import Document, Path_, dotted
 from compiler.pipeline.project import LoadedModel, Project
 from compiler.pipeline.validation import translate
 from compiler.spec.model import Spec
-from compiler.spec.names import derived_names, namespace_for
+from compiler.spec.names import derived_names, feast_project, namespace_for
 from compiler.spec.platform import Environment
 from compiler.spec.resolved import ResolvedModel
 
@@ -83,6 +84,10 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
     if team is None:
         return None, []  # reported by policy
     defaults = platform.spec.defaults
+    release = project.release(env.name, meta.name)
+    # what a deployed model's feature server serves (renderers/seldon.py); only then, so that a feature
+    # change re-renders the models it reaches in an environment, not every model trained on the service
+    service = spec.training.data.feature_service if spec.serving and release else None
     return ResolvedModel(
         name=meta.name,
         team=meta.team,
@@ -104,9 +109,11 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         service_account=defaults.service_account,
         artifact_secret=defaults.artifact_secret,
         repository=platform.spec.repository,
-        release=project.release(env.name, meta.name),
+        release=release,
         names=derived_names(meta.name),
         evidence=project.evidence(env.name, meta.name),
         evidence_sha256=project.evidence_sha256(env.name, meta.name),
         spec_source_sha256=loaded.doc.sha256,
+        served_features=served_definitions(project.features, service) if service else (),
+        feast_project=feast_project(platform.metadata.name, env.name) if service else "",
     ), []

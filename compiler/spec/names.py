@@ -50,6 +50,11 @@ def model_name_problem(model: str) -> str | None:
     return None
 
 
+def feast_project(platform: str, environment: str) -> str:
+    """An environment's Feast project (letters, digits and underscores only)."""
+    return f"{platform}_{environment}".replace("-", "_")
+
+
 def namespace_for(env: Environment, team: str) -> str:
     return env.namespace.replace("{team}", team).replace("{env}", env.name)
 

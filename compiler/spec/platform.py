@@ -108,6 +108,9 @@ class FeatureStoreSettings(Strict):
     """Where historical feature values are read for training sets."""
     online: OnlineStore = OnlineStore()
     """Where the latest values are materialised for serving."""
+    credentials_secret: DnsLabel | None = None
+    """A Secret in each team namespace whose keys become environment variables of the Feast pods
+    (materialisation jobs, feature servers): where the ${ENV_VAR} references in the store options come from."""
 
 
 class Environment(Strict):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from compiler.spec.features import Features
 from compiler.spec.model import Spec
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team
 from compiler.spec.releases import Release, releases_path
@@ -49,6 +50,10 @@ class ResolvedModel:
     evidence_sha256: dict[int, str] = field(hash=False, default_factory=dict)
     # SHA-256 of the model.yaml the spec was merged from, which with `environment` determines `spec`
     spec_source_sha256: str = field(default="", hash=False)
+    # A model on a feature service: each team's definitions cut down to that service, and the environment's
+    # Feast project (what its feature server serves beside it)
+    served_features: tuple[Features, ...] = field(default=(), hash=False)
+    feast_project: str = ""
 
     @property
     def code_folder(self) -> str:

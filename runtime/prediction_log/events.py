@@ -87,12 +87,22 @@ def _time(text: str | None) -> datetime | None:
 def rows(request: Event, response: Event, model: str, received: datetime) -> list[dict[str, Any]]:
     """One row per predicted row: request id, row index, time, model, version, predictor, the named
     features and the prediction (the probability, the value, or for class probabilities the class with
-    the highest, beside a score_<class> column each). Raises BadEvent (bad_schema)."""
+    the highest, beside a score_<class> column each). Raises BadEvent (bad_schema).
+
+    A request by entity keys (runtime/serving) logs the keys and the features the model server read
+    online, which its response carries in meta.tags.features, as a request would carry them."""
     names, features = _features(request.body)
+    tags = (response.body.get("meta") or {}).get("tags") or {}
+    served = tags.get("features") if isinstance(tags, dict) else None
+    if isinstance(served, dict):
+        served_names, served_rows = _features({"data": served})
+        if len(served_rows) != len(features) or set(served_names) & set(names):
+            raise BadEvent(BAD_SCHEMA, "the features a response says it served do not fit its request's rows")
+        names = [*names, *served_names]
+        features = [[*row, *more] for row, more in zip(features, served_rows, strict=True)]
     outputs, values = _outputs(response.body)
     if len(values) != len(features):
         raise BadEvent(BAD_SCHEMA, f"the response has {len(values)} rows for the request's {len(features)}")
-    tags = (response.body.get("meta") or {}).get("tags") or {}
     version = str(tags.get("version", "")) if isinstance(tags, dict) else ""
     moment = request.time or response.time or received
     out = []

@@ -5,6 +5,18 @@ It loads the model directory that the register step logged (the storage initiali
 
     POST /api/v1.0/predictions  {"data": {"names": [...features], "ndarray": [[...], ...]}}
 
+A model trained on a feature service also takes its entity keys instead of its features, when
+MLPLAT_FEATURE_SERVER_URL names the environment's Feast feature server (the pod's `features` container)
+and MLPLAT_FEATURE_DEFINITIONS the rendered definitions.json (MLPLAT_FEATURE_SERVICE: the service):
+
+    {"data": {"names": ["customer_id"], "ndarray": [[1], [2]]}}
+
+The features are read online for each entity (runtime/serving/online_features.py). A request that
+sends the keys and the features too has them checked against the online values. A missing entity, a
+stale value, an unreachable server and a sent value that differs are errors (400, or 503 for the two
+that are the platform's), counted as mlplat_feature_errors_total{reason=...} beside
+mlplat_feature_requests_total; nothing is filled in by default.
+
 Bad requests get HTTP 400 with a message naming what is wrong; the server keeps serving. Each
 response carries the model name and version as tags, and feeds custom metrics the monitoring rules
 read on the metrics port (/prometheus), by output: mlplat_predictions_total always; for probabilities
@@ -37,14 +49,17 @@ from pathlib import Path
 from typing import Any
 
 from runtime import artifact
+from runtime.serving.online_features import MISMATCH, MISSING, FeatureLookupError, OnlineFeatures, epoch_seconds
 
 MAX_ROWS = 10_000
 # Larger bodies get 413 before they are read (MLPLAT_MAX_REQUEST_BYTES); 10,000 rows of 100 features fit.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 FLOAT32_MAX = 3.4028234663852886e38  # a PyTorch program computes in float32: larger values become inf
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-_seldon_metrics: Any = None  # seldon-core's SeldonMetrics of this worker, once it has recorded anything
+_seldon_metrics: Any = None  # seldon-core's SeldonMetrics of this process, once made (None outside seldon-core)
 _update_lock = threading.Lock()  # the flush thread and request threads hand counts over one at a time
+# The HTTP status of each feature error: the client's own (400), or the platform's, worth a retry (503)
+FEATURE_ERROR_STATUS = {MISSING: 400, MISMATCH: 400}
 
 
 def _update_if_any(store: Any, custom_metrics: list, method: str) -> None:
@@ -64,6 +79,16 @@ try:  # present in the serving image; the class is also importable (and testable
 
     _seldon_update = SeldonMetrics.update
     SeldonMetrics.update = _update_if_any
+    _seldon_init = SeldonMetrics.__init__
+
+    def _remember_store(store: Any, *args: Any, **kwargs: Any) -> None:
+        """The store known from its making (before the workers fork), so that a refused request's counts can
+        be handed over before any request has succeeded."""
+        global _seldon_metrics
+        _seldon_init(store, *args, **kwargs)
+        _seldon_metrics = store
+
+    SeldonMetrics.__init__ = _remember_store
 except ImportError:  # pragma: no cover - exercised only outside the serving environment
     _seldon_update = None
 
@@ -88,6 +113,7 @@ class MlplatModel:
         # flush to the machine's uptime (nothing was handed over on a host up for less than flush_seconds)
         self._flushed_at: float | None = None
         self._clock = clock  # injectable, so that tests decide when a flush is due
+        self.online: OnlineFeatures | None = None  # the feature server, for requests by entity key
 
     def load(self) -> None:
         """Called by Seldon once per worker; refuses an artifact whose digest is not the pinned one, and
@@ -104,6 +130,7 @@ class MlplatModel:
 
             torch.set_num_threads(int(os.environ.get("MLPLAT_TORCH_THREADS", "1")))
         self.model = artifact.load(self.model_uri)
+        self.online = _online_features(self.model.features)
         self._tags = {"model": self.name, "version": self.version}  # response tags, not metric labels
 
     def _framework(self) -> str:
@@ -120,7 +147,9 @@ class MlplatModel:
         if not isinstance(request, dict):
             raise BadRequest(f"the request is a JSON {_json_kind(request)}; it must be an object such as "
                              '{"data": {"names": [...], "ndarray": [[...]]}}')
-        rows = self._rows(request)
+        if self.flush_seconds > 0 and self._flusher_pid != os.getpid():
+            self._start_flusher()  # before anything can fail: a refused request's counts must reach Seldon too
+        rows, served = self._rows(request)
         scores = self.model.predict(rows)
         values = scores.tolist()
         flat = scores.reshape(-1) if hasattr(scores, "reshape") else values
@@ -128,13 +157,13 @@ class MlplatModel:
             raise BadRequest("the model's output for these rows is not a finite number; check the features' "
                              "ranges against the training data")
         meta: dict[str, Any] = {"tags": dict(self._tags)}
+        if served:  # the features read online: the prediction log records them as it records sent ones
+            meta["tags"]["features"] = {"names": self.model.features, "ndarray": rows}
         with self._lock:
             self._pending.add(scores, self.model.meta["output"])
             metrics = self._take(self._clock(), force=self._flushed_at is None)
         if metrics:
             meta["metrics"] = metrics
-        if self.flush_seconds > 0 and self._flusher_pid != os.getpid():
-            self._start_flusher()
         return {"data": {"names": self._output_names(scores), "ndarray": values}, "meta": meta}
 
     def _take(self, now: float, force: bool = False) -> list[dict[str, Any]]:
@@ -148,13 +177,24 @@ class MlplatModel:
 
     def flush_idle(self) -> bool:
         """Hand counts over to Seldon that no request has carried for flush_seconds; whether any went."""
-        if _seldon_metrics is None:  # nothing handed over yet: the first request does it itself
+        if _seldon_metrics is None:  # no store made yet (outside seldon-core)
             return False
         with self._lock:
-            metrics = self._take(self._clock()) if self._pending.predictions else []
+            metrics = self._take(self._clock()) if self._pending.any() else []
         if metrics:
             _update_if_any(_seldon_metrics, metrics, "predict")  # the method tag the wrapper gives them
         return bool(metrics)
+
+    def _refuse_features(self, error: FeatureLookupError) -> BadRequest:
+        """The request's error, counted; the count is handed to Seldon now when a flush is due (no response
+        carries it), else by the flush thread."""
+        with self._lock:
+            self._pending.feature_errors[error.reason] = self._pending.feature_errors.get(error.reason, 0) + 1
+            metrics = self._take(self._clock(), force=self._flushed_at is None) if _seldon_metrics is not None else []
+        if metrics:
+            _update_if_any(_seldon_metrics, metrics, "predict")
+        return BadRequest(error.message, status_code=FEATURE_ERROR_STATUS.get(error.reason, 503),
+                          reason=f"MLPLAT_FEATURES_{error.reason.upper()}")
 
     def _start_flusher(self) -> None:
         self._flusher_pid = os.getpid()
@@ -210,7 +250,8 @@ class MlplatModel:
         return {"model": self.name, "version": self.version}
 
     # -- request checks ------------------------------------------------------------------------
-    def _rows(self, request: dict[str, Any]) -> list[list[float]]:
+    def _rows(self, request: dict[str, Any]) -> tuple[list[list[float]], bool]:
+        """The model's rows, and whether their features were read online (the request named entity keys)."""
         data = request.get("data")
         if not isinstance(data, dict):
             raise BadRequest('request needs "data" with "ndarray" or "tensor", e.g. '
@@ -227,6 +268,8 @@ class MlplatModel:
         if len(rows) > MAX_ROWS:
             raise BadRequest(f"{len(rows)} rows in one request; at most {MAX_ROWS}")
         names = data.get("names")
+        if self.online is not None and isinstance(names, list) and any(k in names for k in self.online.keys):
+            return self._served_rows(names, rows)
         order = None
         if names:
             if not isinstance(names, list) or sorted(map(str, names)) != sorted(features) or len(names) != len(
@@ -239,20 +282,62 @@ class MlplatModel:
             if names != features:
                 order = [names.index(f) for f in features]
         width = len(features)
-        limit = FLOAT32_MAX if self.model.meta["framework"] == "pytorch" else math.inf
         for index, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != width:
                 got = len(row) if isinstance(row, list) else type(row).__name__
                 raise BadRequest(f"row {index} has {got} values; the model takes {width} features "
                                  f"({', '.join(features[:3])}, ...)")
+        self._check_finite(rows)
+        if order is not None:
+            rows = [[row[i] for i in order] for row in rows]
+        return rows, False
+
+    def _check_finite(self, rows: list[list[Any]]) -> None:
+        limit = FLOAT32_MAX if self.model.meta["framework"] == "pytorch" else math.inf
+        for index, row in enumerate(rows):
             for value in row:
                 if not _finite_within(value, limit):
                     shown = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
                     raise BadRequest(f"row {index} holds {shown}; every feature must be a finite number"
                                      + (" within float32's range" if limit < math.inf else ""))
-        if order is not None:
-            rows = [[row[i] for i in order] for row in rows]
-        return rows
+
+    def _served_rows(self, names: list[Any], rows: list[Any]) -> tuple[list[list[Any]], bool]:
+        """The model's rows for a request naming entity keys: the features read online, or (where the
+        request sends them too) the sent ones, once they are checked against the online values; and
+        whether they are the online ones (the request did not send them)."""
+        online, features = self.online, self.model.features
+        keys = list(online.keys)
+        if not all(isinstance(n, str) for n in names):
+            raise BadRequest("data.names must be strings: entity keys and feature names")
+        sent = [n for n in names if n not in keys]
+        absent = [k for k in keys if k not in names]
+        if absent or len(set(names)) != len(names) or (sent and sorted(map(str, sent)) != sorted(features)):
+            unknown = [str(n) for n in sent if n not in features]
+            raise BadRequest(f"name the entity keys ({', '.join(keys)}), alone or with all {len(features)} features"
+                             + (f"; missing keys: {', '.join(absent)}" if absent else "")
+                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                             + (f"; missing features: {', '.join(f for f in features if f not in sent)}"
+                                if sent and not unknown else ""))
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(names):
+                got = len(row) if isinstance(row, list) else type(row).__name__
+                raise BadRequest(f"row {index} has {got} values; the request names {len(names)}")
+        entities = {k: [row[names.index(k)] for row in rows] for k in keys}
+        try:
+            online.check_keys(entities)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        with self._lock:
+            self._pending.feature_requests += 1
+        order = [online.features.index(f) for f in features]  # the service's order -> the model's
+        try:
+            served = [[row[i] for i in order] for row in online.lookup(entities)]
+            if sent:
+                online.compare(entities, features, [[row[names.index(f)] for f in features] for row in rows], served)
+        except FeatureLookupError as exc:
+            raise self._refuse_features(exc) from None
+        self._check_finite(served)
+        return served, not sent
 
     def _output_names(self, scores: Any) -> list[str]:
         output = self.model.meta["output"]
@@ -275,6 +360,11 @@ class _Counts:
         self.value_sum = 0.0
         self.square_sum = 0.0
         self.output = ""
+        self.feature_requests = 0  # requests whose features were read online
+        self.feature_errors: dict[str, int] = {}  # of them, refused, by reason
+
+    def any(self) -> bool:
+        return bool(self.predictions or self.feature_requests or self.feature_errors)
 
     def add(self, scores: Any, output: str) -> None:
         import numpy as np
@@ -298,10 +388,13 @@ class _Counts:
             self.square_sum += float(np.square(flat).sum())
 
     def metrics(self) -> list[dict[str, Any]]:
-        if not self.predictions:
-            return []
         # Fresh tag dicts each time: Seldon adds a "method" tag to the dicts it is given.
-        out = [_counter("mlplat_predictions", self.predictions)]
+        out = [_counter("mlplat_feature_requests", self.feature_requests)] if self.feature_requests else []
+        out += [_counter("mlplat_feature_errors", count, reason=reason)
+                for reason, count in sorted(self.feature_errors.items())]
+        if not self.predictions:
+            return out
+        out.append(_counter("mlplat_predictions", self.predictions))
         if self.output == "probability":
             out.append(_counter("mlplat_prediction_score_sum", self.score_sum))
             out += [_counter("mlplat_prediction_score_bucket", count, le=str(bound))
@@ -313,6 +406,32 @@ class _Counts:
             out += [_counter("mlplat_prediction_sum", self.value_sum),
                     _counter("mlplat_prediction_square_sum", self.square_sum)]
         return out
+
+
+def _online_features(features: list[str]) -> OnlineFeatures | None:
+    """The feature server's client where MLPLAT_FEATURE_SERVER_URL is set; it must serve every feature the
+    version was trained on (a version is not served on features its service no longer has)."""
+    url = os.environ.get("MLPLAT_FEATURE_SERVER_URL")
+    if not url:
+        return None
+    import json
+
+    service, path = os.environ.get("MLPLAT_FEATURE_SERVICE"), os.environ.get("MLPLAT_FEATURE_DEFINITIONS")
+    if not service or not path:
+        raise RuntimeError("MLPLAT_FEATURE_SERVER_URL is set without MLPLAT_FEATURE_SERVICE and "
+                           "MLPLAT_FEATURE_DEFINITIONS (the rendered definitions.json)")
+    timeout = float(os.environ.get("MLPLAT_FEATURE_TIMEOUT_SECONDS", "2"))
+    clock = time.time
+    if as_of := os.environ.get("MLPLAT_FEATURES_AS_OF"):  # `mlplat serve --features-as-of`: "now" for TTL checks
+        moment = epoch_seconds(as_of)
+        clock = lambda: moment  # noqa: E731
+    online = OnlineFeatures.from_definitions(url, json.loads(Path(path).read_text("utf-8")), service,
+                                             timeout_seconds=timeout, clock=clock)
+    lost = [f for f in features if f not in online.features]
+    if lost:
+        raise RuntimeError(f"feature service {service} in {path} no longer serves {', '.join(lost)}, which "
+                           "this version was trained on")
+    return online
 
 
 def _counter(key: str, value: float, **tags: str) -> dict[str, Any]:

@@ -1,17 +1,19 @@
 """A version's features read by entity key from the environment's Feast feature server (`feast serve`,
-its HTTP API): the client the model server is to use for requests that carry only entity keys (it is
-not wired into MlplatModel yet: docs/features.md).
+its HTTP API): what the model server (runtime.serving.MlplatModel) reads for requests that carry
+entity keys, and checks the features a request carries against.
 
 The model server's environment is seldon-core 1.18's (protobuf 3), where Feast itself cannot be
 installed; the feature server runs from the runtime image, which has Feast, and this client needs only
 the standard library. Feast does not apply a view's TTL online, so the age of each value is checked
-here against its view's TTL, on an injectable clock. A missing entity or value and a stale one are
-errors that name the entity and features, never a silent default.
+here against its view's TTL, on an injectable clock. A missing entity or value, a stale one and a sent
+value that differs from the online one are errors that name the entity and features, never a silent
+default.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.request
@@ -22,12 +24,15 @@ from typing import Any
 
 from runtime.resolved import duration_seconds
 
-MISSING, STALE, UNREACHABLE = "missing", "stale", "unreachable"
+MISSING, STALE, UNREACHABLE, MISMATCH = "missing", "stale", "unreachable", "mismatch"
+# A sent float equals the online one within this relative tolerance: a client may hold it as float32
+RELATIVE_TOLERANCE = 1e-6
+_KEY_TYPES = {"int64": int, "string": str}  # an entity's valueType -> the JSON value its key takes
 
 
 class FeatureLookupError(Exception):
-    """The features of some requested entities could not be served; `reason` is one of MISSING, STALE or
-    UNREACHABLE (the counted error's label)."""
+    """The features of some requested entities could not be served, or differ from what the request sent;
+    `reason` is one of MISSING, STALE, UNREACHABLE or MISMATCH (the counted error's label)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -41,6 +46,7 @@ class OnlineFeatures:
     features: tuple[str, ...]  # in the order the model was trained on them
     keys: tuple[str, ...]  # the entities' join keys
     ttl_seconds: dict[str, int]  # feature -> its view's TTL
+    key_types: dict[str, str] = field(default_factory=dict)  # join key -> its entity's valueType
     clock: Callable[[], float] = field(default=time.time, compare=False)
     timeout_seconds: float = 2.0
 
@@ -51,8 +57,19 @@ class OnlineFeatures:
 
         served, keys = service_columns(definitions, service)
         ttl = {v["name"]: duration_seconds(v["ttl"]) for v in definitions.get("featureViews", [])}
+        types = {e["joinKey"]: e.get("valueType", "int64") for e in definitions.get("entities", [])}
         return cls(url.rstrip("/"), service, tuple(f["name"] for f in served), tuple(keys),
-                   {f["name"]: ttl[f["view"]] for f in served}, **options)
+                   {f["name"]: ttl[f["view"]] for f in served}, {k: types[k] for k in keys}, **options)
+
+    def check_keys(self, entities: dict[str, list[Any]]) -> None:
+        """ValueError naming the first key value that is not of its entity's type (an int64 key takes whole
+        numbers, a string key strings): the feature server would answer it with an opaque 500."""
+        for key, values in entities.items():
+            wanted = _KEY_TYPES.get(self.key_types.get(key, "int64"), int)
+            for row, value in enumerate(values):
+                if isinstance(value, bool) or not isinstance(value, wanted):
+                    raise ValueError(f"row {row}: entity key {key} is {value!r}; it takes "
+                                     + ("whole numbers" if wanted is int else "strings"))
 
     def lookup(self, entities: dict[str, list[Any]]) -> list[list[Any]]:
         """One row of feature values per entity, in `features` order; every problem of every row in one error."""
@@ -73,7 +90,7 @@ class OnlineFeatures:
             lost = [f for f in self.features if columns[f]["statuses"][row] != "PRESENT"
                     or columns[f]["values"][row] is None]
             old = [f for f in self.features if f not in lost
-                   and now - _epoch(columns[f]["event_timestamps"][row]) > self.ttl_seconds[f]]
+                   and now - epoch_seconds(columns[f]["event_timestamps"][row]) > self.ttl_seconds[f]]
             if lost:
                 missing.append(f"{who}: {', '.join(lost)}")
             if old:
@@ -85,6 +102,21 @@ class OnlineFeatures:
             raise FeatureLookupError(STALE, "online values older than their view's TTL (materialisation is behind) "
                                      "for " + "; ".join(stale[:10]) + _more(stale))
         return [[columns[f]["values"][row] for f in self.features] for row in range(rows)]
+
+    def compare(self, entities: dict[str, list[Any]], names: list[str], sent: list[list[Any]],
+                online: list[list[Any]]) -> None:
+        """MISMATCH naming each entity and feature whose sent value differs from the online one (rows of the
+        features `names`, in that order): the training-serving skew a team that sends its features wants refused."""
+        differ = []
+        for row, (ours, theirs) in enumerate(zip(sent, online, strict=True)):
+            wrong = [f"{name}={mine!r} (online {stored!r})" for name, mine, stored in zip(
+                names, ours, theirs, strict=True) if not _same(mine, stored)]
+            if wrong:
+                who = ", ".join(f"{k}={entities[k][row]}" for k in self.keys)
+                differ.append(f"{who}: {', '.join(wrong)}")
+        if differ:
+            raise FeatureLookupError(MISMATCH, "sent features differ from the online store's values for "
+                                     + "; ".join(differ[:10]) + _more(differ))
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(f"{self.url}/get-online-features", data=json.dumps(body).encode(),
@@ -105,7 +137,14 @@ class OnlineFeatures:
                                  ) from failure
 
 
-def _epoch(timestamp: str) -> float:
+def _same(sent: Any, stored: Any) -> bool:
+    if isinstance(sent, int | float) and isinstance(stored, int | float) and not isinstance(sent, bool):
+        return math.isclose(sent, stored, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
+    return sent == stored
+
+
+def epoch_seconds(timestamp: str) -> float:
+    """An ISO 8601 time (Feast's, with a Z) as seconds since the epoch."""
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 

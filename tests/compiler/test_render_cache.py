@@ -83,8 +83,11 @@ CHANGES: dict[str, tuple[Callable[[Path], None], int]] = {
                                             "serviceAccount: mlplat-trainer"), None),
     "releases": (lambda root: edit(root, PROD_RELEASES, "      traffic: 5\n", "      traffic: 25\n"), 1 + 1 + 1 + 1),
     "evidence": (edit_evidence, 1 + 1 + 1 + 1),
-    # a team's feature definitions reach each environment's Feast files, and nothing else (yet)
-    "features": (lambda root: edit(root, "specs/payments/features.yaml", "ttl: 30d", "ttl: 14d"), 3),
+    # a team's feature definitions reach each environment's Feast files, and the models deployed on a service
+    # of theirs (chargeback-risk and churn-predictor in prod: their feature servers' definitions), with prod's
+    # own objects, each one's team objects and its card
+    "features": (lambda root: edit(root, "specs/payments/features.yaml", "ttl: 30d", "ttl: 14d"),
+                 3 + 2 + 1 + 2 + 2),
 }
 
 

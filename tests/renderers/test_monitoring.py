@@ -264,3 +264,26 @@ def test_health_score_follows_its_formula(models, tmp_path: Path, series: list[d
          "exp_samples": [_sample({"__name__": "mlplat:model_health_score", "model": MODEL, "environment": ENV},
                                  score)]}]}]
     promtool_test(tmp_path, manifest.body["spec"], tests)
+
+
+@needs_promtool
+def test_a_model_on_a_feature_service_alerts_on_feature_errors(models, tmp_path: Path) -> None:
+    """chargeback-risk (prod, on chargeback_features): 2% of its requests by entity key refused fires; 0.5% does
+    not; a model on no service has no such rule."""
+    model = models[("chargeback-risk", "prod")]
+    [manifest] = monitoring.render(model)
+    [rule] = alerts(model)["MlplatFeatureErrors"]
+    assert "MlplatFeatureErrors" not in alerts(models[("fraud-detector", "prod")])
+    labels = 'model="chargeback-risk", environment="prod", predictor="main", version="7"'
+
+    def series(errors_per_minute: int) -> list[dict]:
+        return [{"series": f"mlplat_feature_requests_total{{{labels}}}", "values": "0+1000x40"},
+                {"series": f'mlplat_feature_errors_total{{{labels}, reason="stale"}}',
+                 "values": f"0+{errors_per_minute}x40"}]
+
+    annotations = {k: v.replace("{{ $labels.predictor }}", "main") for k, v in rule["annotations"].items()}
+    firing = [{"exp_labels": {**rule["labels"], "predictor": "main"}, "exp_annotations": annotations}]
+    tests = [{"interval": "1m", "input_series": series(per_minute),
+              "alert_rule_test": [{"eval_time": "30m", "alertname": "MlplatFeatureErrors", "exp_alerts": want}]}
+             for per_minute, want in ((20, firing), (5, []))]
+    promtool_test(tmp_path, manifest.body["spec"], tests)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -17,13 +18,18 @@ GOLDEN = REPO / "tests" / "golden" / "seldon"
 @pytest.mark.parametrize("name,rollout", [
     ("churn-predictor", "plain"), ("fraud-detector", "canary"), ("chargeback-risk", "shadow")])
 def test_golden(models, name: str, rollout: str) -> None:
-    [manifest] = seldon.render(models[(name, "prod")])
+    manifest = deployment(models[(name, "prod")])
     assert manifest.path == f"apps/{models[(name, 'prod')].team}/{name}/seldondeployment-{name}.yaml"
     check_golden(GOLDEN / f"{name}-prod-{rollout}.yaml", to_yaml(manifest.body, manifest.source))
 
 
+def deployment(model):
+    [manifest] = [m for m in seldon.render(model) if m.body["kind"] == "SeldonDeployment"]
+    return manifest
+
+
 def predictors(model) -> dict[str, dict]:
-    [manifest] = seldon.render(model)
+    manifest = deployment(model)
     return {p["name"]: p for p in manifest.body["spec"]["predictors"]}
 
 
@@ -82,3 +88,27 @@ def test_no_pin_no_deployment_and_the_plan_says_so(checked, models) -> None:
 @pytest.mark.parametrize("cpu,workers", [(None, 1), ("500m", 1), ("2", 2), ("4", 4), ("32", 8)])
 def test_gunicorn_workers_follow_the_cpu_limit(cpu, workers: int) -> None:
     assert seldon.gunicorn_workers(cpu) == workers
+
+
+def test_a_model_on_a_feature_service_gets_its_feature_server_beside_it(models) -> None:
+    """churn-predictor trains on growth's churn_features (payments' view): each pod runs Feast's server from
+    the runtime image on its loopback, with the service's definitions cut from the environment's."""
+    model = models[("churn-predictor", "prod")]
+    deployed, config = seldon.render(model)
+    check_golden(GOLDEN / "churn-predictor-prod-features.yaml", to_yaml(config.body, config.source))
+    assert config.path == "apps/growth/churn-predictor/configmap-churn-predictor-features.yaml"
+    definitions = json.loads(config.body["data"]["definitions.json"])
+    assert [v["name"] for v in definitions["featureViews"]] == ["customer_transactions"]
+    assert [s["name"] for s in definitions["featureServices"]] == ["churn_features"]  # not chargeback's
+    assert json.loads(config.body["data"]["feature_store.yaml"])["online_store"]["type"] == "redis"
+    spec = predictors(model)["main"]["componentSpecs"][0]["spec"]
+    server, features = spec["containers"]
+    env = {e["name"]: e["value"] for e in server["env"]}
+    assert env["MLPLAT_FEATURE_SERVER_URL"] == "http://127.0.0.1:6566"
+    assert env["MLPLAT_FEATURE_SERVICE"] == "churn_features"
+    assert features["image"] == model.runtime_image and features["args"][:4] == ["-m", "runtime", "features", "serve"]
+    assert features["args"][features["args"].index("--host") + 1] == "127.0.0.1"
+    assert features["envFrom"] == [{"secretRef": {"name": "feast-prod"}}]  # ${FEAST_REDIS_CONNECTION}
+    assert {"name": "feature-definitions", "configMap": {"name": "churn-predictor-features"}} in spec["volumes"]
+    plain = predictors(models[("fraud-detector", "prod")])["main"]["componentSpecs"][0]["spec"]
+    assert len(plain["containers"]) == 1 and "volumes" not in plain

@@ -130,3 +130,31 @@ def test_artifact_bytes_do_not_depend_on_where_the_code_lives(tmp_path: Path) ->
                               task="binary-classification", features=["a", "b", "c"])
         digests.append(artifact.digest(saved))
     assert digests[0] == digests[1]
+
+
+def test_an_estimators_random_generators_load_in_the_model_servers_numpy(tmp_path: Path) -> None:
+    """HistGradientBoosting keeps a numpy Generator; numpy 2's pickle of one does not load in seldon-core's
+    numpy 1.26, so the artifact writes numpy 1's form, which both read to the same state."""
+    import subprocess
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from compiler.local.serve import serving_env
+    from tests.conftest import REPO
+
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    model = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(x, (x[:, 0] > 0).astype(int))
+    model.spare_rng, model.spare_state = np.random.default_rng(5), np.random.RandomState(3)
+    artifact.save(model, tmp_path / "model", framework="sklearn", task="binary-classification", features=list("abc"))
+    script = ("import json, sys, numpy as np; from pathlib import Path; from runtime import artifact; "
+              "m = artifact.load(Path(sys.argv[1])); "
+              "e = m.model; print(json.dumps([np.__version__, e._feature_subsample_rng.random(), "
+              "e.spare_rng.random(), e.spare_state.rand(), m.predict(np.asarray(json.loads(sys.argv[2]))).tolist()]))")
+    python = serving_env(REPO, echo=lambda _: None) / "bin" / "python"
+    ran = subprocess.run([str(python), "-c", script, str(tmp_path / "model"), json.dumps(x[:3].tolist())],
+                         capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO)})
+    assert ran.returncode == 0, ran.stderr
+    version, subsample, spare, state, scores = json.loads(ran.stdout)
+    assert version.startswith("1.") and scores == model.predict_proba(x[:3])[:, 1].tolist()
+    assert (subsample, spare, state) == (model._feature_subsample_rng.random(), model.spare_rng.random(),
+                                         model.spare_state.rand())

@@ -139,7 +139,8 @@ def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path,
         ("Validate specs", 0), ("Rendered output is up to date", 0), ("Plan", 0)]
     plan = (clone / "plan.md").read_text()
     assert "| ~ | `ConfigMap/churn-predictor-spec` | `gate roc_auc min: 0.78 -> 0.8` |" in plan
-    assert "**0** to create, **12** to change, **0** to delete" in plan  # 12: the model card too
+    # 13: the model card too, and prod's feature-server ConfigMap (it carries the spec hash)
+    assert "**0** to create, **13** to change, **0** to delete" in plan
 
 
 def test_a_pull_request_of_release_pins_only_skips_the_suite_and_still_passes(pull_request: tuple[Path, str],
