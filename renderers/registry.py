@@ -21,6 +21,7 @@ from renderers import (
     quality,
     resolved_spec,
     sbom,
+    scoring,
     scraping,
     seldon,
 )
@@ -37,6 +38,7 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "drift": drift.render,
     "quality": quality.render,
     "canary": canary.render,
+    "scoring": scoring.render,
     "sbom": sbom.render,
 }
 ENVIRONMENT_RENDERERS: dict[str, EnvironmentRenderer] = {

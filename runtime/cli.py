@@ -2,8 +2,10 @@
 
 `python -m runtime fetch ...` downloads a registered version for `mlplat serve` (runtime/fetch.py);
 `python -m runtime verify ...` checks a release pin for `mlplat gate` (runtime/verify.py);
+`python -m runtime versions ...` lists a model's registered versions for `mlplat describe` (runtime/versions.py);
 `python -m runtime drift ...` is the drift job's step, with its own arguments (runtime/steps/drift.py);
 `python -m runtime quality ...` the quality job's (runtime/steps/quality.py);
+`python -m runtime score ...` batch scoring by a pinned version (runtime/steps/score.py);
 `python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py);
 `python -m runtime canary ...` the canary analysis (runtime/canary/step.py);
 `python -m runtime propose ...` the training workflow's proposal of a new champion (runtime/propose.py);
@@ -38,11 +40,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["fetch"], ["verify"]):  # helpers of `mlplat serve` and `mlplat gate`, not workflow steps
+    if argv[:1] in (["fetch"], ["verify"], ["versions"]):  # helpers of mlplat commands, not workflow steps
         from importlib import import_module
 
         return import_module(f"runtime.{argv[0]}").main(argv[1:])
-    if argv[:1] in (["drift"], ["quality"]):
+    if argv[:1] in (["drift"], ["quality"], ["score"]):
         from importlib import import_module
 
         return import_module(f"runtime.steps.{argv[0]}").main(argv[1:])

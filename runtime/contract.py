@@ -16,10 +16,10 @@ from typing import Any
 @dataclass(frozen=True)
 class TrainingInput:
     train: Any  # pandas.DataFrame: feature columns plus the target column
-    features: list[str]
-    target: str
-    hyperparameters: dict[str, Any]
-    task: str
+    features: list[str]  # the feature columns of `train`, in the order the served model takes them
+    target: str  # the label column (training.data.target)
+    hyperparameters: dict[str, Any]  # training.hyperparameters, as written in the spec
+    task: str  # spec.task, e.g. binary-classification
     device: str  # "cuda" when a GPU is present, else "cpu"
     log_metric: Callable[[str, float, int], None]  # (name, value, step) onto the tracking run
     group: str | None = None  # ranking: the query id column (in `train`, not among `features`)

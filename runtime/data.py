@@ -22,9 +22,19 @@ class DataError(Exception):
 
 
 def load(uri: str, target: str) -> Any:
+    return _load(uri, target)
+
+
+def load_rows(uri: str) -> Any:
+    """The rows of a data URI with no label column required (what a batch scoring job reads); a
+    scikit-learn dataset's label is then a column named target like any other."""
+    return _load(uri, None)
+
+
+def _load(uri: str, target: str | None) -> Any:
     parsed = urlparse(uri)
     if parsed.scheme == "sklearn":
-        return _sklearn(parsed.netloc, parse_qs(parsed.query), target)
+        return _sklearn(parsed.netloc, parse_qs(parsed.query), target or "target")
     if parsed.scheme == "example":
         return _example(parsed.netloc, parse_qs(parsed.query), target)
     if parsed.scheme == "file":
@@ -65,19 +75,19 @@ def _sklearn(dataset: str, query: dict[str, list[str]], target: str) -> Any:
     return (train if split == "train" else evaluation).reset_index(drop=True)
 
 
-def _example(name: str, query: dict[str, list[str]], target: str) -> Any:
+def _example(name: str, query: dict[str, list[str]], target: str | None) -> Any:
     from runtime import example_data
 
     try:
         frame = example_data.table(name, query.get("split", ["all"])[0])
     except example_data.ExampleDataError as exc:
         raise DataError(str(exc)) from exc
-    if target not in frame.columns:
+    if target is not None and target not in frame.columns:
         raise DataError(f"example table {name!r} has no target column {target!r} (columns: {', '.join(frame.columns)})")
     return frame
 
 
-def _frame(location: str, suffix: str, target: str) -> Any:
+def _frame(location: str, suffix: str, target: str | None) -> Any:
     """CSV or Parquet through pandas; remote stores (s3://, gs://) need their fsspec package (s3fs, gcsfs)."""
     import pandas as pd
 
@@ -85,6 +95,6 @@ def _frame(location: str, suffix: str, target: str) -> Any:
         frame = pd.read_csv(location) if suffix == ".csv" else pd.read_parquet(location)
     except ImportError as exc:
         raise DataError(f"cannot read {location}: {exc} (install the fsspec package for this store)") from exc
-    if target not in frame.columns:
+    if target is not None and target not in frame.columns:
         raise DataError(f"{location} has no target column {target!r} (columns: {', '.join(map(str, frame.columns))})")
     return frame

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import NoReturn
 
 from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+from compiler.spec.scaffold import TEMPLATES
 
 # command -> the module of compiler.cli whose function of the command's name runs it
 COMMAND_MODULES = {
     "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
     "drift": "drift", "quality": "quality", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
-    "rollback": "promote", "canary": "canary", "demo": "demo",
+    "rollback": "promote", "canary": "canary", "demo": "demo", "list": "inventory", "describe": "inventory",
+    "new": "new", "score": "score",
 }
 
 
@@ -125,6 +127,26 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--decision", type=Path, help="a decision.json the analysis wrote, to apply with --commit")
     canary.add_argument("--commit", action="store_true",
                         help="commit a step, promotion or rollback on a new branch of the work tree's repository")
+    new = add("new", "start a model from a template: its spec, training code and a unit test, which validate and "
+              "run as written on data a package ships")
+    new.add_argument("name", help="model name: lower-case letters, digits and dashes (metadata.name)")
+    new.add_argument("--team", required=True, help="owning team (a team of platform/platform.yaml)")
+    new.add_argument("--template", required=True, choices=list(TEMPLATES),
+                     help="; ".join(f"{name}: {what}" for name, what in TEMPLATES.items()))
+    new.add_argument("--description", help="one line: what the model predicts, for whom")
+    scoring = add("score", "score a file with a registered version, as the model's scoring CronWorkflow does")
+    scoring.add_argument("model", help="model name (metadata.name)")
+    scoring.add_argument("--input", required=True, help="rows to score: CSV, Parquet, or a data URI")
+    scoring.add_argument("--output", required=True, type=Path, help="Parquet file for the rows with their predictions")
+    scoring.add_argument("--version", help="registry version (default: the champion)")
+    scoring.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/)")
+    listing = add("list", "every model: its team, task and framework, and the version each environment serves")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    describe = add("describe", "one model: its spec in brief per environment, its pins, and its versions in the "
+                   "registry with aliases and gate verdicts")
+    describe.add_argument("model", help="model name (metadata.name)")
+    describe.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/, if it exists)")
+    describe.add_argument("--format", choices=("text", "json"), default="text")
     add("demo", "the main job on the embedded default: compile the specs; train, gate and register the "
         "reference model; serve it and ask it once")
     return parser

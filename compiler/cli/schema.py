@@ -1,5 +1,5 @@
 """`mlplat schema [--check]`: the JSON Schemas editors use for model.yaml, features.yaml, platform.yaml and
-releases.yaml."""
+releases.yaml, and README.md's reference of allowed values (compiler/pipeline/reference.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 
+README = "README.md"
 # committed schema -> (module, Pydantic model) it is generated from
 SCHEMAS = {
     "specs/model.schema.json": ("compiler.spec.model", "Model"),
@@ -28,10 +29,15 @@ SCHEMAS = {
 
 
 def schema(root: Path, args: argparse.Namespace) -> int:
+    from compiler.pipeline.reference import replaced
+
     stale = []
-    for path, (module, name) in SCHEMAS.items():
-        document = json_schema(getattr(importlib.import_module(module), name))
-        content = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    generated = {path: json.dumps(json_schema(getattr(importlib.import_module(module), name)), indent=2,
+                                  sort_keys=True) + "\n" for path, (module, name) in SCHEMAS.items()}
+    readme = root / README
+    if readme.is_file():
+        generated[README] = replaced(readme.read_text("utf-8"))
+    for path, content in generated.items():
         target = root / path
         current = target.read_text("utf-8") if target.is_file() else None
         if current == content:

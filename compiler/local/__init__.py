@@ -6,6 +6,8 @@
     serve.py         `mlplat serve`: a registered version behind the real seldon-core-microservice
     drift.py         `mlplat drift`: the drift step on two files
     sbom.py          `mlplat sbom`: a registered version's ML-BOM, its artifact checked
+    new_model.py     `mlplat new`: a model folder from a template (templates/)
+    feature_server.py  Feast's feature server beside `mlplat serve`, for a model on a feature service
 
 Imports compiler.spec and the renderers (serving settings, the ML-BOM builder); gitops and cli import this.
 """

@@ -8,6 +8,8 @@
     names.py     the Kubernetes names derived from a model name, and their limits
     resolved.py  ResolvedModel and ResolvedEnvironment: one model in one environment, defaults applied
     emit.py      deterministic YAML and JSON: how every document and manifest is written
+    data_uris.py the data URI schemes and bundled datasets training data may name
+    scaffold.py  the templates `mlplat new` offers
 
 The bottom of the dependency direction: this package imports nothing else of mlplat (only Pydantic,
 PyYAML and the standard library). Reading files, locating errors and checking across documents are

@@ -11,8 +11,9 @@ from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
+from compiler.spec.data_uris import check_data_uri
 from compiler.spec.types import (
     Cron,
     DataUri,
@@ -70,8 +71,9 @@ class ModelMetadata(Strict):
 
 
 class Dataset(Strict):
-    uri: DataUri
-    """Where the data lives, e.g. s3://lake/fraud/train.parquet or sklearn://breast_cancer."""
+    uri: Annotated[DataUri, AfterValidator(check_data_uri)]
+    """Where the data lives, e.g. s3://lake/fraud/train.parquet or sklearn://breast_cancer?split=train (schemes:
+    sklearn, example, file, s3, gs)."""
     version: Annotated[str, Field(min_length=1, max_length=128)]
     """Immutable version of the data (a date, snapshot id or hash). Text: quote dates and numbers."""
 
@@ -283,6 +285,24 @@ class Governance(Strict):
     """Licence of the model artifact (SPDX id), if it is shared."""
 
 
+class ScoringResources(Strict):
+    cpu: Quantity = "1"
+    """CPU of the scoring pod."""
+    memory: Quantity = "4Gi"
+    """Memory of the scoring pod: the input table and its predictions are held whole."""
+
+
+class Scoring(Strict):
+    schedule: Cron
+    """When the pinned version scores the input (cron, UTC)."""
+    input: Annotated[DataUri, AfterValidator(check_data_uri)]
+    """The rows to score, CSV or Parquet (columns beyond the model's features are kept as identifiers)."""
+    output: DataUri
+    """Folder the predictions are written to, as <output>/date=YYYY-MM-DD/<model>-<version>.parquet."""
+    resources: ScoringResources = ScoringResources()
+    """What the scoring pod may use."""
+
+
 class Spec(Strict):
     task: Task
     """What kind of prediction the model makes."""
@@ -295,6 +315,8 @@ class Spec(Strict):
     """Gates a new version must pass."""
     serving: Serving | None = None
     """Online serving; none means the model is not served."""
+    scoring: Scoring | None = None
+    """Batch scoring on a schedule by the pinned version, instead of (or beside) serving."""
     monitoring: Monitoring = Monitoring()
     """Monitoring of the served model."""
     governance: Governance = Governance()

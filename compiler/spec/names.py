@@ -17,6 +17,7 @@ _DERIVED = {
     "driftSchedule": ("{model}-drift", CRON_WORKFLOW_MAX),
     "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
     "qualitySchedule": ("{model}-quality", CRON_WORKFLOW_MAX),
+    "scoringSchedule": ("{model}-score", CRON_WORKFLOW_MAX),
     "qualityRetrainer": ("{model}-quality", LABEL_MAX),
     "canarySchedule": ("{model}-canary", CRON_WORKFLOW_MAX),
     "canaryAnalyst": ("{model}-canary", LABEL_MAX),  # ServiceAccount, Role and RoleBinding

@@ -16,7 +16,7 @@ from compiler.spec.model import Model
 from compiler.spec.platform import Platform
 from compiler.spec.releases import Releases
 from tests.compiler.test_broken_corpus import build_case, run_validate
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_repo
 
 
 def mlplat(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -116,6 +116,23 @@ def test_validate_start_path_measured_with_importtime() -> None:
 def test_committed_json_schemas_are_current() -> None:
     result = mlplat("schema", "--check")
     assert (result.returncode, result.stdout) == (0, "ok: schemas are up to date\n")
+
+
+def test_the_readmes_reference_is_generated_from_the_spec_language(tmp_path: Path) -> None:
+    """A value the spec language gains reaches README.md through `mlplat schema`; a stale block fails --check."""
+    from compiler.pipeline.reference import BEGIN, first_model_reference
+
+    readme = (REPO / "README.md").read_text()
+    assert first_model_reference() in readme
+    block = readme.split(BEGIN, 1)[1]
+    assert "| `spec.serving.rollout.strategy` | `direct`, `canary`, `shadow` |" in block
+    assert "- `sklearn://`:" in block and "diabetes" in block and "- `inp.log_metric`:" in block
+    copy = copy_repo(tmp_path)
+    (copy / "README.md").write_text(readme.replace("`shadow` |", "`blue-green` |"))
+    stale = mlplat("--root", str(copy), "schema", "--check")
+    assert (stale.returncode, stale.stdout) == (1, "out of date: README.md; run `mlplat schema`\n")
+    assert mlplat("--root", str(copy), "schema").returncode == 0
+    assert (copy / "README.md").read_text() == readme
 
 
 @pytest.mark.parametrize("model", [Model, Platform, Releases])

@@ -187,7 +187,7 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: ccd19d0cc142 -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: 3f0790cc812f -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \

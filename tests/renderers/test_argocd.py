@@ -18,6 +18,7 @@ from renderers import (
     quality,
     resolved_spec,
     sbom,
+    scoring,
     scraping,
     seldon,
 )
@@ -30,7 +31,8 @@ GOLDEN = REPO / "tests" / "golden"
 def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
                                "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
-                               "quality": quality.render, "canary": canary.render, "sbom": sbom.render}
+                               "quality": quality.render, "canary": canary.render, "scoring": scoring.render,
+                               "sbom": sbom.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
     assert TEAM_RENDERERS == {"dashboards": dashboards.render, "scraping": scraping.render,
                               "prediction-log": prediction_log.render}

@@ -158,3 +158,16 @@ def test_an_estimators_random_generators_load_in_the_model_servers_numpy(tmp_pat
     assert version.startswith("1.") and scores == model.predict_proba(x[:3])[:, 1].tolist()
     assert (subsample, spare, state) == (model._feature_subsample_rng.random(), model.spare_rng.random(),
                                          model.spare_state.rand())
+
+
+def test_the_spec_language_lists_the_data_the_runtime_reads() -> None:
+    """compiler/spec/data_uris.py refuses what runtime/data.py cannot read, and the README lists it from there."""
+    from compiler.spec.data_uris import DATA_URI_SCHEMES, EXAMPLE_TABLES, SKLEARN_DATASETS
+    from runtime import example_data
+
+    assert sorted(data._SKLEARN) == sorted(SKLEARN_DATASETS)
+    assert sorted(example_data.TABLES) == sorted(EXAMPLE_TABLES)
+    for scheme in ("sklearn", "example"):
+        with pytest.raises(data.DataError, match="unknown"):
+            data.load(f"{scheme}://nothing-such?split=train", "target")
+    assert {"sklearn", "example", "file", "s3", "gs"} == set(DATA_URI_SCHEMES)
