@@ -7,8 +7,8 @@ first owner), $description (quoted for YAML) and $training_image; `package` in a
 becomes $package (test files need names of their own: pytest imports them by name).
 
 Nothing is written for a bad name, an unknown team or template, or a model or folder that exists; the
-folder appears whole (written beside it, then renamed) and is removed again should the repository not
-validate with it.
+folder appears whole (written under .mlplat/new/, then renamed) and is removed again should the
+repository not validate with it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.local.embedded import WORK_DIR
 from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
 from compiler.spec.names import model_name_problem
@@ -69,12 +70,17 @@ def new_model(root: Path, checked: Checked, name: str, team: str, template: str,
               "description": json.dumps(description or "What it predicts, for whom (edit me)"),
               "training_image": platform.spec.defaults.images.training}
     rendered = _render(TEMPLATES_DIR / template, values)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=folder.parent))
+    # Written under .mlplat/ (ignored by git and by the spec loader; the same file system as specs/), then
+    # renamed into place: a killed `new` leaves no half folder among the specs.
+    work = root / WORK_DIR / "new"
+    work.mkdir(parents=True, exist_ok=True)
+    new_team_folder = not folder.parent.exists()
+    staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=work))
     try:
         for relative, text in rendered.items():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             (staging / relative).write_text(text, "utf-8")
+        folder.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -82,6 +88,8 @@ def new_model(root: Path, checked: Checked, name: str, team: str, template: str,
     _, errors = check_project(root)
     if errors:  # a template that does not fit this platform: take it back
         shutil.rmtree(folder)
+        if new_team_folder:
+            folder.parent.rmdir()
         raise ScaffoldError("the new spec does not validate on this platform, so nothing was kept:\n"
                             + format_errors(errors, "text"))
     return Scaffolded(folder, sorted(folder.relative_to(root) / p for p in rendered))

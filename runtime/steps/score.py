@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     now = args.now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     try:
-        model = artifact.load(_model_dir(args))
+        model = _model(args)
         frame = _input(args.input, model.features)
         scored = predictions(model, frame, args.model, args.version)
         target = _output_path(args, now)
@@ -71,21 +71,24 @@ class ScoreError(Exception):
     pass
 
 
-def _model_dir(args: argparse.Namespace) -> Path:
+def _model(args: argparse.Namespace) -> artifact.LoadedModel:
+    """The pinned version, loaded once its digest is checked; a download is removed once it is loaded."""
     if args.model_dir is not None:
-        directory = args.model_dir
-    else:
-        import tempfile
+        return _checked(args.model_dir, args)
+    import tempfile
 
-        import mlflow.artifacts
+    import mlflow.artifacts
 
-        directory = Path(mlflow.artifacts.download_artifacts(artifact_uri=args.model_uri,
-                                                             dst_path=tempfile.mkdtemp(prefix="mlplat-score-")))
+    with tempfile.TemporaryDirectory(prefix="mlplat-score-") as tmp:
+        return _checked(Path(mlflow.artifacts.download_artifacts(artifact_uri=args.model_uri, dst_path=tmp)), args)
+
+
+def _checked(directory: Path, args: argparse.Namespace) -> artifact.LoadedModel:
     actual = artifact.digest(directory)
     if actual != args.sha256:
         raise ScoreError(f"the artifact at {args.model_uri or directory} has sha256 {actual}, but version "
                          f"{args.version} pins {args.sha256}")
-    return directory
+    return artifact.load(directory)
 
 
 def _input(location: str, features: list[str]) -> Any:
