@@ -80,7 +80,11 @@ def _model(args: argparse.Namespace) -> artifact.LoadedModel:
     import mlflow.artifacts
 
     with tempfile.TemporaryDirectory(prefix="mlplat-score-") as tmp:
-        return _checked(Path(mlflow.artifacts.download_artifacts(artifact_uri=args.model_uri, dst_path=tmp)), args)
+        try:
+            directory = Path(mlflow.artifacts.download_artifacts(artifact_uri=args.model_uri, dst_path=tmp))
+        except Exception as exc:  # noqa: BLE001 - each store fails in its own way (MlflowException, boto, OSError)
+            raise ScoreError(f"cannot download {args.model_uri}: {type(exc).__name__}: {exc}") from exc
+        return _checked(directory, args)
 
 
 def _checked(directory: Path, args: argparse.Namespace) -> artifact.LoadedModel:

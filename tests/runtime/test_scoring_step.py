@@ -76,3 +76,12 @@ def test_an_artifact_that_is_not_the_pinned_one_is_refused(project: Path, first_
     ran = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert ran.returncode == 2 and f"pins {'0' * 64}" in ran.stderr
     assert not (tmp_path / "scores").exists()
+
+
+def test_an_artifact_that_cannot_be_downloaded_is_a_clear_error(tmp_path: Path) -> None:
+    ran = subprocess.run([sys.executable, "-m", "runtime", "score", "--model", MODEL, "--version", "1", "--sha256",
+                          "0" * 64, "--model-uri", (tmp_path / "nothing-here").as_uri(), "--input", INPUT,
+                          "--output", str(tmp_path / "out.parquet")], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "HOME": str(tmp_path)})
+    assert ran.returncode == 2 and "score: cannot download file://" in ran.stderr, ran.stderr
+    assert "Traceback" not in ran.stderr and not (tmp_path / "out.parquet").exists()
