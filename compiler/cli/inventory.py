@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from compiler.local import runtime_call
 from compiler.local.embedded import default_tracking
-from compiler.local.runtime_call import last_error, runtime_command, runtime_env
 from compiler.pipeline import inventory
 
 
@@ -63,11 +62,10 @@ def registry_versions(root: Path, model: str, tracking_uri: str | None) -> dict[
     uri = tracking_uri or default_tracking(root)[0]
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         return {"uri": uri, "versions": [], "error": "no registry yet (nothing has been registered on this machine)"}
-    result = subprocess.run(runtime_command("versions", "--model", model, "--tracking-uri", uri), capture_output=True,
-                            text=True, env=runtime_env(root), cwd=root)
-    if result.returncode != 0:
-        return {"uri": uri, "versions": [], "error": last_error(result)}
-    return {"uri": uri, "versions": json.loads(result.stdout)["versions"]}
+    try:
+        return {"uri": uri, "versions": runtime_call.model_versions(root, model, uri)}
+    except runtime_call.RuntimeCallError as exc:
+        return {"uri": uri, "versions": [], "error": str(exc)}
 
 
 def _served(serving: dict[str, Any] | None) -> str:

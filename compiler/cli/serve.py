@@ -18,6 +18,7 @@ from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.local import feature_server, serving_stack
 from compiler.local import serve as local_serve
 from compiler.local.embedded import WORK_DIR, default_tracking
+from compiler.pipeline.features import served_definitions
 
 PREDICTION_LOGS = f"{WORK_DIR}/prediction-logs"
 LOCAL_ENVIRONMENT = "dev"  # whose feature definitions a local serve reads, as `mlplat run` trains in dev
@@ -39,7 +40,10 @@ def serve(root: Path, args: argparse.Namespace) -> int:
         print(f"mlplat serve: --features-as-of is for a model trained on a feature service; {args.model} is not",
               file=sys.stderr)
         return EXIT_USAGE
-    features = feature_server.FeatureServing(service, model.environment, args.features_as_of) if service else None
+    features = None
+    if service:
+        keys = tuple(e.join_key for f in served_definitions(checked.project.features, service) for e in f.spec.entities)
+        features = feature_server.FeatureServing(service, model.environment, keys, args.features_as_of)
     log_dir = None if args.no_prediction_log else (args.prediction_log or root / PREDICTION_LOGS)
     ports = serving_stack.Ports(api=args.port, metrics=args.metrics_port, executor_metrics=args.executor_metrics_port)
     run_dir = root / WORK_DIR / "serving" / f"{args.model}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
@@ -66,7 +70,7 @@ def serve(root: Path, args: argparse.Namespace) -> int:
                       f"{args.features_as_of.isoformat() if args.features_as_of else 'now'}; send entity keys")
             print(f"  logged to:   {server.log_dir or 'nowhere (--no-prediction-log)'}")
             print(f"  log:         {server.model.log}")
-            example = local_serve.example_request(server.model, server.features.keys if server.features else None)
+            example = local_serve.example_request(server.model, list(features.keys) if features else None)
             print(f"  try:         {example.replace(server.model.url, server.url)}")
             print("press Ctrl-C to stop", flush=True)
             server.model.process.wait()

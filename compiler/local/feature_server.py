@@ -11,12 +11,10 @@ can be served at the time they describe.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -30,6 +28,7 @@ STARTUP_SECONDS = 180  # applying and materialising come first; a bound on a han
 class FeatureServing:
     service: str
     environment: str
+    keys: tuple[str, ...]  # the service's entity join keys: what a request may send instead of the features
     as_of: datetime | None = None
 
 
@@ -39,7 +38,6 @@ class RunningFeatureServer:
     url: str
     log: Path
     model_env: dict[str, str]  # what the model server needs to read from it
-    keys: list[str]  # the service's entity join keys: what a request may send instead of the features
 
     def stop(self, grace: float = 20) -> None:
         local_serve.stop_group(self.process, grace)
@@ -65,24 +63,14 @@ def start(root: Path, features: FeatureServing, run_dir: Path, port: int) -> Run
         process = subprocess.Popen(command, env={**runtime_env(root), "HOME": str(private)}, cwd=root, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    definitions = json.loads((folder / "definitions.json").read_text("utf-8"))
-    env = model_env(url, features.service, folder / "definitions.json", features.as_of)
-    server = RunningFeatureServer(process, url, log, env, entity_keys(definitions, features.service))
+    server = RunningFeatureServer(process, url, log, model_env(url, features.service, folder / "definitions.json",
+                                                               features.as_of))
     try:
         local_serve.wait_http(process, f"{url}/health", log, STARTUP_SECONDS)
     except BaseException:
         server.stop()
         raise
     return server
-
-
-def entity_keys(definitions: dict[str, Any], service: str) -> list[str]:
-    """The join keys of the entities of a service's views, in rendered definitions (for the example request)."""
-    views = {v["name"]: v for v in definitions.get("featureViews", [])}
-    join_keys = {e["name"]: e["joinKey"] for e in definitions.get("entities", [])}
-    chosen = next((s for s in definitions.get("featureServices", []) if s["name"] == service), {"features": []})
-    entities = [e for selection in chosen["features"] for e in views[selection["view"]]["entities"]]
-    return list(dict.fromkeys(join_keys[e] for e in entities))
 
 
 def model_env(url: str, service: str, definitions: Path, as_of: datetime | None = None) -> dict[str, str]:

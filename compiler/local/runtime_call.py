@@ -63,6 +63,15 @@ def last_error(result: subprocess.CompletedProcess[str]) -> str:
     return (result.stderr.strip().splitlines() or ["no output"])[-1]
 
 
+def model_versions(root: Path, model: str, tracking_uri: str) -> list[dict[str, Any]]:
+    """A model's registered versions, newest first (see runtime/versions.py)."""
+    result = subprocess.run(runtime_command("versions", "--model", model, "--tracking-uri", tracking_uri),
+                            capture_output=True, text=True, env=runtime_env(root), cwd=root)
+    if result.returncode != 0:
+        raise RuntimeCallError(last_error(result))
+    return json.loads(result.stdout)["versions"]
+
+
 def fetch_version(root: Path, model: str, version: str | None, tracking_uri: str, dest: Path) -> dict[str, Any]:
     """Download a registered version (default: the champion) and return its facts (see runtime/fetch.py)."""
     args = runtime_command("fetch", "--model", model, "--dest", str(dest), "--tracking-uri", tracking_uri)

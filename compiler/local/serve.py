@@ -184,34 +184,21 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
                                    start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", log, fetched)
     try:
-        _wait_ready(server, startup_timeout)
+        wait_http(process, server.url + "/health/status", log, startup_timeout, name="seldon-core-microservice")
     except BaseException:  # not ready, or interrupted while waiting: nothing may be left running
         server.stop()
         raise
     return server
 
 
-def _wait_ready(server: Server, startup_timeout: float) -> None:
-    deadline = time.monotonic() + startup_timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServeError(f"seldon-core-microservice exited with {server.process.returncode}; log: {server.log}\n"
-                             + server.log.read_text(errors="replace")[-2000:])
-        try:
-            with urllib.request.urlopen(server.url + "/health/status", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise ServeError(f"seldon-core-microservice did not become ready in {startup_timeout:.0f}s; log: {server.log}")
-
-
-def wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    """Until `url` answers 200, or the process has exited (ServeError with its log's end)."""
+def wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 60, name: str | None = None) -> None:
+    """Until `url` answers 200, or the process (`name`; default: its command's words) has exited (ServeError
+    with its log's end); `timeout` bounds a hang, it is no speed target."""
+    name = name or str(process.args[2:4])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServeError(f"{process.args[2:4]} exited with {process.returncode}; log: {log}\n"
+            raise ServeError(f"{name} exited with {process.returncode}; log: {log}\n"
                              + log.read_text(errors="replace")[-2000:])
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -219,7 +206,7 @@ def wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 6
                     return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
-    raise ServeError(f"{url} did not answer in {timeout:.0f}s; log: {log}")
+    raise ServeError(f"{name} did not answer at {url} in {timeout:.0f}s; log: {log}")
 
 
 def example_request(server: Server, entity_keys: list[str] | None = None) -> str:

@@ -73,13 +73,7 @@ def main(argv: list[str]) -> int:
         store = feature_store(settings, Path.cwd())
         store.apply(feast_objects(definitions, Path.cwd()))
         if args.action == "materialize":
-            end = _utc(args.end or dt.datetime.now(dt.UTC))
-            view = store.get_feature_view(args.view)
-            # From where the last run ended, or one TTL back: Feast's materialize_incremental would count
-            # that TTL back from the machine's clock, not from --end
-            start = view.most_recent_end_time or end - view.ttl
-            if start < end:
-                store.materialize(start_date=start, end_date=end, feature_views=[args.view])
+            _materialize(store, store.get_feature_view(args.view), _utc(args.end or dt.datetime.now(dt.UTC)))
     except Exception as exc:  # noqa: BLE001 - any store's failure is the step's, reported and exit 2
         print(f"features {args.action}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
@@ -96,10 +90,9 @@ def _serve(args: argparse.Namespace, settings: dict[str, Any], definitions: dict
         if "://" not in str(settings.get("registry", "")):
             store.apply(feast_objects(definitions, Path.cwd()))
         if args.end is not None:
-            end = _utc(args.end)
             for view in store.list_feature_views():
-                if view.online and (start := view.most_recent_end_time or end - view.ttl) < end:
-                    store.materialize(start_date=start, end_date=end, feature_views=[view.name])
+                if view.online:
+                    _materialize(store, view, _utc(args.end))
     except Exception as exc:  # noqa: BLE001 - reported, exit 2: the pod restarts and says why
         print(f"features serve: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
@@ -109,6 +102,14 @@ def _serve(args: argparse.Namespace, settings: dict[str, Any], definitions: dict
                  worker_connections=1000, max_requests=0, max_requests_jitter=0, keep_alive_timeout=30,
                  registry_ttl_sec=REGISTRY_TTL_SECONDS, tls_key_path="", tls_cert_path="", metrics=False)
     return 0
+
+
+def _materialize(store: Any, view: Any, end: dt.datetime) -> None:
+    """The view's values up to `end`, from where the last run ended, or one TTL back: Feast's
+    materialize_incremental would count that TTL back from the machine's clock, not from `end`."""
+    start = view.most_recent_end_time or end - view.ttl
+    if start < end:
+        store.materialize(start_date=start, end_date=end, feature_views=[view.name])
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

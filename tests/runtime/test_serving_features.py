@@ -221,13 +221,15 @@ def test_the_rendered_pod_serves_by_entity_key(project: Path, served, tmp_path: 
     work = tmp_path / "work"  # the container's emptyDir at its workingDir
     work.mkdir()
     env = {e["name"]: e["value"].replace("/tmp", str(work)) for e in features_container["env"]}
-    server = subprocess.Popen([sys.executable, *args], cwd=work, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    log = tmp_path / "feature-server.log"  # what the container writes, for the failure message
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, *args], cwd=work, env={**os.environ, **env}, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     fetched = local_serve.fetch_version(project, MODEL, "1", sqlite_uri(project), tmp_path / "model")
     model_env = {e["name"]: local(e["value"]) for e in model_container["env"]
                  if e["name"].startswith("MLPLAT_FEATURE")}
     try:
-        local_serve.wait_http(server, f"http://127.0.0.1:{port}/health", tmp_path / "none", 180)
+        local_serve.wait_http(server, f"http://127.0.0.1:{port}/health", log, 180)
         model = local_serve.start(project, fetched, tmp_path / "run", port=local_serve.free_port(),
                                   grpc_port=local_serve.free_port(), metrics_port=local_serve.free_port(),
                                   echo=lambda _: None,
