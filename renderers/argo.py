@@ -124,7 +124,8 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
             "git-commit", model.repository.branch,
             description="commit or branch of the training code (a branch trains from its head); the commit used "
                         "is recorded on the run")]},
-        entrypoint="pipeline", serviceAccountName=model.service_account, templates=templates, **pod_settings(model))
+        entrypoint="pipeline", serviceAccountName=model.service_account, templates=templates,
+        **pod_settings(model, "training"))
     return a.manifest("WorkflowTemplate", workflow_metadata(model, model.names["trainingTemplate"], "training", 0),
                       spec)
 
@@ -153,15 +154,23 @@ def code_artifact(model: ResolvedModel, revision: str) -> Any:
     return a.git_artifact("code", CODE_PATH, repository.url, revision, repository.credentials_secret)
 
 
-def pod_settings(model: ResolvedModel) -> dict[str, Any]:
+def pod_settings(model: ResolvedModel, component: str) -> dict[str, Any]:
     """Workflow-level settings of a model's workflows: the shared ones, with its resolved spec as a volume."""
-    return workflow_settings([{"configMap": {"name": model.names["resolvedSpec"]}, "name": "spec"}])
+    return workflow_settings([{"configMap": {"name": model.names["resolvedSpec"]}, "name": "spec"}],
+                             pod_labels(model, component))
 
 
-def workflow_settings(volumes: list[Any]) -> dict[str, Any]:
-    """Workflow-level settings every mlplat workflow shares: non-root pods, `volumes` and a writable /tmp,
+def pod_labels(model: ResolvedModel, component: str) -> dict[str, str]:
+    """Labels of a model's workflow pods: the model's, and which part of its lifecycle the pod runs."""
+    return {**model.labels, "mlplat.io/component": component}
+
+
+def workflow_settings(volumes: list[Any], pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Workflow-level settings every mlplat workflow shares: non-root pods carrying `pod_labels` (Argo does not
+    copy a workflow's labels to its pods, and cost allocation reads the pods'), `volumes` and a writable /tmp,
     garbage collection."""
     return {
+        "podMetadata": {"labels": pod_labels},
         "securityContext": {"fsGroup": RUNTIME_USER, "runAsGroup": RUNTIME_USER, "runAsNonRoot": True,
                             "runAsUser": RUNTIME_USER, "seccompProfile": {"type": "RuntimeDefault"}},
         "volumes": [*volumes, {"emptyDir": {}, "name": "tmp"}],

@@ -84,7 +84,8 @@ def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
         outputs=[a.output("decision", DECISION_FILE, "none")],
     )
     workflow = a.fields(entrypoint=PIPELINE, serviceAccountName=name,
-                        templates=[analyse, a.dag_template(PIPELINE, [a.task("analyse")])], **pod_settings(model))
+                        templates=[analyse, a.dag_template(PIPELINE, [a.task("analyse")])],
+                        **pod_settings(model, PIPELINE))
     # one analysis at a time (the spec's concurrencyPolicy): a second would judge the same evidence
     return a.manifest("CronWorkflow", workflow_metadata(model, name, PIPELINE, 1),
                       a.cron_spec(cron_schedule, 60, workflow))

@@ -3,9 +3,12 @@
 A row per deployed model with its health score, traffic, latency against the SLO, error ratio against
 the error budget (each per predictor: main, canary, shadow), the prediction distribution (score
 buckets for binary classifiers, predicted classes for multiclass, mean for values), the drift score
-per feature against its threshold and live quality against the gates. The queries read the same
-series and recording rules the PrometheusRule alerts on, with the same labels, so what pages someone
-is what they see.
+per feature against its threshold, live quality against the gates, and what the model's pods cost.
+The queries read the same series and recording rules the PrometheusRule alerts on, with the same labels,
+so what pages someone is what they see. The cost panel reads kube-state-metrics: the resources its pods
+request, joined by the labels every mlplat pod carries (mlplat.io/model, mlplat.io/component; kube-state-
+metrics must export them: --metric-labels-allowlist=pods=[mlplat.io/model,mlplat.io/component]), priced
+with platform.yaml's prices of the pool each component runs on, as a monthly rate.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from compiler.spec.platform import Prices
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
+from compiler.spec.schedules import HOURS_PER_MONTH
 from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
 from renderers.monitoring import HEALTH, LATENCY_QUANTILES, REQUESTS, error_ratio, latency, own, quality_gates
 
@@ -23,6 +28,8 @@ SIDECAR_LABEL = ("grafana_dashboard", "1")
 FOLDER_ANNOTATION = "grafana_folder"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 39
+REQUESTS_SERIES = "kube_pod_container_resource_requests"  # kube-state-metrics, one series per container
+POD_LABELS_SERIES = "kube_pod_labels"
 
 
 def render(environment: ResolvedEnvironment) -> list[Manifest]:
@@ -42,16 +49,17 @@ def _config_map(environment: ResolvedEnvironment, team: str, models: list[Resolv
                        "mlplat.io/team": team, "mlplat.io/environment": env, SIDECAR_LABEL[0]: SIDECAR_LABEL[1]},
             "annotations": {FOLDER_ANNOTATION: f"mlplat {env}"},
         },
-        "data": {f"{name}.json": json.dumps(dashboard(env, team, models), indent=2, sort_keys=True) + "\n"},
+        "data": {f"{name}.json": json.dumps(dashboard(env, team, models, environment.platform.spec.currency),
+                                            indent=2, sort_keys=True) + "\n"},
     }
     sources = ", ".join(sorted({m.source for m in models}))
     return Manifest(f"{TEAM_APPS_DIR}/{team}/configmap-{name}.yaml", body, sources)
 
 
-def dashboard(env: str, team: str, models: list[ResolvedModel]) -> dict[str, Any]:
+def dashboard(env: str, team: str, models: list[ResolvedModel], currency: str) -> dict[str, Any]:
     panels: list[dict[str, Any]] = []
     for model in models:
-        panels += _model_panels(model, first_id=len(panels) + 1, top=_row_top(panels))
+        panels += _model_panels(model, currency, first_id=len(panels) + 1, top=_row_top(panels))
     return {
         "uid": f"mlplat-{env}-{team}"[:40],  # Grafana allows at most 40 characters
         "title": f"mlplat: {team} models ({env})",
@@ -71,7 +79,7 @@ def _row_top(panels: list[dict[str, Any]]) -> int:
     return max((p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels), default=0)
 
 
-def _model_panels(model: ResolvedModel, first_id: int, top: int) -> list[dict[str, Any]]:
+def _model_panels(model: ResolvedModel, currency: str, first_id: int, top: int) -> list[dict[str, Any]]:
     assert model.spec.serving is not None
     slo = model.spec.serving.slo
     sel = own(model)
@@ -98,8 +106,9 @@ def _model_panels(model: ResolvedModel, first_id: int, top: int) -> list[dict[st
         _panel("timeseries", "Live quality", ", ".join(f"{g.metric} gate {g.min if g.min is not None else g.max}"
                                                       for g in gates) if gates else "no quality job for this model",
                [("{{metric}}", f"mlplat_quality_metric{{{sel}}}")] if gates else []),
+        _cost_panel(model, currency),
     ]
-    layout = [(0, 1, 6), (6, 1, 6), (12, 1, 6), (18, 1, 6), (0, 9, 8), (8, 9, 8), (16, 9, 8)]  # (x, y, width)
+    layout = [(0, 1, 6), (6, 1, 6), (12, 1, 6), (18, 1, 6), (0, 9, 6), (6, 9, 6), (12, 9, 6), (18, 9, 6)]  # x, y, w
     row = {"type": "row", "title": f"{model.name} ({_versions(model)})", "collapsed": False,
            "gridPos": {"x": 0, "y": top, "w": 24, "h": 1}, "id": first_id, "panels": []}
     out = [row]
@@ -127,6 +136,45 @@ def _predictions_panel(model: ResolvedModel) -> dict[str, Any]:
     return _panel("timeseries", "Predictions", "predictions per second by predictor",
                   [("{{predictor}}", f"sum by (predictor) (rate(mlplat_predictions_total{{{sel}}}[5m]))")],
                   unit="ops")
+
+
+def _cost_panel(model: ResolvedModel, currency: str) -> dict[str, Any]:
+    spec = model.spec
+    components = {"serving": spec.serving.resources.gpu_type if spec.serving else None,
+                  "training": spec.training.resources.gpu_type}
+    if spec.scoring is not None:
+        components["scoring"] = None
+    priced = {c: model.cluster.prices_for(gpu_type) for c, gpu_type in components.items()}
+    queries = [(component, cost_query(model, component, prices, gpu_resource(model, component)))
+               for component, prices in priced.items() if prices is not None]
+    unpriced = [c for c, prices in priced.items() if prices is None]
+    return _panel("timeseries", "Cost", f"monthly rate of the pods' requests now ({currency}, platform.yaml's prices)"
+                  + (f"; unpriced: {', '.join(unpriced)}" if unpriced else ""), queries, unit=f"currency{currency}")
+
+
+def gpu_resource(model: ResolvedModel, component: str) -> str:
+    """kube-state-metrics' name of the GPU resource a component requests (nvidia.com/gpu: nvidia_com_gpu)."""
+    resources = model.spec.serving.resources if component == "serving" and model.spec.serving else \
+        model.spec.training.resources
+    pool = model.cluster.gpu_pools.get(resources.gpu_type or "")
+    return (pool.resource_name if pool else "nvidia.com/gpu").replace(".", "_").replace("/", "_")
+
+
+def cost_query(model: ResolvedModel, component: str, prices: Prices, gpu: str) -> str:
+    """PromQL: the component's pods' requested resources now, times their hourly prices, times hours a month."""
+    pods = (f'max by (namespace, pod) ({POD_LABELS_SERIES}{{namespace="{model.namespace}", '
+            f'label_mlplat_io_model="{model.name}", label_mlplat_io_component="{component}"}})')
+
+    def requested(resource: str) -> str:
+        # `or vector(0)`: a resource no pod requests (GPUs of a CPU model, or no pod running) adds nothing
+        return (f'(sum({REQUESTS_SERIES}{{namespace="{model.namespace}", resource="{resource}"}} '
+                f"* on (namespace, pod) group_left () {pods}) or vector(0))")
+
+    terms = [f"{requested('cpu')} * {prices.cpu_core_hour:g}",
+             f"{requested('memory')} / {2**30} * {prices.memory_gib_hour:g}"]
+    if prices.gpu_hour:
+        terms.append(f"{requested(gpu)} * {prices.gpu_hour:g}")
+    return f"{HOURS_PER_MONTH:g} * ({' + '.join(terms)})"
 
 
 def _versions(model: ResolvedModel) -> str:

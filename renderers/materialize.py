@@ -51,11 +51,12 @@ def _cron_workflow(env: Environment, platform: Platform, team: str, view: Featur
         artifacts=[a.git_artifact("code", CODE_PATH, repository.url, repository.branch,
                                   repository.credentials_secret)],
         activeDeadlineSeconds=DEADLINE_SECONDS, retryStrategy=a.retry(2, "OnError"))
-    workflow = a.fields(entrypoint="materialize", serviceAccountName=platform.spec.defaults.service_account,
-                        templates=[step], **workflow_settings([]))
     labels = {"app.kubernetes.io/part-of": "mlplat", "app.kubernetes.io/managed-by": "mlplat", "mlplat.io/team": team,
               "mlplat.io/pipeline": "features",
               "mlplat.io/feature-view": view.name.replace("_", "-")}
+    pod_labels = {**{k: v for k, v in labels.items() if k != "mlplat.io/pipeline"}, "mlplat.io/component": "features"}
+    workflow = a.fields(entrypoint="materialize", serviceAccountName=platform.spec.defaults.service_account,
+                        templates=[step], **workflow_settings([], pod_labels))
     metadata = {"name": materialize_name(view.name), "namespace": namespace_for(env, team), "labels": labels,
                 "annotations": {"mlplat.io/source": f"specs/{team}/features.yaml"}}
     return a.manifest("CronWorkflow", metadata, a.cron_spec(view.materialize_schedule, 600, workflow))

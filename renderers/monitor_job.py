@@ -70,7 +70,7 @@ def _cron_workflow(model: ResolvedModel, job: MonitorJob) -> dict[str, Any]:
                             when=f"{{{{tasks.{step}.outputs.parameters.{job.found}}}}} == true"))
     templates.append(a.dag_template(job.pipeline, tasks))
     workflow = a.fields(entrypoint=job.pipeline, serviceAccountName=model.service_account, templates=templates,
-                        **pod_settings(model))
+                        **pod_settings(model, job.pipeline))
     return a.manifest("CronWorkflow", workflow_metadata(model, job.cron_name, job.pipeline, 1),
                       a.cron_spec(job.schedule, 600, workflow))
 

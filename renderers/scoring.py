@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from compiler.spec.resolved import ResolvedModel
 from renderers import argo_objects as a
-from renderers.argo import TMP_MOUNT, compute, container_security, workflow_metadata, workflow_settings
+from renderers.argo import TMP_MOUNT, compute, container_security, pod_settings, workflow_metadata
 from renderers.base import Manifest, model_manifest
 
 DEADLINE_SECONDS = 6 * 3600
@@ -35,7 +35,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
         # A pod lost to the node is scored again; a refused artifact or bad input (exit 2) fails the run.
         retryStrategy=a.retry(2, "OnError"))
     workflow = a.fields(entrypoint="score", serviceAccountName=model.service_account, templates=[step],
-                        **workflow_settings([]))
+                        **pod_settings(model, "scoring"))
     body = a.manifest("CronWorkflow", workflow_metadata(model, model.names["scoringSchedule"], "scoring", 1),
                       a.cron_spec(scoring.schedule, 600, workflow))
     return [model_manifest(model, body)]

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from compiler.cli.common import planned_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
-from compiler.gitops import gitbase, plandiff
+from compiler.gitops import gitbase, plan_cost, plandiff
+from compiler.pipeline import cost
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.plan_files import Plan
 from compiler.pipeline.plan_memo import ProjectPlan
 from compiler.pipeline.progress import Progress
+from compiler.pipeline.project import load_platform
 from compiler.pipeline.project_plan import plan_project, remembered_files
 from compiler.pipeline.render_cache import CorruptContent
 
@@ -43,10 +45,18 @@ def plan(root: Path, args: argparse.Namespace) -> int:
         if base is None:
             print(f"mlplat plan: the base {args.base} does not validate ({len(errors)} errors); "
                   "planning against an empty base")
-        changes = plandiff.diff_plans(base.plan if base is not None else Plan(()), head.plan)
+        base_plan = base.plan if base is not None else Plan(())
+        changes = plandiff.diff_plans(base_plan, head.plan)
     except gitbase.GitError as exc:
         print(f"mlplat plan: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    formatter = plandiff.format_markdown if args.format == "markdown" else plandiff.format_text
-    sys.stdout.write(formatter(changes, args.base))
+    markdown = args.format == "markdown"
+    sys.stdout.write((plandiff.format_markdown if markdown else plandiff.format_text)(changes, args.base))
+    platform = load_platform(root)
+    # Both sides are priced with the head's prices: what a pull request changes is use, not price lists.
+    if changes and platform is not None:
+        before, after = cost.workloads(base_plan, platform), cost.workloads(head.plan, platform)
+        formatter = plan_cost.format_markdown if markdown else plan_cost.format_text
+        sys.stdout.write(formatter(plan_cost.diff(before, after), before, after, platform.spec.currency,
+                                   platform.environment_names))
     return EXIT_OK

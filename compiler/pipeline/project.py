@@ -152,6 +152,12 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
     return Project(root, platform_doc, platform, tuple(models), releases, spec_cache, tuple(features)), errors
 
 
+def load_platform(root: Path) -> Platform | None:
+    """platform/platform.yaml alone, validated; None where it does not validate (load_project says why)."""
+    doc, errors = SpecCache(root, True).load_file(root / PLATFORM_FILE, PLATFORM_FILE)
+    return None if doc is None or errors else validate(doc, Platform)[0]
+
+
 Loader = Callable[[Path, str], tuple[Document | None, list[SpecError]]]
 
 

@@ -30,6 +30,17 @@ class Toleration(Strict):
     """Taint effect to tolerate; none tolerates all effects."""
 
 
+class Prices(Strict):
+    """What one hour of each resource costs on a pool's nodes, in the platform's currency (spec.currency)."""
+
+    cpu_core_hour: Annotated[float, Field(ge=0)]
+    """One CPU core (a request of "1") for an hour."""
+    memory_gib_hour: Annotated[float, Field(ge=0, alias="memoryGiBHour")]
+    """One GiB of memory for an hour."""
+    gpu_hour: Annotated[float, Field(ge=0)] = 0
+    """One GPU for an hour (GPU pools)."""
+
+
 class GpuPool(Strict):
     node_selector: dict[str, LabelValue]
     """Node labels that select this pool's nodes."""
@@ -39,6 +50,8 @@ class GpuPool(Strict):
     """Extended resource name the device plugin advertises."""
     capacity: Annotated[int, Field(ge=0)]
     """GPUs in the pool, for capacity reporting."""
+    prices: Prices | None = None
+    """Hourly prices on this pool's nodes (GPU, CPU and memory), for cost estimates; none: unpriced."""
 
 
 class Cluster(Strict):
@@ -48,6 +61,13 @@ class Cluster(Strict):
     """API server URL Argo CD deploys to."""
     gpu_pools: dict[Identifier, GpuPool] = Field(default_factory=dict)
     """GPU node pools by GPU type (h100, a10g, ...)."""
+    prices: Prices | None = None
+    """Hourly CPU and memory prices on the cluster's nodes outside the GPU pools; none: unpriced."""
+
+    def prices_for(self, gpu_type: str | None) -> Prices | None:
+        """The prices a pod pays: its GPU pool's, or the cluster's own for a pod without GPUs."""
+        pool = self.gpu_pools.get(gpu_type) if gpu_type else None
+        return pool.prices if pool is not None else self.prices
 
 
 class MlflowSettings(Strict):
@@ -200,6 +220,8 @@ class PlatformMetadata(Strict):
 
 
 class PlatformSpec(Strict):
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    """ISO 4217 code of the prices in clusters[].prices and gpuPools.*.prices."""
     platform_team: DnsLabel = "platform"
     """Team that owns the platform itself (platform/, compiler/, renderers/, runtime/, .github/) in CODEOWNERS."""
     environments: list[Environment] = Field(min_length=1)

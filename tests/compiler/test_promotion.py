@@ -192,7 +192,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
         in out
-    assert out.splitlines()[-1] == "plan against HEAD~1: 1 to create, 32 to change, 10 to delete"
+    assert "\nplan against HEAD~1: 1 to create, 32 to change, 10 to delete\n" in out
+    assert "    ltv-forecaster training: 0.38 -> 0.00 (-0.38)\n" in out  # retired: its monthly training goes
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
     assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
                                "**1** to create, **32** to change, **10** to delete")

@@ -51,7 +51,7 @@ def workflow_template(model: ResolvedModel) -> dict[str, Any]:
                              description="commit or branch of the training code (a branch trains from its head); "
                                          "the commit used is recorded on the run")],
         service_account_name=model.service_account,
-        **pod_settings(model),
+        **pod_settings(model, "training"),
     ) as workflow:
         train = step(
             "train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
@@ -130,12 +130,13 @@ def code_artifact(model: ResolvedModel, revision: str) -> Any:
     )
 
 
-def pod_settings(model: ResolvedModel) -> dict[str, Any]:
-    """Workflow-level settings every mlplat workflow shares: non-root pods, the resolved spec and a
-    writable /tmp as volumes, garbage collection."""
+def pod_settings(model: ResolvedModel, component: str) -> dict[str, Any]:
+    """Workflow-level settings every mlplat workflow shares: non-root pods labelled with the model and
+    `component`, the resolved spec and a writable /tmp as volumes, garbage collection."""
     from hera.workflows import models as m
 
     return {
+        "pod_metadata": m.Metadata(labels={**model.labels, "mlplat.io/component": component}),
         "security_context": m.PodSecurityContext(run_as_non_root=True, run_as_user=RUNTIME_USER,
                                                  run_as_group=RUNTIME_USER, fs_group=RUNTIME_USER,
                                                  seccomp_profile=m.SeccompProfile(type="RuntimeDefault")),
@@ -221,7 +222,7 @@ def canary_cron_workflow(model: ResolvedModel) -> dict[str, Any]:
         failed_jobs_history_limit=5,
         entrypoint=PIPELINE,
         service_account_name=name,
-        **pod_settings(model),
+        **pod_settings(model, PIPELINE),
     ) as cron:
         analyse = Container(
             name="analyse",
@@ -263,7 +264,7 @@ def monitor_cron_workflow(model: ResolvedModel, job: MonitorJob) -> dict[str, An
         failed_jobs_history_limit=5,
         entrypoint=job.pipeline,
         service_account_name=model.service_account,
-        **pod_settings(model),
+        **pod_settings(model, job.pipeline),
     ) as cron:
         container = Container(
             name=step,

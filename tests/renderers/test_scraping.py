@@ -47,6 +47,8 @@ def test_rules_and_panels_select_only_labels_the_scrape_gives(environments, mode
     given = set(scraping.TARGET_LABELS) | {"namespace", "pod", "container", "endpoint", "job", "instance"}
     # labels of the series themselves: Seldon's (code, le, ...), mlplat's counters' and the jobs' pushes
     own = {"code", "le", "feature", "metric", "class", "method", "service"}
+    # kube-state-metrics' (the cost panel): the requested resource, and the pod labels it exports
+    own |= {"resource", "label_mlplat_io_model", "label_mlplat_io_component"}
     exprs = [r["expr"] for m in models.values() for manifest in monitoring.render(m)
              for r in manifest.body["spec"]["groups"][0]["rules"]]
     exprs += [t["expr"] for env in ("staging", "prod") for manifest in dashboards.render(environments[env])

@@ -1,0 +1,86 @@
+"""The monthly cost change of a pull request, under `mlplat plan`: per environment, and per workload that
+changed (compiler/pipeline/cost.py says how each is priced)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.pipeline.cost import Workload, total
+from renderers import markdown
+
+
+@dataclass(frozen=True)
+class CostChange:
+    environment: str
+    model: str
+    kind: str
+    before: Workload | None
+    after: Workload | None
+
+    @property
+    def delta(self) -> float:
+        return _amount(self.after) - _amount(self.before)
+
+
+def diff(base: list[Workload], head: list[Workload]) -> list[CostChange]:
+    """Workloads whose price or shape changed, appeared or went, in environment order of `head` then `base`."""
+    before = {(w.environment, w.model, w.kind): w for w in base}
+    after = {(w.environment, w.model, w.kind): w for w in head}
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old is None or new is None or (old.monthly, old.what) != (new.monthly, new.what):
+            changes.append(CostChange(*key, old, new))
+    return changes
+
+
+def format_text(changes: list[CostChange], base: list[Workload], head: list[Workload], currency: str,
+                environments: list[str]) -> str:
+    if not changes:
+        return f"\nmonthly cost ({currency}): no change\n"
+    lines = ["", f"monthly cost ({currency}; serving at minimum replicas, training at its timeout):"]
+    for env in (e for e in environments if any(c.environment == e for c in changes)):
+        old, new = _env_total(base, env), _env_total(head, env)
+        lines.append(f"  {env}: {_money(old)} -> {_money(new)} ({_signed(new - old)})")
+        for change in (c for c in changes if c.environment == env):
+            lines.append(f"    {change.model} {change.kind}: {_money(_amount(change.before))} -> "
+                         f"{_money(_amount(change.after))} ({_signed(change.delta)})")
+            lines.append(f"        {_shape(change.before)} -> {_shape(change.after)}")
+    return "\n".join(lines) + "\n"
+
+
+def format_markdown(changes: list[CostChange], base: list[Workload], head: list[Workload], currency: str,
+                    environments: list[str]) -> str:
+    if not changes:
+        return f"\n**Monthly cost ({currency}):** no change.\n"
+    out = ["", f"#### Monthly cost ({currency})", "",
+           "Serving at minimum replicas, training at its timeout (an upper bound).", "",
+           "| environment | workload | before | after | change | how it is priced |", "|---|---|---:|---:|---:|---|"]
+    for env in (e for e in environments if any(c.environment == e for c in changes)):
+        old, new = _env_total(base, env), _env_total(head, env)
+        out.append(f"| **{env}** | **total** | {_money(old)} | {_money(new)} | **{_signed(new - old)}** | |")
+        for change in (c for c in changes if c.environment == env):
+            out.append(f"| {env} | `{change.model}` {change.kind} | {_money(_amount(change.before))} | "
+                       f"{_money(_amount(change.after))} | {_signed(change.delta)} | "
+                       f"{markdown.code(_shape(change.after or change.before))} |")
+    return "\n".join(out) + "\n"
+
+
+def _env_total(items: list[Workload], env: str) -> float:
+    return total(w for w in items if w.environment == env)
+
+
+def _amount(workload: Workload | None) -> float:
+    return 0.0 if workload is None or workload.monthly is None else workload.monthly
+
+
+def _shape(workload: Workload | None) -> str:
+    return "(none)" if workload is None else workload.what
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '-'}{abs(value):,.2f}"
