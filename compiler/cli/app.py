@@ -24,7 +24,7 @@ COMMAND_MODULES = {
     "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
     "drift": "drift", "quality": "quality", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
     "rollback": "promote", "canary": "canary", "demo": "demo", "list": "inventory", "describe": "inventory",
-    "new": "new", "score": "score",
+    "new": "new", "score": "score", "catalog": "catalog",
 }
 
 
@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("model", help="model name (metadata.name)")
     describe.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/, if it exists)")
     describe.add_argument("--format", choices=("text", "json"), default="text")
+    catalog = add("catalog", "build the model catalog, a static site: a page per model and team, and an index "
+                  "with search and filters")
+    catalog.add_argument("--output", required=True, type=Path, help="folder to write the site to (replaced whole)")
+    catalog.add_argument("--tracking-uri", help="MLflow server (default: SQLite under .mlplat/, if it exists)")
+    catalog.add_argument("--registry-env", help="read the versions from this environment's MLflow (platform.yaml)")
     add("demo", "the main job on the embedded default: compile the specs; train, gate and register the "
         "reference model; serve it and ask it once")
     return parser

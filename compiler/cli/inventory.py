@@ -57,15 +57,22 @@ def describe(root: Path, args: argparse.Namespace) -> int:
 
 
 def registry_versions(root: Path, model: str, tracking_uri: str | None) -> dict[str, Any]:
-    """{"uri", "versions"} from the registry, or {"uri", "error"} where it cannot be read. The embedded
-    registry is read only where it exists: describing a model creates nothing."""
+    """{"uri", "versions"} from the registry, or {"uri", "versions": [], "error"} where it cannot be read."""
+    found = registry_of(root, [model], tracking_uri)
+    return {"uri": found["uri"], "versions": found.get("models", {}).get(model, []),
+            **({"error": found["error"]} if "error" in found else {})}
+
+
+def registry_of(root: Path, models: list[str], tracking_uri: str | None) -> dict[str, Any]:
+    """{"uri", "models": {model: versions}} from the registry, or {"uri", "error"} where it cannot be read.
+    The embedded registry is read only where it exists: reading it creates nothing."""
     uri = tracking_uri or default_tracking(root)[0]
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        return {"uri": uri, "versions": [], "error": "no registry yet (nothing has been registered on this machine)"}
+        return {"uri": uri, "error": "no registry yet (nothing has been registered on this machine)"}
     try:
-        return {"uri": uri, "versions": runtime_call.model_versions(root, model, uri)}
+        return {"uri": uri, "models": runtime_call.models_versions(root, models, uri)}
     except runtime_call.RuntimeCallError as exc:
-        return {"uri": uri, "versions": [], "error": str(exc)}
+        return {"uri": uri, "error": str(exc)}
 
 
 def _served(serving: dict[str, Any] | None) -> str:

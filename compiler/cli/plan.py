@@ -55,8 +55,8 @@ def plan(root: Path, args: argparse.Namespace) -> int:
     platform = load_platform(root)
     # Both sides are priced with the head's prices: what a pull request changes is use, not price lists.
     if changes and platform is not None:
-        before, after = cost.workloads(base_plan, platform), cost.workloads(head.plan, platform)
+        changed = cost.priced_changes(base_plan, head.plan)
+        before, after = cost.workloads(base_plan, platform, changed), cost.workloads(head.plan, platform, changed)
         formatter = plan_cost.format_markdown if markdown else plan_cost.format_text
-        sys.stdout.write(formatter(plan_cost.diff(before, after), before, after, platform.spec.currency,
-                                   platform.environment_names))
+        sys.stdout.write(formatter(plan_cost.diff(before, after), platform.spec.currency, platform.environment_names))
     return EXIT_OK

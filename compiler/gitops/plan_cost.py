@@ -1,11 +1,12 @@
 """The monthly cost change of a pull request, under `mlplat plan`: per environment, and per workload that
-changed (compiler/pipeline/cost.py says how each is priced)."""
+changed (compiler/pipeline/cost.py says how each is priced). Only the models whose priced objects
+changed are priced, so a plan of a thousand models reads a few files, not all of them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.pipeline.cost import Workload, total
+from compiler.pipeline.cost import Workload
 from renderers import markdown
 
 
@@ -34,14 +35,12 @@ def diff(base: list[Workload], head: list[Workload]) -> list[CostChange]:
     return changes
 
 
-def format_text(changes: list[CostChange], base: list[Workload], head: list[Workload], currency: str,
-                environments: list[str]) -> str:
+def format_text(changes: list[CostChange], currency: str, environments: list[str]) -> str:
     if not changes:
         return f"\nmonthly cost ({currency}): no change\n"
-    lines = ["", f"monthly cost ({currency}; serving at minimum replicas, training at its timeout):"]
+    lines = ["", f"monthly cost change ({currency}; serving at minimum replicas, training at its timeout):"]
     for env in (e for e in environments if any(c.environment == e for c in changes)):
-        old, new = _env_total(base, env), _env_total(head, env)
-        lines.append(f"  {env}: {_money(old)} -> {_money(new)} ({_signed(new - old)})")
+        lines.append(f"  {env}: {_signed(_env_delta(changes, env))}")
         for change in (c for c in changes if c.environment == env):
             lines.append(f"    {change.model} {change.kind}: {_money(_amount(change.before))} -> "
                          f"{_money(_amount(change.after))} ({_signed(change.delta)})")
@@ -49,16 +48,14 @@ def format_text(changes: list[CostChange], base: list[Workload], head: list[Work
     return "\n".join(lines) + "\n"
 
 
-def format_markdown(changes: list[CostChange], base: list[Workload], head: list[Workload], currency: str,
-                    environments: list[str]) -> str:
+def format_markdown(changes: list[CostChange], currency: str, environments: list[str]) -> str:
     if not changes:
         return f"\n**Monthly cost ({currency}):** no change.\n"
-    out = ["", f"#### Monthly cost ({currency})", "",
+    out = ["", f"#### Monthly cost change ({currency})", "",
            "Serving at minimum replicas, training at its timeout (an upper bound).", "",
            "| environment | workload | before | after | change | how it is priced |", "|---|---|---:|---:|---:|---|"]
     for env in (e for e in environments if any(c.environment == e for c in changes)):
-        old, new = _env_total(base, env), _env_total(head, env)
-        out.append(f"| **{env}** | **total** | {_money(old)} | {_money(new)} | **{_signed(new - old)}** | |")
+        out.append(f"| **{env}** | **all** | | | **{_signed(_env_delta(changes, env))}** | |")
         for change in (c for c in changes if c.environment == env):
             out.append(f"| {env} | `{change.model}` {change.kind} | {_money(_amount(change.before))} | "
                        f"{_money(_amount(change.after))} | {_signed(change.delta)} | "
@@ -66,8 +63,8 @@ def format_markdown(changes: list[CostChange], base: list[Workload], head: list[
     return "\n".join(out) + "\n"
 
 
-def _env_total(items: list[Workload], env: str) -> float:
-    return total(w for w in items if w.environment == env)
+def _env_delta(changes: list[CostChange], env: str) -> float:
+    return sum(c.delta for c in changes if c.environment == env)
 
 
 def _amount(workload: Workload | None) -> float:

@@ -65,11 +65,17 @@ def last_error(result: subprocess.CompletedProcess[str]) -> str:
 
 def model_versions(root: Path, model: str, tracking_uri: str) -> list[dict[str, Any]]:
     """A model's registered versions, newest first (see runtime/versions.py)."""
-    result = subprocess.run(runtime_command("versions", "--model", model, "--tracking-uri", tracking_uri),
+    return models_versions(root, [model], tracking_uri)[model]
+
+
+def models_versions(root: Path, models: list[str], tracking_uri: str) -> dict[str, list[dict[str, Any]]]:
+    """Each model's registered versions, newest first, read in one runtime process."""
+    args = [arg for model in models for arg in ("--model", model)]
+    result = subprocess.run(runtime_command("versions", *args, "--tracking-uri", tracking_uri),
                             capture_output=True, text=True, env=runtime_env(root), cwd=root)
     if result.returncode != 0:
         raise RuntimeCallError(last_error(result))
-    return json.loads(result.stdout)["versions"]
+    return json.loads(result.stdout)["models"]
 
 
 def fetch_version(root: Path, model: str, version: str | None, tracking_uri: str, dest: Path) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from compiler.spec.schedules import HOURS_PER_MONTH, runs_per_month
 from compiler.spec.types import quantity_value
 
 _PRICED_KINDS = ("SeldonDeployment", "CronWorkflow", "WorkflowTemplate")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: a plan of a thousand models has ~10,000 such files
 _STEPS = {"training": "train", "scoring": "score"}  # the step that runs the model's own code
 
 
@@ -43,9 +44,11 @@ class Workload:
     monthly_max: float | None  # serving at the HPA's maximum; the same as monthly for jobs
 
 
-def workloads(plan: Plan, platform: Platform) -> list[Workload]:
-    """Every priced workload of a plan, by environment, team, model and kind."""
-    objects = [(f, body) for f, body in _bodies(plan.files)]
+def workloads(plan: Plan, platform: Platform, models: set[tuple[str, str]] | None = None) -> list[Workload]:
+    """Every priced workload of a plan, by environment, team, model and kind; with `models`, only those of
+    the (environment, spec path) pairs it names, whose files alone are read."""
+    files = [f for f in plan.files if models is None or (f.environment, f.source) in models]
+    objects = list(_bodies(files))
     templates = {(f.environment, body["metadata"]["name"]): body for f, body in objects
                  if body["kind"] == "WorkflowTemplate"}
     out: list[Workload] = []
@@ -63,14 +66,18 @@ def workloads(plan: Plan, platform: Platform) -> list[Workload]:
     return sorted(out, key=lambda w: (w.environment, w.team, w.model, w.kind))
 
 
-def total(items: Iterable[Workload]) -> float:
-    return sum(w.monthly or 0.0 for w in items)
+def priced_changes(base: Plan, head: Plan) -> set[tuple[str, str]]:
+    """(environment, spec path) of the models whose priced objects differ between two plans."""
+    before = {f.path: f.sha256 for f in base.files if f.kind in _PRICED_KINDS}
+    after = {f.path: f.sha256 for f in head.files if f.kind in _PRICED_KINDS}
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    return {(f.environment, f.source) for f in (*base.files, *head.files) if f.path in changed}
 
 
 def _bodies(files: Iterable[PlannedFile]) -> Iterable[tuple[PlannedFile, dict[str, Any]]]:
     for planned in files:
         if planned.kind in _PRICED_KINDS and planned.path.endswith(".yaml"):
-            yield planned, yaml.safe_load(planned.content)
+            yield planned, yaml.load(planned.content, Loader=_LOADER)
 
 
 def _serving(owner: tuple[str, str, str], body: dict[str, Any], cluster: Cluster) -> Workload:

@@ -63,11 +63,12 @@ def test_plan_of_a_pull_request_adding_gpus_to_scheduled_training_shows_its_cost
     code, out = run(repo_copy, "plan", "--base", "HEAD")
     assert code == 0, out
     check_golden(GOLDEN / "plan-gpu-cost.txt", out)
-    added = 2 * 9.80 * 4 * 365 / 12  # two more h100s, 4 h a run, a run a day
-    assert f"  prod: 4,878.49 -> {4878.49 + added:,.2f} (+{added:,.2f})\n" in out
+    runs, hours = 365 / 12, 4  # a run a day, priced at its 4h timeout
+    before, after = (runs * hours * (9.80 * gpus + 0.042 * 16 + 0.0053 * 128) for gpus in (2, 4))
+    assert f"  prod: +{after - before:,.2f}\n    fraud-detector training: {before:,.2f} -> {after:,.2f}" in out
     code, markdown = run(repo_copy, "plan", "--base", "HEAD", "--format", "markdown")
     assert code == 0, markdown
-    check_golden(GOLDEN / "plan-gpu-cost.md", markdown[markdown.index("#### Monthly cost"):])
+    check_golden(GOLDEN / "plan-gpu-cost.md", markdown[markdown.index("#### Monthly cost change"):])
     spec.write_text(text.replace("epochs: 20,", "epochs: 30,"))  # a change that costs nothing more
     code, out = run(repo_copy, "plan", "--base", "HEAD")
     assert out.endswith("\nmonthly cost (USD): no change\n"), out

@@ -80,6 +80,28 @@ def test_drift_and_quality_judge_what_was_served(facts: dict) -> None:
     assert {a["labels"]["alertname"] for a in facts["drift_alert"]} == {"MlplatDataDrift"}
 
 
+def test_the_catalog_shows_the_last_drift_and_quality_results_and_the_registrys_versions(
+        facts: dict, project: Path, tmp_path: Path) -> None:
+    """After the loop, `mlplat catalog` of the same project: the last results the drift and quality runs left
+    (drift on shifted traffic, degraded on shuffled labels, or whatever a later run of this session left)
+    and the version the first run registered, read from the embedded registry."""
+    site = tmp_path / "catalog"
+    result = subprocess.run([sys.executable, "-m", "compiler", "--root", str(project), "catalog", "--output",
+                             str(site)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((site / "catalog.json").read_text())
+    model = next(m for m in data["models"] if m["name"] == "tumor-classifier")
+    dev = model["environments"]["dev"]["health"]
+    for step in ("drift", "quality"):
+        left = json.loads((project / ".mlplat" / step / "tumor-classifier-dev" / f"{step}.json").read_text())
+        assert dev[step]["status"] == left["status"] and dev[step]["healthy"] is False, (step, left["status"])
+    assert dev["status"] == model["health"] == "attention"
+    assert model["versionsFrom"] == "registry" and model["versions"][0]["version"] == 1
+    assert model["versions"][0]["data"]["train"]["sha256"]  # the run's lineage, as the train step tagged it
+    page = (site / "models" / "tumor-classifier.html").read_text()
+    assert "drift: " + dev["drift"]["status"] in page and 'class="health attention"' in page
+
+
 def test_a_stopped_server_raises_the_absence_alert(facts: dict) -> None:
     [alert] = facts["absent_alert"]
     assert alert["state"] in ("pending", "firing") and alert["labels"]["predictor"] == "main"

@@ -29,7 +29,7 @@ def load(path: Path) -> dict:
 
 
 def test_there_are_workflows() -> None:
-    assert [p.name for p in WORKFLOWS] == ["delivery.yml", "promote.yml", "pull-request.yml"]
+    assert [p.name for p in WORKFLOWS] == ["catalog.yml", "delivery.yml", "promote.yml", "pull-request.yml"]
 
 
 def test_workflows_match_the_github_workflow_schema() -> None:
