@@ -24,7 +24,7 @@ class CostChange:
 
 
 def diff(base: list[Workload], head: list[Workload]) -> list[CostChange]:
-    """Workloads whose price or shape changed, appeared or went, in environment order of `head` then `base`."""
+    """Workloads whose price or shape changed, appeared or went, by environment, model and kind."""
     before = {(w.environment, w.model, w.kind): w for w in base}
     after = {(w.environment, w.model, w.kind): w for w in head}
     changes = []
