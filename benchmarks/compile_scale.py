@@ -3,7 +3,8 @@
 For each N it measures, as the CLI runs them (a fresh process each), CPU seconds, wall seconds and
 peak RSS of: `validate` with no cache, a cold `compile` (no cache, no output), a `compile` with
 nothing changed, `compile --check` with nothing changed, `validate` after that (the plan memo
-answers it), a `compile` after a one-spec change and `plan --base HEAD` on a one-spec change. Each
+answers it), a `compile` after a one-spec change, `plan --base HEAD` on a one-spec change (with its
+cost section) and `catalog` (the static site, with adoption from git history; no registry). Each
 figure is the median of --runs runs. Beside them it measures a floor: the CPU time to emit the same
 output files again from their loaded data with libyaml's emitter and json.dumps, the least any
 compiler writing these bytes could spend.
@@ -157,6 +158,8 @@ def bench(n: int, runs: int) -> dict[str, Any]:
         edit_one_spec(root, specs[1], run)
         samples.append(measure(root, "plan", "--base", "HEAD"))
     results["plan --base, one spec changed"] = median(samples)
+    results["catalog"] = median([measure(root, "catalog", "--output", str(WORK / f"catalog-n{n}"))
+                                 for _ in range(runs)])
     return results
 
 

@@ -23,6 +23,7 @@ from compiler.spec.evidence import evidence_path
 from compiler.spec.releases import releases_path
 
 PLATFORM_TRAILER = "Mlplat-Change:"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a releases.yaml of a thousand pins, once a commit
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ def deployments(root: Path, environments: list[str]) -> list[Deployment]:
     out = []
     for commit in repository.iter_commits("HEAD", paths=paths, reverse=True, topo_order=True):
         for env in environments:
-            for model, version in _main_pins(_blob(commit, located(releases_path(env)))).items():
+            for model, version in _main_pins(_blob(repository, commit, located(releases_path(env)))).items():
                 if pinned.get((env, model)) == version:
                     continue
                 pinned[(env, model)] = version
-                evidence = _blob(commit, located(evidence_path(env, model, version)))
+                evidence = _blob(repository, commit, located(evidence_path(env, model, version)))
                 out.append(Deployment(env, model, version, commit.hexsha,
                                       datetime.fromtimestamp(commit.committed_date, UTC),
                                       PLATFORM_TRAILER in commit.message, _registered_at(evidence)))
@@ -77,17 +78,20 @@ def figures(found: list[Deployment], models_per_team: dict[str, int], production
             "medianRegistrationToProductionSeconds": statistics.median(waits) if waits else None}
 
 
-def _blob(commit: Any, path: str) -> bytes | None:
+def _blob(repository: Any, commit: Any, path: str) -> bytes | None:
+    # One `git cat-file --batch` that GitPython keeps open: walking commit.tree parses every tree on the
+    # path again for each file, seconds for a thousand models' evidence.
     try:
-        return commit.tree[path].data_stream.read()
-    except KeyError:
+        _, kind, _, data = repository.git.get_object_data(f"{commit.hexsha}:{path}")
+    except ValueError:  # not in that commit
         return None
+    return data if kind == b"blob" else None
 
 
 def _main_pins(raw: bytes | None) -> dict[str, int]:
     """model -> main version of a releases.yaml as committed; unreadable history counts as no pins."""
     try:
-        document = yaml.safe_load(raw) if raw else None
+        document = yaml.load(raw, Loader=_LOADER) if raw else None
     except yaml.YAMLError:
         return {}
     releases = document.get("releases") if isinstance(document, dict) else None

@@ -32,9 +32,12 @@ def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -
     by_name: dict[str, list[ResolvedModel]] = defaultdict(list)
     for model in checked.models:
         by_name[model.name].append(model)
-    workloads = cost.workloads(plan, platform)
+    workloads: dict[tuple[str, str], list[cost.Workload]] = defaultdict(list)
+    for workload in cost.workloads(plan, platform):
+        workloads[(workload.environment, workload.model)].append(workload)
     artifacts = {f.path for f in plan.files}
-    models = [_model(root, resolved, workloads, artifacts, registry.get("models", {}).get(name))
+    mlboms = _mlboms(artifacts)
+    models = [_model(root, resolved, workloads, artifacts, mlboms.get(name, []), registry.get("models", {}).get(name))
               for name, resolved in sorted(by_name.items(), key=lambda item: (item[1][0].team, item[0]))]
     production = next((e.name for e in platform.spec.environments if e.policies.production), None)
     teams = []
@@ -53,15 +56,23 @@ def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -
                             for d in deployed]}
 
 
-def _model(root: Path, resolved: list[ResolvedModel], workloads: list[cost.Workload], artifacts: set[str],
-           registered: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _mlboms(artifacts: set[str]) -> dict[str, list[str]]:
+    """Model name -> its ML-BOMs (environments/<env>/sbom/<model>-v<version>.cdx.json), sorted."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(artifacts):
+        folder, _, name = path.rpartition("/")
+        if path.startswith("environments/") and folder.endswith("/sbom") and "-v" in name:
+            found[name.rsplit("-v", 1)[0]].append(path)
+    return found
+
+
+def _model(root: Path, resolved: list[ResolvedModel], workloads: dict[tuple[str, str], list[cost.Workload]],
+           artifacts: set[str], mlboms: list[str], registered: list[dict[str, Any]] | None) -> dict[str, Any]:
     first = resolved[0]
     environments = {m.environment: _environment(root, m, workloads) for m in resolved}
     gates = [g.model_dump(by_alias=True, exclude_none=True) for g in resolved[-1].spec.evaluation.gates]
     versions = _versions(resolved, registered)
     card = f"environments/model-cards/{first.team}/{first.name}.md"
-    mlboms = sorted(path for path in artifacts if path.startswith("environments/") and "/sbom/" in path
-                    and path.rsplit("/", 1)[1].startswith(f"{first.name}-v"))
     return {
         "name": first.name, "team": first.team, "description": first.description, "owners": list(first.owners),
         "riskTier": first.risk_tier, "task": first.spec.task, "framework": first.spec.framework,
@@ -73,8 +84,9 @@ def _model(root: Path, resolved: list[ResolvedModel], workloads: list[cost.Workl
     }
 
 
-def _environment(root: Path, model: ResolvedModel, workloads: list[cost.Workload]) -> dict[str, Any]:
-    own = [w for w in workloads if w.environment == model.environment and w.model == model.name]
+def _environment(root: Path, model: ResolvedModel, workloads: dict[tuple[str, str], list[cost.Workload]]
+                 ) -> dict[str, Any]:
+    own = workloads.get((model.environment, model.name), [])
     priced = [w for w in own if w.monthly is not None]
     return {"serves": _serves(model),
             "cost": {"monthly": sum(w.monthly for w in priced) if priced else None,

@@ -48,11 +48,10 @@ def workloads(plan: Plan, platform: Platform, models: set[tuple[str, str]] | Non
     """Every priced workload of a plan, by environment, team, model and kind; with `models`, only those of
     the (environment, spec path) pairs it names, whose files alone are read."""
     files = [f for f in plan.files if models is None or (f.environment, f.source) in models]
-    objects = list(_bodies(files))
-    templates = {(f.environment, body["metadata"]["name"]): body for f, body in objects
-                 if body["kind"] == "WorkflowTemplate"}
+    # A training WorkflowTemplate is most of a plan's YAML: only those a schedule runs are read.
+    templates = {(f.environment, f.name): f for f in files if f.kind == "WorkflowTemplate"}
     out: list[Workload] = []
-    for planned, body in objects:
+    for planned, body in _bodies(f for f in files if f.kind != "WorkflowTemplate"):
         cluster = platform.cluster(platform.environment(planned.environment).cluster)
         labels = body["metadata"].get("labels", {})
         owner = (planned.environment, labels.get("mlplat.io/team", ""), labels.get("mlplat.io/model", ""))
@@ -61,7 +60,7 @@ def workloads(plan: Plan, platform: Platform, models: set[tuple[str, str]] | Non
         elif body["kind"] == "CronWorkflow" and labels.get("mlplat.io/pipeline") in _STEPS:
             workflow = body["spec"]["workflowSpec"]
             ref = workflow.get("workflowTemplateRef", {}).get("name")
-            workflow = templates[(planned.environment, ref)]["spec"] if ref else workflow
+            workflow = _load(templates[(planned.environment, ref)])["spec"] if ref else workflow
             out.append(_job(owner, labels["mlplat.io/pipeline"], body["spec"].get("schedules", []), workflow, cluster))
     return sorted(out, key=lambda w: (w.environment, w.team, w.model, w.kind))
 
@@ -77,7 +76,11 @@ def priced_changes(base: Plan, head: Plan) -> set[tuple[str, str]]:
 def _bodies(files: Iterable[PlannedFile]) -> Iterable[tuple[PlannedFile, dict[str, Any]]]:
     for planned in files:
         if planned.kind in _PRICED_KINDS and planned.path.endswith(".yaml"):
-            yield planned, yaml.load(planned.content, Loader=_LOADER)
+            yield planned, _load(planned)
+
+
+def _load(planned: PlannedFile) -> dict[str, Any]:
+    return yaml.load(planned.content, Loader=_LOADER)
 
 
 def _serving(owner: tuple[str, str, str], body: dict[str, Any], cluster: Cluster) -> Workload:

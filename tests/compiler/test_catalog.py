@@ -48,9 +48,21 @@ def test_a_page_per_model_and_team_the_same_bytes_every_time(tmp_path: Path) -> 
     assert fraud["environments"]["prod"]["serves"]["candidate"] == {"role": "canary", "version": 13, "traffic": 5}
     assert fraud["versionsFrom"] == "evidence"  # no registry: the committed evidence of pinned versions
     assert [v["version"] for v in fraud["versions"]] == [12, 13]
+    mlboms = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "environments").glob("*/sbom/fraud-detector-v*"))
+    assert len(mlboms) == 3 and fraud["links"]["mlboms"] == mlboms
     page = first["models/fraud-detector.html"].decode()
     assert "canary version 13: 5%" in page and "gate &#8805; 0.92" in page and "@maria-lopez" in page
     assert f'{fraud["monthlyCost"]:,.2f}' in first["index.html"].decode()
+
+
+def test_a_models_ml_boms_are_its_own_not_those_of_a_model_its_name_begins() -> None:
+    from compiler.gitops.catalog_data import _mlboms
+
+    found = _mlboms({"environments/prod/sbom/churn-v3.cdx.json", "environments/prod/sbom/churn-v2-v1.cdx.json",
+                     "environments/staging/sbom/churn-v4.cdx.json", "environments/prod/evidence/churn-v3.json"})
+    assert found == {"churn": ["environments/prod/sbom/churn-v3.cdx.json",
+                               "environments/staging/sbom/churn-v4.cdx.json"],
+                     "churn-v2": ["environments/prod/sbom/churn-v2-v1.cdx.json"]}
 
 
 def test_spec_text_is_escaped_on_every_page(tmp_path: Path) -> None:
