@@ -38,8 +38,12 @@ def render(models: list[ResolvedModel]) -> Manifest:
         "environments": [_environment(m) for m in models],
     }
     text = _template().render(**context)
-    return Manifest(f"{CARDS_DIR}/{first.team}/{first.name}.md", text, first.source, format="text", kubernetes=False,
+    return Manifest(path(first.team, first.name), text, first.source, format="text", kubernetes=False,
                     file_kind="ModelCard")
+
+
+def path(team: str, model: str) -> str:
+    return f"{CARDS_DIR}/{team}/{model}.md"
 
 
 def _environment(model: ResolvedModel) -> dict[str, Any]:

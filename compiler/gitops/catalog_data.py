@@ -20,7 +20,9 @@ from compiler.local.embedded import WORK_DIR
 from compiler.pipeline import cost
 from compiler.pipeline.check import Checked
 from compiler.pipeline.plan_files import Plan
+from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.resolved import ResolvedModel
+from renderers import model_card, sbom
 
 HEALTH = ("healthy", "attention", "unknown")
 
@@ -36,8 +38,7 @@ def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -
     for workload in cost.workloads(plan, platform):
         workloads[(workload.environment, workload.model)].append(workload)
     artifacts = {f.path for f in plan.files}
-    mlboms = _mlboms(artifacts)
-    models = [_model(root, resolved, workloads, artifacts, mlboms.get(name, []), registry.get("models", {}).get(name))
+    models = [_model(root, resolved, workloads, artifacts, registry.get("models", {}).get(name))
               for name, resolved in sorted(by_name.items(), key=lambda item: (item[1][0].team, item[0]))]
     production = next((e.name for e in platform.spec.environments if e.policies.production), None)
     teams = []
@@ -56,23 +57,20 @@ def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -
                             for d in deployed]}
 
 
-def _mlboms(artifacts: set[str]) -> dict[str, list[str]]:
-    """Model name -> its ML-BOMs (environments/<env>/sbom/<model>-v<version>.cdx.json), sorted."""
-    found: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(artifacts):
-        folder, _, name = path.rpartition("/")
-        if path.startswith("environments/") and folder.endswith("/sbom") and "-v" in name:
-            found[name.rsplit("-v", 1)[0]].append(path)
-    return found
+def _mlboms(resolved: list[ResolvedModel], artifacts: set[str]) -> list[str]:
+    """The ML-BOMs the plan holds for the versions with evidence in each of the model's environments, at
+    the paths renderers/sbom.py writes them to."""
+    return sorted(path for model in resolved for version in model.evidence
+                  if (path := f"{OUTPUT_DIR}/{model.environment}/{sbom.path(model.name, version)}") in artifacts)
 
 
 def _model(root: Path, resolved: list[ResolvedModel], workloads: dict[tuple[str, str], list[cost.Workload]],
-           artifacts: set[str], mlboms: list[str], registered: list[dict[str, Any]] | None) -> dict[str, Any]:
+           artifacts: set[str], registered: list[dict[str, Any]] | None) -> dict[str, Any]:
     first = resolved[0]
     environments = {m.environment: _environment(root, m, workloads) for m in resolved}
     gates = [g.model_dump(by_alias=True, exclude_none=True) for g in resolved[-1].spec.evaluation.gates]
     versions = _versions(resolved, registered)
-    card = f"environments/model-cards/{first.team}/{first.name}.md"
+    card = f"{OUTPUT_DIR}/{model_card.path(first.team, first.name)}"
     return {
         "name": first.name, "team": first.team, "description": first.description, "owners": list(first.owners),
         "riskTier": first.risk_tier, "task": first.spec.task, "framework": first.spec.framework,
@@ -80,7 +78,7 @@ def _model(root: Path, resolved: list[ResolvedModel], workloads: dict[tuple[str,
         "versionsFrom": "registry" if registered else "evidence",
         "health": _worst(e["health"]["status"] for e in environments.values()),
         "monthlyCost": sum(e["cost"]["monthly"] or 0.0 for e in environments.values()),
-        "links": {"modelCard": card if card in artifacts else None, "mlboms": mlboms},
+        "links": {"modelCard": card if card in artifacts else None, "mlboms": _mlboms(resolved, artifacts)},
     }
 
 

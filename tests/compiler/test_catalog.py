@@ -56,13 +56,18 @@ def test_a_page_per_model_and_team_the_same_bytes_every_time(tmp_path: Path) -> 
 
 
 def test_a_models_ml_boms_are_its_own_not_those_of_a_model_its_name_begins() -> None:
+    from types import SimpleNamespace
+
     from compiler.gitops.catalog_data import _mlboms
 
-    found = _mlboms({"environments/prod/sbom/churn-v3.cdx.json", "environments/prod/sbom/churn-v2-v1.cdx.json",
-                     "environments/staging/sbom/churn-v4.cdx.json", "environments/prod/evidence/churn-v3.json"})
-    assert found == {"churn": ["environments/prod/sbom/churn-v3.cdx.json",
-                               "environments/staging/sbom/churn-v4.cdx.json"],
-                     "churn-v2": ["environments/prod/sbom/churn-v2-v1.cdx.json"]}
+    artifacts = {"environments/prod/sbom/churn-v3.cdx.json", "environments/prod/sbom/churn-v2-v1.cdx.json",
+                 "environments/staging/sbom/churn-v4.cdx.json", "environments/prod/evidence/churn-v3.json"}
+    churn = [SimpleNamespace(name="churn", environment="prod", evidence={3: {}}),
+             SimpleNamespace(name="churn", environment="staging", evidence={4: {}, 5: {}})]  # v5: not in the plan
+    churn_v2 = [SimpleNamespace(name="churn-v2", environment="prod", evidence={1: {}})]
+    assert _mlboms(churn, artifacts) == ["environments/prod/sbom/churn-v3.cdx.json",
+                                         "environments/staging/sbom/churn-v4.cdx.json"]
+    assert _mlboms(churn_v2, artifacts) == ["environments/prod/sbom/churn-v2-v1.cdx.json"]
 
 
 def test_spec_text_is_escaped_on_every_page(tmp_path: Path) -> None:
