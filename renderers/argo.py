@@ -5,6 +5,16 @@ A `WorkflowTemplate` `<model>-train` runs the DAG train -> evaluate -> gate -> r
 id flows from train to the later steps as an output parameter. A `CronWorkflow` of the same name
 submits the template on the spec's schedule (continuous training).
 
+A run the gate refuses is still registered (as a challenger, for inspection), and then ends Failed:
+a last task, `refused`, runs only after a failed gate and exits 1. By Argo's DAG rules a Workflow
+fails only where a leaf task's branch failed, so without it a refused run (a failed gate, a
+successful register, a skipped propose) ended Succeeded. The exit handler `report` pushes the
+Workflow's phase to the Pushgateway whatever it is; `MlplatTrainingFailed` alerts the team on it.
+
+The train step of a pod that requests GPUs runs in the GPU build of the runtime image (platform.yaml
+defaults.images.trainingGpu: a CUDA build of torch), unless the spec names its own image, and is
+told how many GPUs it asked for (MLPLAT_GPUS): it stops with a clear error where torch sees fewer.
+
 The team's code reaches the pods as Argo's own git input artifact: train clones the platform's
 repository (platform.yaml `repository`, with its credentials Secret) at the `git-commit` parameter,
 a commit or a branch; scheduled and drift-triggered runs leave it at the branch, so they train from
@@ -88,9 +98,10 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
     runtime_image = model.runtime_image  # evaluate, gate and register need only the platform runtime
     light = compute(_LIGHT["cpu"], _LIGHT["memory"], 0, None)
     run_id = "{{tasks.train.outputs.parameters.run-id}}"
+    gpus = [a.env("MLPLAT_GPUS", str(resources.gpus))] if resources.gpus else []
     templates = [
         step("train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
-             code_env + [a.env("MLPLAT_GIT_COMMIT", requested)], artifacts=[code_artifact(model, requested)],
+             code_env + [a.env("MLPLAT_GIT_COMMIT", requested), *gpus], artifacts=[code_artifact(model, requested)],
              outputs=[a.output("run-id", f"{OUTPUTS}/run-id"), a.output("git-commit", f"{OUTPUTS}/git-commit")],
              activeDeadlineSeconds=duration_seconds(training.timeout),
              retryStrategy=a.retry(training.retries, "Always", {"duration": "1m", "factor": "2", "maxDuration": "30m"})
@@ -105,6 +116,8 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
              outputs=[a.output("decision", f"{OUTPUTS}/decision", "error")]),
         step("register", runtime_image, light, [], inputs=[a.parameter("run-id")], retryStrategy=on_error,
              outputs=[a.output(name, f"{OUTPUTS}/{name}", "none") for name in ("version", "alias")]),
+        step("refused", runtime_image, light, [], inputs=[a.parameter("run-id")]),
+        _report_step(model, env, light),
     ]
     tasks = [
         a.task("train"),
@@ -113,27 +126,42 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
         a.task("gate", {"run-id": run_id}, depends="evaluate"),
         # register acts on the gate's recorded decision: champion if passed, challenger if failed.
         a.task("register", {"run-id": run_id}, depends="gate.Succeeded || gate.Failed"),
+        # after a refusal the run is registered, then the Workflow fails (the module's docstring says why)
+        a.task("refused", {"run-id": run_id}, depends="register && gate.Failed"),
     ]
     if proposes(model):
         templates.append(_propose_step(model, env, light))
         tasks.append(a.task("propose", {"version": "{{tasks.register.outputs.parameters.version}}"},
-                            depends="register", when="{{tasks.register.outputs.parameters.alias}} == champion"))
+                            depends="register && gate.Succeeded",
+                            when="{{tasks.register.outputs.parameters.alias}} == champion"))
     templates.append(a.dag_template("pipeline", tasks))
     spec = a.fields(
         arguments={"parameters": [a.parameter(
             "git-commit", model.repository.branch,
             description="commit or branch of the training code (a branch trains from its head); the commit used "
                         "is recorded on the run")]},
-        entrypoint="pipeline", serviceAccountName=model.service_account, templates=templates,
+        entrypoint="pipeline", onExit=REPORT, serviceAccountName=model.service_account, templates=templates,
         **pod_settings(model, "training"))
     return a.manifest("WorkflowTemplate", workflow_metadata(model, model.names["trainingTemplate"], "training", 0),
                       spec)
 
 
 def proposes(model: ResolvedModel) -> bool:
-    """Whether a new champion's pin is proposed without a person: there is a push token, and the
-    environment does not require a recorded approval (which only a person can give)."""
-    return bool(model.repository.push_secret) and not model.env.policies.require_approval
+    """Whether a new champion's pin is proposed without a person: there is a push token, the environment
+    does not require a recorded approval (which only a person can give), and it pins what it trains
+    itself (where it pins copies of the previous environment's versions, its own champion is not one)."""
+    return bool(model.repository.push_secret) and not model.env.policies.require_approval and model.pins_own_training
+
+
+REPORT = "report"  # the exit handler
+
+
+def _report_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:
+    """`python -m runtime training-report`: the Workflow's phase, pushed whatever it is (runtime/training_report.py)."""
+    args = ["-m", "runtime", "training-report", "--status", "{{workflow.status}}", "--workflow", "{{workflow.name}}"]
+    step_env = [*env, a.env("MLPLAT_PUSHGATEWAY", model.env.monitoring.pushgateway)]
+    return a.container_template(REPORT, a.container(model.runtime_image, args, step_env, compute_, spec_mounts(),
+                                                    container_security()))
 
 
 def _propose_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:

@@ -2,9 +2,11 @@
 
 Rendered while an environment's releases.yaml pins a candidate of a model that rolls out as a canary:
 a `CronWorkflow` `<model>-canary` (label `mlplat.io/pipeline: canary`) runs `python -m runtime canary`
-every `rollout.analysis.interval`. The step clones the platform repository, compares canary and main
-in Prometheus (error ratio, latency over the SLO, prediction distribution, live quality where labels
-exist; runtime/canary/decide.py states the test), and, when the evidence decides, proposes the next
+every `rollout.analysis.interval` (default each minute). The step clones the platform repository,
+compares canary and main in Prometheus within one deadline (every failed request whatever its status,
+latency over the SLO, prediction distribution with failures as an outcome, live quality where labels
+exist; runtime/canary/decide.py states the test; doubtful evidence is blind and decides nothing), and,
+when the evidence decides, proposes the next
 traffic step, the candidate as main, or its removal as a commit on an `mlplat/*` branch. Intervals under
 a minute run as several rounds of one workflow each minute, since cron's unit is the minute.
 

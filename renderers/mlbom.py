@@ -87,6 +87,9 @@ def _model_component(evidence: dict[str, Any]) -> dict[str, Any]:
              ("trained-in", evidence["trainedIn"]), ("risk-tier", evidence.get("riskTier") or "unset"),
              ("framework", evidence["framework"]), ("gate", "passed" if evidence["gate"]["passed"] else "failed")]
     facts += [("gate-check", _check_text(check)) for check in evidence["gate"]["checks"]]
+    if evidence.get("promotedFrom"):  # a copy: the same bytes as the previous environment's version
+        origin = evidence["promotedFrom"]
+        facts.append(("promoted-from", f"{origin['environment']} version {origin['version']} (run {origin['runId']})"))
     purl = PackageURL(type="mlflow", name=evidence["model"], version=str(evidence["version"]),
                       qualifiers={"run_id": evidence["runId"]})
     return _without_empty({

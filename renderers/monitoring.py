@@ -131,7 +131,7 @@ def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         budget = round(1 - slo.availability / 100, 6)
         for alert, severity, rate, long, short, duration in BURN_RATES:
             threshold = round(rate * budget, 6)
-            rules.append(_alert(model, alert, severity, duration,
+            rules.append(alert_rule(model, alert, severity, duration,
                                 f"{error_ratio(long)}{{{sel}}} > {threshold} and "
                                 f"{error_ratio(short)}{{{sel}}} > {threshold}",
                                 f"{model.name} ({{{{ $labels.predictor }}}}) is spending its {slo.availability}% "
@@ -141,12 +141,12 @@ def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         for quantile, target in targets.items():
             if target is None:
                 continue
-            rules.append(_alert(model, f"LatencyP{quantile}High", "ticket", "10m",
+            rules.append(alert_rule(model, f"LatencyP{quantile}High", "ticket", "10m",
                                 f"{latency(quantile)}{{{sel}}} > {target / 1000}",
                                 f"{model.name} ({{{{ $labels.predictor }}}}) p{quantile} latency is above {target} ms",
                                 f"The {quantile}th percentile of request latency over 5 minutes exceeds the SLO."))
     if model.served_features:
-        rules.append(_alert(model, "FeatureErrors", "ticket", "10m",
+        rules.append(alert_rule(model, "FeatureErrors", "ticket", "10m",
                             f"sum by ({BY}) (rate(mlplat_feature_errors_total{{{sel}}}[10m])) / sum by ({BY}) "
                             f"(rate(mlplat_feature_requests_total{{{sel}}}[10m])) > {FEATURE_ERROR_RATIO}",
                             f"{model.name} ({{{{ $labels.predictor }}}}) cannot read the features of more than "
@@ -154,7 +154,7 @@ def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
                             "Entities missing from the online store, values past their TTL (materialisation is "
                             "behind), the feature server unreachable, or sent features that differ from the "
                             "online ones: the reason label of mlplat_feature_errors_total says which."))
-    rules.append(_alert(model, "ServingMetricsMissing", "ticket", "10m",
+    rules.append(alert_rule(model, "ServingMetricsMissing", "ticket", "10m",
                         f"max by ({BY}) (up{{{sel}}}) == 0 or absent(up{{{sel}}})",
                         f"{model.name} is not scraped",
                         "Every metrics target of this predictor is down, or Prometheus has no target for the "
@@ -173,14 +173,14 @@ def _shift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     if task == "binary-classification":
         mean = {w: f"{rate('mlplat_prediction_score_sum_total', w)} / {rate('mlplat_predictions_total', w)}"
                 for w in ("1h", "7d")}
-        return [_alert(model, "PredictionScoreShift", "ticket", "30m",
+        return [alert_rule(model, "PredictionScoreShift", "ticket", "30m",
                        f"abs(({mean['1h']}) - ({mean['7d']})) > {SCORE_SHIFT}",
                        f"{model.name}'s mean score moved by more than {SCORE_SHIFT}",
                        "The mean predicted probability of the last hour differs from the last 7 days.")]
     if task == "multiclass-classification":
         share = {w: f"{rate('mlplat_predicted_class_total', w, 'class')} / "
                     f"scalar({rate('mlplat_predictions_total', w)})" for w in ("1h", "7d")}
-        return [_alert(model, "PredictedClassShift", "ticket", "30m",
+        return [alert_rule(model, "PredictedClassShift", "ticket", "30m",
                        f"0.5 * sum(abs(({share['1h']}) - ({share['7d']}))) > {CLASS_SHIFT}",
                        f"{model.name}'s predicted class shares moved",
                        f"The total variation distance between the predicted class shares of the last hour and "
@@ -190,7 +190,7 @@ def _shift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         mean = {w: f"({rate('mlplat_prediction_sum_total', w)} / {n[w]})" for w in ("1h", "7d")}
         squares = rate("mlplat_prediction_square_sum_total", "7d")
         spread = f"sqrt(clamp_min({squares} / {n['7d']} - {mean['7d']} ^ 2, 0))"
-        return [_alert(model, "PredictionMeanShift", "ticket", "30m",
+        return [alert_rule(model, "PredictionMeanShift", "ticket", "30m",
                        f"abs({mean['1h']} - {mean['7d']}) > {MEAN_SHIFT} * {spread}",
                        f"{model.name}'s mean prediction moved",
                        f"The mean prediction of the last hour is more than {MEAN_SHIFT} standard deviations of "
@@ -204,12 +204,12 @@ def _drift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         return []
     sel = own(model)
     return [
-        _alert(model, "DataDrift", "ticket", "0m",
+        alert_rule(model, "DataDrift", "ticket", "0m",
                f"max by (feature) (mlplat_drift_score{{{sel}}}) >= {drift.threshold}",
                f"{model.name}: feature {{{{ $labels.feature }}}} drifted",
                f"{drift.method} score at or above {drift.threshold} on the last {drift.window}"
                + (" ; retraining was submitted" if drift.on_drift == "retrain" else "")),
-        _alert(model, "DriftBadData", "ticket", "0m", f"max(mlplat_drift_data_error{{{sel}}}) > 0",
+        alert_rule(model, "DriftBadData", "ticket", "0m", f"max(mlplat_drift_data_error{{{sel}}}) > 0",
                f"the drift job of {model.name} cannot compare its data",
                "The last drift run found bad data (empty window, missing, renamed, all-NaN or retyped columns); "
                "the drift pod's log lists every problem."),
@@ -226,14 +226,14 @@ def _quality_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     for gate in quality_gates(model):
         bound, word = (f"< {gate.min}", f"below {gate.min}") if gate.min is not None else (f"> {gate.max}",
                                                                                            f"above {gate.max}")
-        rules.append(_alert(model, "QualityBelowGate", "ticket", "0m",
+        rules.append(alert_rule(model, "QualityBelowGate", "ticket", "0m",
                             f'mlplat_quality_metric{{{sel}, metric="{gate.metric}"}} {bound}',
                             f"{model.name}: live {gate.metric} is {word}",
                             f"On labelled traffic of the last {quality.window} "
                             f"(labels due after {quality.labels.delay}) "
                             f"{gate.metric} misses the evaluation gate"
                             + (" ; retraining was submitted" if quality.on_degradation == "retrain" else "")))
-    rules.append(_alert(model, "QualityBadData", "ticket", "0m", f"max(mlplat_quality_data_error{{{sel}}}) > 0",
+    rules.append(alert_rule(model, "QualityBadData", "ticket", "0m", f"max(mlplat_quality_data_error{{{sel}}}) > 0",
                         f"the quality job of {model.name} cannot judge its data",
                         "The last quality run found no labels, no match between labels and logged predictions, "
                         "duplicate ids or too few rows; the quality pod's log lists every problem."))
@@ -249,7 +249,7 @@ def _canary_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         return []
     cron, _, every = canary.schedule(rollout.analysis.interval)
     return [
-        _alert(model, "CanaryAnalysisBlind", "ticket", f"{max(2 * every // 60, 1)}m",
+        alert_rule(model, "CanaryAnalysisBlind", "ticket", f"{max(2 * every // 60, 1)}m",
                f"max(mlplat_canary_blind{{{own(model)}}}) == 1",
                f"the canary analysis of {model.name} is blind",
                "Prometheus did not answer the analysis, or has no canary target: the canary holds its share, and "
@@ -266,7 +266,7 @@ def _silent_job(model: ResolvedModel, job: str, schedule: str) -> dict[str, Any]
     stale = 2 * period
     grace = f"{(period + 900) // 60}m"
     series = f"mlplat_{job}_last_run_timestamp_seconds{{{sel}}}"
-    return _alert(model, f"{job.capitalize()}JobNotReporting", "ticket", grace,
+    return alert_rule(model, f"{job.capitalize()}JobNotReporting", "ticket", grace,
                   f"(time() - max({series}) > {stale}) or absent({series})",
                   f"the {job} job of {model.name} has not reported",
                   f"No {job} result for {_hours_or_minutes(stale)} (twice its schedule {schedule}), "
@@ -277,7 +277,7 @@ def _hours_or_minutes(seconds: int) -> str:
     return f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60}m"
 
 
-def _alert(model: ResolvedModel, alert: str, severity: str, duration: str, expr: str, summary: str,
+def alert_rule(model: ResolvedModel, alert: str, severity: str, duration: str, expr: str, summary: str,
            description: str) -> dict[str, Any]:
     routing = model.team_config.alerts
     annotations = {"summary": summary, "description": description}

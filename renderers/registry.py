@@ -24,6 +24,7 @@ from renderers import (
     scoring,
     scraping,
     seldon,
+    training_alerts,
 )
 from renderers.base import Manifest
 
@@ -35,6 +36,7 @@ MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "argo": argo.render,
     "seldon": seldon.render,
     "monitoring": monitoring.render,
+    "training-alerts": training_alerts.render,
     "drift": drift.render,
     "quality": quality.render,
     "canary": canary.render,

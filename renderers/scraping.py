@@ -7,9 +7,16 @@ pods' mlplat labels onto every series as `model`, `environment`, `team`, `predic
 shadow) and `version`, the labels every rule and panel selects on (renderers/monitoring.py,
 renderers/dashboards.py); the series themselves carry none of these names, so nothing is renamed
 to exported_*. The Operator adds `namespace`, `pod`, `container` and `endpoint` as it always does.
+
+Two endpoints share the port: canary predictors are scraped every CANARY_SCRAPE_INTERVAL, everything
+else every SCRAPE_INTERVAL. The canary analysis judges the canary on what Prometheus has seen of it,
+so a bad canary's first failures reach the analysis within seconds, and a short interval there costs
+little (a canary is one small predictor, and only while it rolls out).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from compiler.spec.resolved import ResolvedEnvironment
 from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
@@ -17,6 +24,8 @@ from renderers.seldon import COMPONENT_LABEL, METRICS_PATH, PREDICTOR_LABEL, VER
 
 NAME = "mlplat-serving"
 SCRAPE_INTERVAL = "30s"
+CANARY_SCRAPE_INTERVAL = "10s"
+CANARY = "canary"
 # target label <- pod label
 TARGET_LABELS = {
     "model": "mlplat.io/model",
@@ -46,15 +55,22 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             "spec": {
                 "selector": {"matchExpressions": [{"key": COMPONENT_LABEL, "operator": "In",
                                                    "values": ["prediction-log", "serving"]}]},
-                "podMetricsEndpoints": [{
-                    "port": "metrics",
-                    "path": METRICS_PATH,
-                    "interval": SCRAPE_INTERVAL,
-                    "relabelings": [{"action": "replace", "sourceLabels": [meta_label(pod_label)],
-                                     "targetLabel": target} for target, pod_label in TARGET_LABELS.items()],
-                }],
+                "podMetricsEndpoints": [_endpoint(SCRAPE_INTERVAL, "drop"), _endpoint(CANARY_SCRAPE_INTERVAL, "keep")],
             },
         }
         sources = ", ".join(sorted({m.source for m in models}))
         manifests.append(Manifest(f"{TEAM_APPS_DIR}/{team}/podmonitor-{NAME}.yaml", body, sources))
     return manifests
+
+
+def _endpoint(interval: str, canaries: str) -> dict[str, Any]:
+    """The `metrics` port every `interval`, of the canary predictors' pods (`canaries` keep) or of all others
+    (drop), with the labels every rule selects on."""
+    select = {"action": canaries, "sourceLabels": [meta_label(PREDICTOR_LABEL)], "regex": CANARY}
+    return {
+        "port": "metrics",
+        "path": METRICS_PATH,
+        "interval": interval,
+        "relabelings": [select, *({"action": "replace", "sourceLabels": [meta_label(pod_label)], "targetLabel": target}
+                                  for target, pod_label in TARGET_LABELS.items())],
+    }

@@ -44,6 +44,7 @@ FEATURES_CONTAINER = "features"
 FEATURES_PORT = 6566  # Feast's default; the model container reaches it on the pod's loopback
 FEATURES_MOUNT = "/etc/mlplat/features"
 FEATURES_VOLUME = "feature-definitions"
+STARTUP_SECONDS = 180  # a model's load and its feature server's first lookup (MLPLAT_FEATURE_READY_SECONDS: 120)
 FEATURE_SERVER_RESOURCES = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 # Settings of the Python wrapper; `mlplat serve` uses the same ones.
 SERVER_ENV = {
@@ -158,7 +159,11 @@ def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
         "image": model.serving_image,
         "env": [{"name": k, "value": v} for k, v in env.items()],
         "resources": {k: v for k, v in (("requests", amounts), ("limits", limits)) if v},
-        # /health/status answers 200 only once the model is loaded; /health/ping while the process lives.
+        # /health/status answers 200 only once the model is loaded (and, on a feature service, once the pod's
+        # feature server has answered a lookup); /health/ping while the process lives. Until the first answer
+        # the startup probe holds the others back, so that a slow load is waited for, not restarted.
+        "startupProbe": {"httpGet": {"path": "/health/status", "port": HTTP_PORT},
+                         "periodSeconds": 5, "failureThreshold": STARTUP_SECONDS // 5},
         "readinessProbe": {"httpGet": {"path": "/health/status", "port": HTTP_PORT},
                            "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {"httpGet": {"path": "/health/ping", "port": HTTP_PORT},

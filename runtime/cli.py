@@ -9,9 +9,12 @@
 `python -m runtime prediction-log ...` the prediction-log sink's server (runtime/prediction_log/server.py);
 `python -m runtime canary ...` the canary analysis (runtime/canary/step.py);
 `python -m runtime propose ...` the training workflow's proposal of a new champion (runtime/propose.py);
-`python -m runtime features ...` Feast's apply and materialisation (runtime/features/step.py).
+`python -m runtime features ...` Feast's apply and materialisation (runtime/features/step.py);
+`python -m runtime training-report ...` the training workflow's exit handler (runtime/training_report.py);
+`python -m runtime copy-version export|import ...` a version carried between registries (runtime/copy_version.py).
 
-Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version),
+Exit codes: 0 done (for gate: passed), 1 failed (for gate: the gates decided against the version; for
+refused, always: the gate refused the run and the workflow must end failed),
 2 could not run (bad input, MLflow unreachable; a gate in doubt fails closed with this code).
 """
 
@@ -22,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-STEPS = ("train", "evaluate", "gate", "register")
+STEPS = ("train", "evaluate", "gate", "register", "refused")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         from runtime.features.step import main as features
 
         return features(argv[1:])
+    if argv[:1] == ["copy-version"]:
+        from runtime.copy_version import main as copy_version
+
+        return copy_version(argv[1:])
+    if argv[:1] == ["training-report"]:
+        from runtime.training_report import main as report
+
+        return report(argv[1:])
     if argv[:1] == ["propose"]:
         from runtime.propose import main as propose
 

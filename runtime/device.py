@@ -27,3 +27,25 @@ def prepare_device(device: str) -> None:
     """Set what `device` needs before the first CUDA call; a value the user set stays."""
     if device.startswith("cuda"):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", _CUBLAS_WORKSPACE)
+
+
+def missing_gpus(requested: int) -> str | None:
+    """Why a step that requested `requested` GPUs (MLPLAT_GPUS, set by the renderer) cannot use them: torch's
+    CPU build, no driver, fewer devices than requested; None where torch sees enough, or cannot tell
+    (torch is not installed: a team's own program may use the GPUs without it)."""
+    if requested <= 0:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    build = torch.__version__
+    if torch.version.cuda is None:
+        return (f"the pod requested {requested} GPU(s), but torch {build} is a CPU build: it would train on the CPU "
+                "while the GPUs idle. Run the train step in the GPU image (platform.yaml defaults.images.trainingGpu, "
+                "built from platform/images/runtime-gpu)")
+    seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if seen < requested:
+        return (f"the pod requested {requested} GPU(s), but torch {build} (CUDA {torch.version.cuda}) sees {seen}: "
+                "check the node's NVIDIA driver and device plugin, and the pod's GPU limit")
+    return None

@@ -5,9 +5,14 @@ Reads one JSON request on stdin:
      "baseline": <the pin live now, or null>, "evidence": <the committed evidence to compare, or null>,
      "requireDataDigests": <the environment's policy: the data's digests recorded, no label reused>}
 or, in place of "pin", "describe": <a version, or "champion">, to check the registry's own record of it;
-and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}], "facts"}, where
-"facts" (with "describe") holds that record as a pin and its logged evidence. Exit 0 when every
-check passed, 1 otherwise (MLflow unreachable included: the gate fails closed).
+or "source": {version, runId, artifactSha256}, to check in the previous environment's registry the
+version a copy came from: it exists, was made by that run, passed its gate there, is not archived, and
+its artifact has that digest (the copy's bytes are the source's);
+and prints {"model", "version", "passed", "checks": [{"name", "passed", "detail"}], "facts",
+"provenance"}, where "facts" (with "describe") holds that record as a pin and its logged evidence, and
+"provenance" the version's mlplat.promoted_from.* tags (environment, version, run_id, artifact_sha256),
+empty for a version trained in this registry. Exit 0 when every check passed, 1 otherwise (MLflow
+unreachable included: the gate fails closed).
 """
 
 from __future__ import annotations
@@ -113,6 +118,49 @@ def verify(client: Any, tracking_uri: str, request: dict[str, Any]) -> list[dict
     return checks
 
 
+def verify_source(client: Any, tracking_uri: str, model: str, source: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checks of a copy's source version (the module's docstring)."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, passed: bool, detail: str) -> None:
+        checks.append({"name": f"source {name}", "passed": bool(passed), "detail": detail})
+
+    wanted = str(source["version"])
+    try:
+        try:
+            version = client.get_model_version(model, wanted)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                check("version exists", False, f"{model} version {wanted} does not exist in the source registry")
+                return checks
+            raise
+        check("version exists", True, f"{model} version {wanted} at {tracking_uri}")
+        check("run id", version.run_id == source["runId"], f"registered from run {version.run_id}"
+              + ("" if version.run_id == source["runId"] else f", the copy names run {source['runId']}"))
+        gate, stage = version.tags.get("mlplat.gate"), version.current_stage
+        check("stage", gate == "passed" and stage != "Archived", f"gate {gate!r}, stage {stage!r} there")
+        with tempfile.TemporaryDirectory(prefix="mlplat-verify-source-") as tmp:
+            actual = artifact.digest(Path(mlflow.artifacts.download_artifacts(
+                artifact_uri=version.source, dst_path=tmp, tracking_uri=tracking_uri)))
+        same = actual == source["artifactSha256"]
+        check("artifact identical", same, f"the source's artifact has sha256 {actual}" + (
+            ", the copy's bytes are the same" if same else f"; the copy's is {source['artifactSha256']}"))
+    except Exception as exc:  # noqa: BLE001 - the source registry unreachable or failing: fail closed
+        check("registry reachable", False,
+              f"MLflow at {tracking_uri} did not answer: {type(exc).__name__}: {exc}"[:500])
+    return checks
+
+
+def provenance(client: Any, model: str, version: str) -> dict[str, str]:
+    """The version's mlplat.promoted_from.* tags, by their last word (empty: trained in this registry)."""
+    tags = client.get_model_version(model, version).tags
+    prefix = "mlplat.promoted_from."
+    return {key[len(prefix):]: value for key, value in tags.items() if key.startswith(prefix)}
+
+
 def _differences(logged: Any, committed: Any, path: str = "") -> list[str]:
     """Dotted paths of the fields where two JSON documents differ (at most 10)."""
     if isinstance(logged, dict) and isinstance(committed, dict):
@@ -144,6 +192,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     request = json.load(sys.stdin)
     client = tracking.client(args.tracking_uri)
+    if request.get("source"):  # the version a copy came from, in the previous environment's registry
+        checks = verify_source(client, args.tracking_uri, request["model"], request["source"])
+        passed = bool(checks) and all(c["passed"] for c in checks)
+        print(json.dumps({"model": request["model"], "version": request["source"]["version"], "passed": passed,
+                          "checks": checks, "facts": None, "provenance": {}}))
+        return 0 if passed else 1
     described = None
     if request.get("describe"):  # the pin is what the registry says of the version: promote's case
         try:
@@ -160,6 +214,10 @@ def main(argv: list[str]) -> int:
         request = {**request, "pin": described["pin"]}
     checks = verify(client, args.tracking_uri, request)
     passed = bool(checks) and all(c["passed"] for c in checks)
+    try:
+        origin = provenance(client, request["model"], str(request["pin"]["version"])) if passed else {}
+    except Exception:  # noqa: BLE001 - read just now by verify; a failure here is reported as no provenance
+        origin = {}
     print(json.dumps({"model": request["model"], "version": request["pin"]["version"], "passed": passed,
-                      "checks": checks, "facts": described}))
+                      "checks": checks, "facts": described, "provenance": origin}))
     return 0 if passed else 1

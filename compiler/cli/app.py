@@ -109,10 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     promote = add("promote", "pin a registered version in an environment, on a new branch with a commit")
     promote.add_argument("model")
     promote.add_argument("--to", required=True, dest="env", help="target environment")
-    promote.add_argument("--version", help="registry version (default: the champion)")
+    promote.add_argument("--version", help="registry version (default: the champion; where the environment copies "
+                         "versions, the previous environment's version to copy, default its main pin)")
     promote.add_argument("--candidate", action="store_true", help="pin as the canary or shadow candidate")
-    promote.add_argument("--approved-by", action="append", default=[], help="approver handle (repeatable)")
+    promote.add_argument("--approved-by", action="append", default=[],
+                         help="approver handle, a person of the model's team (repeatable)")
     promote.add_argument("--tracking-uri", help="MLflow server (default: the environment's)")
+    promote.add_argument("--source-tracking-uri", help="the previous environment's MLflow server, which a copied "
+                         "version comes from (default: its platform.yaml one; with only --tracking-uri, the same)")
     rollback = add("rollback", "pin the previously pinned version again, on a new branch with a commit")
     rollback.add_argument("model")
     rollback.add_argument("--env", required=True)

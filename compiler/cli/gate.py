@@ -36,7 +36,8 @@ def gate(root: Path, args: argparse.Namespace) -> int:
     deadline = gatecheck.Deadline(args.timeout or gatecheck.DEFAULT_TIMEOUT)
     for env in envs:
         uri = args.tracking_uri or platform.environment(env).mlflow.tracking_uri
-        results = gatecheck.check_pins(root, checked, base, env, args.base, uri, deadline, approved)
+        results = gatecheck.check_pins(root, checked, base, env, args.base, uri, deadline, approved,
+                                       shared_registry=bool(args.tracking_uri))
         sys.stdout.write(formatter(results, env, args.base))
         passed = passed and all(r.passed for r in results)
     return EXIT_OK if passed else EXIT_ERRORS

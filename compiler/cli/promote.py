@@ -18,7 +18,7 @@ from compiler.gitops.pins import Committed, PromoteError
 def promote(root: Path, args: argparse.Namespace) -> int:
     return report_commit("promote", lambda: promotion.promote(
         root, args.model, args.env, args.version, args.tracking_uri, candidate=args.candidate,
-        approved_by=tuple(args.approved_by)))
+        approved_by=tuple(args.approved_by), source_tracking_uri=args.source_tracking_uri))
 
 
 def rollback(root: Path, args: argparse.Namespace) -> int:

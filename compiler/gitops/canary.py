@@ -80,6 +80,13 @@ def message(model: str, env: str, decision: dict[str, Any]) -> str:
     for check in decision["checks"]:
         lines.append(f"- {check['name']}: main {check['main']}, canary {check['canary']}; {check['test']}: "
                      f"p-value {check['pValue']:.4g}{' (worse)' if check['worse'] else ''}")
+        if check.get("reasons"):
+            lines.append("  failed by reason: " + "; ".join(f"{side} {_reasons(check['reasons'][side])}"
+                                                           for side in ("main", "canary")))
         lines += [f"  {side}: {query}" for side, query in sorted(check.get("queries", {}).items())]
     change = "rollback" if decision["action"] == "rollback" else f"canary-{decision['action']}"
     return "\n".join(lines) + "\n" + trailers(change, model, env)
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items())) or "none"

@@ -7,6 +7,12 @@ model's gates and whether an environment requires approval are read from the bas
 and specs; a pin for a model the base does not have fails. The change supplies only what is judged:
 its pins and their evidence, which must equal, field by field, the evidence the register step logged
 in the registry.
+
+In an environment whose policy (the base's) is copy, a pin must name a version copied from the previous
+environment (its mlplat.promoted_from.* tags), and that source version is checked in the previous
+environment's registry: it exists, came from the run the copy names, passed its gate there, and its
+artifact's digest is the pin's, so the bytes served are the bytes that passed. Where one registry serves
+both environments (--tracking-uri, a laptop), the version is its own source.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class PinCheck:
     passed: bool
     checks: tuple[dict[str, Any], ...]
     facts: dict[str, Any] = field(default_factory=dict)  # describe(): the registry's record of the version
+    provenance: dict[str, str] = field(default_factory=dict)  # a copy's source: environment, version, run_id
 
     @property
     def failures(self) -> str:
@@ -97,10 +104,12 @@ def _pin(pinned: PinnedVersion) -> dict[str, Any]:
 
 
 def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tracking_uri: str,
-               deadline: Deadline, approved: set[str] | None = None) -> list[PinCheck]:
+               deadline: Deadline, approved: dict[str, str] | None = None,
+               shared_registry: bool = False) -> list[PinCheck]:
     """Every changed pin and evidence file of `env` verified, several at once; the gates, the pins to
     measure regression against and the approval rule are the base's (`base`, checked at `ref`). A pin
-    without a verdict by the deadline fails."""
+    without a verdict by the deadline fails. `shared_registry`: one registry serves every environment
+    (mlplat gate --tracking-uri), so a version is its own source."""
     trusted = {m.name: m for m in base.models if m.environment == env}
     base_loaded = base.project.releases.get(env)
     base_pins = dict(base_loaded.releases.releases) if base_loaded else {}
@@ -108,6 +117,10 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
         if env in base.project.platform.environment_names else None
     needs_approval = bool(policies and policies.require_approval)
     needs_digests = bool(policies and policies.require_data_digests)
+    order = base.project.platform.environment_names if policies else []
+    previous = order[order.index(env) - 1] if policies and order.index(env) > 0 else None
+    source = base.project.platform.environment(previous).mlflow.tracking_uri if previous else None
+    copies = bool(previous and policies.promotion == "copy" and not shared_registry and source != tracking_uri)
     pins = changed_pins(head, env, base_pins)
     covered = {(model, pinned.version) for model, _, pinned in pins}
     loose = [found for found in changed_evidence(root, head, env, ref) if found[:2] not in covered]
@@ -120,9 +133,14 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
                           "merge the model first, then promote it"},))
         evidence = head.project.evidence(env, model).get(pinned.version)
         result = verify(root, model, pinned, trusted[model].spec.evaluation.gates, base_pins.get(model),
-                        tracking_uri, role, deadline, evidence=evidence or {}, require_data_digests=needs_digests)
+                        tracking_uri, role, deadline, evidence=evidence or {}, require_data_digests=needs_digests,
+                        environment=env)
+        if copies and result.passed:
+            checks = copy_checks(root, model, pinned, result.provenance, previous, source, deadline)
+            result = PinCheck(model, role, pinned.version, all(c["passed"] for c in checks),
+                              (*result.checks, *checks))
         if needs_approval:
-            check = approval_check(pinned, approved)
+            check = approval_check(pinned, approved, trusted[model].team_config)
             result = PinCheck(model, role, pinned.version, result.passed and check["passed"], (*result.checks, check))
         return result
 
@@ -133,12 +151,29 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
                 "detail": f"{evidence_path(env, model, version)} is added or changed, but no pin in {env} names "
                           "that version (or the file does not validate); remove it"},))
         pinned = PinnedVersion.model_validate({key: doc[key] for key in _IDENTITY} | {"gate": "passed"})
-        return verify(root, model, pinned, [], None, tracking_uri, "evidence", deadline, evidence=doc)
+        return verify(root, model, pinned, [], None, tracking_uri, "evidence", deadline, evidence=doc, environment=env)
 
     with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_PINS, len(pins) + len(loose)))) as pool:
         futures = [pool.submit(one_pin, *pin) for pin in pins]
         futures += [pool.submit(one_document, *document) for document in loose]
         return [future.result() for future in futures]
+
+
+def copy_checks(root: Path, model: str, pinned: PinnedVersion, provenance: dict[str, str], previous: str,
+                source_uri: str, deadline: Deadline) -> list[dict[str, Any]]:
+    """A copy environment's checks of a pin: copied from `previous`, whose registry holds the same bytes,
+    passed there (runtime/verify.py's source checks)."""
+    if provenance.get("environment") != previous or not provenance.get("version", "").isdigit():
+        came = f"copied from {provenance['environment']!r}" if provenance.get("environment") else "trained here"
+        return [{"name": "copied from the previous environment", "passed": False,
+                 "detail": f"{model} version {pinned.version} was {came}; this environment takes versions copied "
+                           f"from {previous!r} (mlplat promote copies them), or set policies.promotion: retrain"}]
+    request = {"model": model, "source": {"version": int(provenance["version"]), "runId": provenance.get("run_id"),
+                                          "artifactSha256": pinned.artifact_sha256}}
+    found = _verifier(root, request, source_uri, deadline, "source", int(provenance["version"]), previous)
+    origin = {"name": "copied from the previous environment", "passed": True,
+              "detail": f"{previous} version {provenance['version']} (run {provenance.get('run_id')})"}
+    return [origin, *found.checks]
 
 
 # The evidence fields a pin repeats (compiler/spec/evidence.py, VersionEvidence).
@@ -165,7 +200,8 @@ def changed_evidence(root: Path, head: Checked, env: str, ref: str) -> list[tupl
 
 def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseline: PinnedVersion | None,
            tracking_uri: str, role: str = "version", deadline: Deadline | None = None,
-           evidence: dict[str, Any] | None = None, require_data_digests: bool = False) -> PinCheck:
+           evidence: dict[str, Any] | None = None, require_data_digests: bool = False,
+           environment: str | None = None) -> PinCheck:
     """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`
     and, where `require_data_digests`, the identity of its data (runtime/data_digests.py).
 
@@ -174,18 +210,19 @@ def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseli
     request = {"model": model, "pin": _pin(pin), "gates": _gates(gates),
                "baseline": _pin(baseline) if baseline else None, "evidence": evidence,
                "requireDataDigests": require_data_digests}
-    return _verifier(root, request, tracking_uri, deadline, role, pin.version)
+    return _verifier(root, request, tracking_uri, deadline, role, pin.version, environment)
 
 
 def describe(root: Path, model: str, version: str | None, gates: list[Gate], baseline: PinnedVersion | None,
-             tracking_uri: str, require_data_digests: bool = False) -> PinCheck:
+             tracking_uri: str, require_data_digests: bool = False, environment: str | None = None) -> PinCheck:
     """The registry's record of a version (default: the champion), checked as `verify` checks a pin, in
     the same interpreter: `facts` holds the record as a pin and the evidence the register step logged."""
     request = {"model": model, "describe": version or "champion", "gates": _gates(gates),
                "baseline": _pin(baseline) if baseline else None, "evidence": None,
                "requireDataDigests": require_data_digests}
     # The version as the registry answers it; text that is no number is the verifier's to refuse.
-    return _verifier(root, request, tracking_uri, None, "version", int(version) if (version or "").isdigit() else 0)
+    return _verifier(root, request, tracking_uri, None, "version", int(version) if (version or "").isdigit() else 0,
+                     environment)
 
 
 def _gates(gates: list[Gate]) -> list[dict[str, Any]]:
@@ -193,13 +230,14 @@ def _gates(gates: list[Gate]) -> list[dict[str, Any]]:
 
 
 def _verifier(root: Path, request: dict[str, Any], tracking_uri: str, deadline: Deadline | None, role: str,
-              version: int) -> PinCheck:
+              version: int, environment: str | None = None) -> PinCheck:
+    """`python -m runtime verify` on one request, with `environment`'s registry credentials only."""
     deadline = deadline or Deadline(DEFAULT_TIMEOUT)
     model = request["model"]
     try:
         result = subprocess.run(runtime_call.isolated_runtime_command("verify", "--tracking-uri", tracking_uri),
                                 input=json.dumps(request), capture_output=True, text=True, cwd=root,
-                                env=runtime_call.isolated_env(), timeout=deadline.left())
+                                env=runtime_call.registry_env(environment), timeout=deadline.left())
     except subprocess.TimeoutExpired:  # the verifier is killed: a registry that trickles or stays silent
         detail = (f"no verdict from the registry at {tracking_uri} within the gate's {deadline.seconds:g} s "
                   "deadline (mlplat gate --timeout)")
@@ -212,7 +250,7 @@ def _verifier(root: Path, request: dict[str, Any], tracking_uri: str, deadline: 
     passed = bool(answer["passed"]) and result.returncode == 0
     facts = answer.get("facts") or {}
     return PinCheck(model, role, facts.get("pin", {}).get("version", version), passed, tuple(answer["checks"]),
-                    facts)
+                    facts, answer.get("provenance") or {})
 
 
 def format_text(results: list[PinCheck], env: str, base: str) -> str:

@@ -37,7 +37,7 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None, *, reas
         raise PromoteError(f"no earlier version of {model} was ever pinned in {env!r}")
     uri = tracking_uri or checked.project.platform.environment(env).mlflow.tracking_uri
     # The registry's record of the version, checked, and compared with the pin from the history.
-    result = gatecheck.describe(root, model, str(target.version), [], None, uri)
+    result = gatecheck.describe(root, model, str(target.version), [], None, uri, environment=env)
     recorded, earlier = result.facts.get("pin", {}), target.model_dump(by_alias=True, mode="json")
     differing = [key for key in ("runId", "modelUri", "artifactSha256", "specHash")
                  if recorded and recorded.get(key) != earlier[key]]

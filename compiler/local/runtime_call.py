@@ -59,6 +59,21 @@ def isolated_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
+ENVIRONMENT_SECRETS = "MLPLAT_ENV_"  # MLPLAT_ENV_<ENV>_<NAME>: <NAME> for the runtime touching <env>'s registry
+
+
+def registry_env(environment: str | None) -> dict[str, str]:
+    """isolated_env() for a runtime that talks to one environment's registry and artifact store: every
+    MLPLAT_ENV_<ENV>_<NAME> of this environment becomes <NAME> (MLPLAT_ENV_PROD_MLFLOW_TRACKING_TOKEN ->
+    MLFLOW_TRACKING_TOKEN), and no other environment's reaches it. A copy between registries runs two
+    runtimes, one per side, so that neither holds both sides' credentials."""
+    base = {k: v for k, v in isolated_env().items() if not k.startswith(ENVIRONMENT_SECRETS)}
+    if environment is None:
+        return base
+    prefix = f"{ENVIRONMENT_SECRETS}{environment.upper().replace('-', '_')}_"
+    return {**base, **{k[len(prefix):]: v for k, v in os.environ.items() if k.startswith(prefix) and k != prefix}}
+
+
 def last_error(result: subprocess.CompletedProcess[str]) -> str:
     return (result.stderr.strip().splitlines() or ["no output"])[-1]
 

@@ -108,10 +108,18 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
                                       f"GPU type {resources.gpu_type!r} is not offered by cluster "
                                       f"{model.cluster.name!r} of {{envs}} (offered: {offered})",
                                       "override gpuType (or gpus: 0) for that environment under spec.environments"))
+        default_key = "trainingGpu" if section == "training" and resources.gpus and own_image is None else section
+        if default_key == "trainingGpu" and image == model.runtime_image:  # no GPU build to run in
+            errors.append(platform_doc.error(("spec", "defaults", "images"),
+                                             f"{model.name} trains on {resources.gpus} GPU(s) in {{envs}} in the "
+                                             "platform's image, but defaults.images has no trainingGpu: the CPU "
+                                             "build of torch would leave the GPUs idle",
+                                             "add trainingGpu: the runtime image built from "
+                                             "platform/images/runtime-gpu (a CUDA build of torch)"))
         if _digests_required(env) and not is_digest_pinned(image):
             hint = "pin it: image@sha256:<digest>"
             if own_image is None:
-                errors.append(platform_doc.error(("spec", "defaults", "images", section),
+                errors.append(platform_doc.error(("spec", "defaults", "images", default_key),
                                                  f"{{envs}} require digest-pinned images; "
                                                  f"default {section} image {image!r} has no digest", hint))
             else:
@@ -281,13 +289,19 @@ def _store_problems(env: Environment, loaded: LoadedReleases, name: str, release
 
 
 def _approval_problems(model: ResolvedModel, loaded: LoadedReleases, name: str, release: Release) -> list[SpecError]:
-    """In production, every pin of a high-risk model records who approved it."""
+    """Approvals name people of the model's team; in production, every pin of a high-risk model records one."""
+    team = model.team_config
+    errors = [loaded.doc.error((*path, "approvedBy"), f"{', '.join(strangers)} cannot approve {name}: not a person "
+                               f"of team {team.name} (its owners and members in platform.yaml)",
+                               "an approval comes from a person of the model's team: "
+                               + (", ".join(sorted("@" + h for h in team.people())) or "add one to the team"))
+              for path, pin in _pins(name, release) if (strangers := team.outsiders(pin.approved_by))]
     if not (model.env.policies.production and model.risk_tier == "high"):
-        return []
-    return [loaded.doc.error((*path, "version"), f"{name} is high-risk and {model.environment!r} is production: "
-                             f"version {pin.version} needs a recorded approval (approvedBy)",
-                             "promote with --approved-by @handle")
-            for path, pin in _pins(name, release) if not pin.approved_by]
+        return errors
+    return errors + [loaded.doc.error((*path, "version"), f"{name} is high-risk and {model.environment!r} is "
+                                      f"production: version {pin.version} needs a recorded approval (approvedBy)",
+                                      "promote with --approved-by @handle")
+                     for path, pin in _pins(name, release) if not pin.approved_by]
 
 
 def _pins(name: str, release: Release) -> list[tuple[tuple[str, ...], PinnedVersion]]:

@@ -20,7 +20,7 @@ from compiler.pipeline.project import LoadedModel, Project
 from compiler.pipeline.validation import translate
 from compiler.spec.model import Spec
 from compiler.spec.names import derived_names, feast_project, namespace_for
-from compiler.spec.platform import Environment
+from compiler.spec.platform import Environment, Images
 from compiler.spec.resolved import ResolvedModel
 
 
@@ -103,13 +103,14 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         cluster=platform.cluster(env.cluster),
         team_config=team,
         namespace=namespace_for(env, meta.team),
-        training_image=spec.training.image or defaults.images.training,
+        training_image=spec.training.image or default_training_image(defaults.images, spec.training.resources.gpus),
         runtime_image=defaults.images.training,
         serving_image=(spec.serving.image or defaults.images.serving) if spec.serving else None,
         service_account=defaults.service_account,
         artifact_secret=defaults.artifact_secret,
         repository=platform.spec.repository,
         release=release,
+        pins_own_training=(platform.environment_names[0] == env.name or env.policies.promotion == "retrain"),
         names=derived_names(meta.name),
         evidence=project.evidence(env.name, meta.name),
         evidence_sha256=project.evidence_sha256(env.name, meta.name),
@@ -117,3 +118,9 @@ def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tu
         served_features=served_definitions(project.features, service) if service else (),
         feast_project=feast_project(platform.metadata.name, env.name) if service else "",
     ), []
+
+
+def default_training_image(images: Images, gpus: int) -> str:
+    """The platform's image for a train step: its GPU build where the step requests GPUs (and the platform has
+    one; policy refuses the other case), else the runtime."""
+    return images.training_gpu if gpus and images.training_gpu else images.training

@@ -81,6 +81,12 @@ def _rollout_rules(rollout: Rollout, where: SpecLocator) -> list[SpecError]:
         errors.append(where.error((*path, "analysis", "interval"),
                                   f"an analysis every {rollout.analysis.interval} cannot be scheduled",
                                   "use 10s, 15s, 20s or 30s, or whole minutes that divide an hour (1m, 5m, 15m)"))
+    deadline = rollout.analysis.deadline
+    if deadline is not None and not 1 <= duration_seconds(deadline) < interval:
+        errors.append(where.error((*path, "analysis", "deadline"),
+                                  f"a deadline of {deadline} does not fit an analysis every "
+                                  f"{rollout.analysis.interval}",
+                                  "give each analysis at least 1s and less than its interval, e.g. half of it"))
     return errors
 
 

@@ -110,6 +110,15 @@ class Images(Strict):
     """Image that serves the version."""
 
 
+class PromotedFrom(Strict):
+    environment: DnsLabel
+    """The environment whose registry the version was copied from."""
+    version: Annotated[int, Field(ge=1)]
+    """Its registry version there."""
+    run_id: RunId
+    """Its run there."""
+
+
 class VersionEvidence(Strict):
     """What the registry recorded about a model version when it was registered."""
 
@@ -162,6 +171,9 @@ class VersionEvidence(Strict):
     """Training and serving images."""
     environment: TrainingEnvironment
     """Python environment of the train step."""
+    promoted_from: PromotedFrom | None = None
+    """Where a copied version came from (`mlplat promote` into an environment whose policy is copy): the
+    previous environment's version of the same bytes, which passed its gate there."""
 
 
 def evidence_path(env: str, model: str, version: int) -> str:

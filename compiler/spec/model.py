@@ -164,9 +164,12 @@ class CanaryStep(Strict):
 
 
 class CanaryAnalysis(Strict):
-    interval: Duration = "5m"
+    interval: Duration = "1m"
     """How often the analysis compares canary and main: 10s to 30s (a divisor of a minute) or whole
-    minutes dividing an hour."""
+    minutes dividing an hour. A rollback can come at any analysis; the bake delays only a step up."""
+    deadline: Duration | None = None
+    """How long one analysis may take to gather its evidence from Prometheus and decide; past it the
+    analysis is blind and holds. Default: half the interval, at most 20s."""
     confidence: Annotated[float, Field(ge=0.8, le=0.9999)] = 0.99
     """1 - the largest chance, per step, of rolling back a canary that is no worse than main."""
     min_requests: Annotated[int, Field(ge=10, le=10_000_000)] = 500

@@ -24,6 +24,7 @@ _DERIVED = {
     "deployment": ("{model}", LABEL_MAX),
     "resolvedSpec": ("{model}-spec", LABEL_MAX),
     "rules": ("{model}-rules", LABEL_MAX),
+    "trainingRules": ("{model}-training-rules", LABEL_MAX),
 }
 MAX_MODEL_NAME = min(limit - (len(pattern) - len("{model}")) for pattern, limit in _DERIVED.values())
 

@@ -91,6 +91,12 @@ class EnvironmentPolicies(Strict):
     auto_merge: bool = False
     """Pull requests the platform proposes itself (a new champion's pin, a canary's next step) merge once
     their checks pass, without a person; rollbacks merge so in every environment."""
+    promotion: Literal["copy", "retrain"] = "copy"
+    """Where a version pinned here comes from (every environment but the first): `copy`, the version pinned
+    in the previous environment, copied by `mlplat promote` from that environment's registry and artifact
+    store (the same bytes, digest checked on arrival, provenance tagged); or `retrain`, a version this
+    environment's own training registered, which must have the same artifact digest as the previous
+    environment's pin (so only where training is bit-reproducible across the two)."""
 
 
 class MonitoringSettings(Strict):
@@ -171,10 +177,22 @@ class Team(Strict):
     alerts: AlertRoute
     """Where the team's alerts go."""
 
+    def people(self) -> set[str]:
+        """The handles (lower case, without @) that may approve the team's pins: its owners and members who are
+        people; a GitHub team handle (org/team) cannot leave a review."""
+        return {handle.removeprefix("@").lower() for handle in (*self.owners, *self.members) if "/" not in handle}
+
+    def outsiders(self, handles: list[str] | tuple[str, ...]) -> list[str]:
+        """The handles that do not name a person of the team."""
+        return [handle for handle in handles if handle.removeprefix("@").lower() not in self.people()]
+
 
 class Images(Strict):
     training: ImageRef
     """Default image of training steps (the mlplat runtime)."""
+    training_gpu: ImageRef | None = None
+    """Default image of train steps that request GPUs: the mlplat runtime with a CUDA build of torch
+    (platform/images/runtime-gpu). Required where a model trains on GPUs in the platform's image."""
     serving: ImageRef
     """Default model server image (seldon-core with the mlplat serving class)."""
 

@@ -54,6 +54,9 @@ class ResolvedModel:
     # Feast project (what its feature server serves beside it)
     served_features: tuple[Features, ...] = field(default=(), hash=False)
     feast_project: str = ""
+    # whether a version this environment's own training registers can be pinned here: the first environment,
+    # or one whose policy is retrain (elsewhere a pin is a copy of the previous environment's)
+    pins_own_training: bool = True
 
     @property
     def code_folder(self) -> str:

@@ -3,21 +3,25 @@
 The rule, as docs/delivery.md states it:
 
 - Each check compares the canary with main over the current step (at a 100% step, main's requests of
-  the same length just before the step). Errors (5xx) and slow requests (over the SLO's p95 target,
+  the same length just before the step). Failures (every answer that is not a success: both sides see
+  the same traffic, so a difference is the model's) and slow requests (over the SLO's p95 target,
   where the spec has one) use a one-sided Fisher exact test: is the canary's share higher than main's?
-  The prediction distribution (predicted classes or score bins, pooled until each side expects 5 in
-  every bin) uses a chi-square test of homogeneity and counts as worse only past the monitoring's shift
-  margin (total variation distance 0.1); a regression's mean uses Welch's t-test and counts past half a
-  standard deviation of main's. Live quality, where the quality job reports per predictor, uses the
-  Fisher test on wrong predictions.
+  The prediction distribution (predicted classes or score bins, and failed requests as an outcome of
+  their own, pooled until each side expects 5 in every bin) uses a chi-square test of homogeneity and
+  counts as worse only past the monitoring's shift margin (total variation distance 0.1); a
+  regression's mean uses Welch's t-test and counts past half a standard deviation of main's. Live
+  quality, where the quality job reports per predictor, uses the Fisher test on wrong predictions.
 - A check is worse when its p-value is below alpha_k / m: m checks, and alpha_k = (1 - confidence) *
   6 / (pi^2 k^2) at the step's k-th look (the analyses of a step look at growing evidence; the alphas
   sum to 1 - confidence over any number of looks). So a canary no worse than main is rolled back in a
   step with probability at most 1 - confidence.
-- Roll back when any check is worse, or a page-severity alert fires for the canary. Otherwise hold
-  until each side has served `minRequests` in the step and the step's bake time has passed, then step
-  up (after the last step: the candidate becomes main). Too little traffic holds; it never passes.
-- No answer from Prometheus, or no canary target in it, is "blind": hold, and the job reports it.
+- Roll back, at any look, when any check is worse, or a page-severity alert fires for the canary.
+  Otherwise hold until each side has served `minRequests` in the step and the step's bake time has
+  passed, then step up (after the last step: the candidate becomes main). Too little traffic holds; it
+  never passes. The bake delays only a step up, never a rollback.
+- No usable answer from Prometheus (unreachable, late, malformed, contradictory), no canary target in
+  it, or counts the tests cannot judge, is "blind": hold, and the job reports it. Blind evidence never
+  steps up, promotes or rolls back.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ CLASS_SHIFT = 0.1  # total variation distance past which a distribution shift co
 MEAN_SHIFT = 0.5  # change of a regression's mean, in main's standard deviations, past which it counts
 MIN_EXPECTED = 5  # counts each side must expect in a bin for the chi-square test (Cochran's rule)
 SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/evidence.py)
+FAILED_OUTCOME = "failed"  # failed requests, an outcome of the distribution beside the classes or score bins
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Arm:
     distribution: dict[str, int] = field(default_factory=dict)  # predicted class or score bin -> count
     moments: tuple[int, float, float] | None = None  # regression: (predictions, sum, sum of squares)
     wrong: tuple[int, int] | None = None  # live quality: (wrong predictions, labelled rows)
+    failures: dict[str, int] = field(default_factory=dict)  # the model server's refusals by reason (shown)
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,18 @@ def fisher_worse(main_bad: int, main_total: int, canary_bad: int, canary_total: 
 def decide(evidence: Evidence, plan: Plan) -> Decision:
     if evidence.blind:
         return Decision("hold", f"blind: {evidence.blind}", plan.traffic, None, [], 0.0, blind=True)
-    checks = _checks(evidence)
+    try:
+        checks = _checks(evidence)
+    except (ArithmeticError, ValueError) as exc:  # counts the tests cannot take: nothing is decided on them
+        return Decision("hold", f"blind: the evidence cannot be judged ({type(exc).__name__}: {exc})", plan.traffic,
+                        None, [], 0.0, blind=True)
+    unjudged = [c["name"] for c in checks if not math.isfinite(c["pValue"])]
+    if unjudged:  # a NaN p-value is below no alpha, and would pass
+        for check in checks:
+            check.pop("beyond_margin", None)
+            check.update(alpha=0.0, worse=False)
+        return Decision("hold", f"blind: no p-value for {', '.join(unjudged)} on these counts", plan.traffic, None,
+                        checks, 0.0, blind=True)
     alpha = look_alpha(plan.confidence, plan.look, len(checks))
     for check in checks:
         beyond_margin = check.pop("beyond_margin", True)
@@ -146,6 +163,9 @@ def decide(evidence: Evidence, plan: Plan) -> Decision:
 def _checks(evidence: Evidence) -> list[dict[str, Any]]:
     main, canary = evidence.main, evidence.canary
     checks = [_fisher("errors", main.errors, main.requests, canary.errors, canary.requests)]
+    checks[0]["test"] = "Fisher exact on failed requests (any status but 2xx), one-sided (canary share higher)"
+    if main.failures or canary.failures:
+        checks[0]["reasons"] = {"main": main.failures, "canary": canary.failures}
     if main.slow is not None and canary.slow is not None:
         checks.append(_fisher("latency", main.slow, main.requests, canary.slow, canary.requests))
     if main.distribution and canary.distribution:
@@ -195,9 +215,11 @@ def pool_sparse(keys: list[str], main: list[int], canary: list[int]) -> tuple[li
     if not n_main or not n_canary:
         return [], [[], []]
     needed = MIN_EXPECTED * (n_main + n_canary) / min(n_main, n_canary)
-    scores = all(k.startswith(SCORE_BIN) for k in keys)
+    scores = all(k.startswith(SCORE_BIN) or k == FAILED_OUTCOME for k in keys) and keys != [FAILED_OUTCOME]
     if scores:
-        order = sorted(range(len(keys)), key=lambda i: float(keys[i][len(SCORE_BIN):]))
+        # failed requests after the highest score bin: sparse, they pool with it, never inside the scores
+        order = sorted(range(len(keys)), key=lambda i: math.inf if keys[i] == FAILED_OUTCOME
+                       else float(keys[i][len(SCORE_BIN):]))
     else:
         order = sorted(range(len(keys)), key=lambda i: (-(main[i] + canary[i]), keys[i]))
     groups: list[list[int]] = []
@@ -212,12 +234,22 @@ def pool_sparse(keys: list[str], main: list[int], canary: list[int]) -> tuple[li
     elif filling:
         groups.append(filling)
     if scores:
-        bounds = [keys[g[-1]][len(SCORE_BIN):] for g in groups]
-        labels = [keys[g[-1]] if len(g) == 1 or not n else f"{bounds[n - 1]} < score <= {bounds[n]}"
-                  for n, g in enumerate(groups)]
+        labels = [_score_label([keys[i] for i in g], [keys[h[-1]] for h in groups[:n]]) for n, g in enumerate(groups)]
     else:
         labels = [" + ".join(keys[i] for i in g) for g in groups]
     return labels, [[sum(main[i] for i in g) for g in groups], [sum(canary[i] for i in g) for g in groups]]
+
+
+def _score_label(members: list[str], earlier: list[str]) -> str:
+    """A pooled score bin's label: its bounds, and whether failed requests are in it."""
+    scores = [k for k in members if k != FAILED_OUTCOME]
+    failed = f" + {FAILED_OUTCOME}" if FAILED_OUTCOME in members else ""
+    if not scores:
+        return FAILED_OUTCOME
+    lower = next((k for k in reversed(earlier) if k != FAILED_OUTCOME), None)
+    if len(scores) == 1 or lower is None:
+        return scores[-1] + failed
+    return f"{lower[len(SCORE_BIN):]} < score <= {scores[-1][len(SCORE_BIN):]}{failed}"
 
 
 def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> dict[str, Any]:

@@ -6,26 +6,26 @@ are `increase()` over the seconds since the step was decided, at one evaluation 
 requests; at a 100% step main serves nothing, and its side is the same length just before the step.
 Live quality is the quality job's last result per predictor and version (its labelled window, not the
 step's), where the job has judged both sides.
+
+A failure is any answer that is not a success (`code!~"2.."`): both sides see the same traffic, so a
+difference in any failure rate is the model's, whatever status the server chose. Failures also count
+as their own outcome in the prediction distribution, so a model that fails on one region of its input
+cannot look like one that predicts the rest alike.
+
+Nothing doubtful is believed (prometheus_client.py checks every answer); on top of that each side's
+counts must agree with each other (failures and slow requests at most the requests, wrong predictions
+at most the labelled rows). Any doubt makes the evidence blind, and blind evidence decides nothing.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
 
-from runtime.canary.decide import SCORE_BIN, Arm, Evidence
+from runtime.canary.decide import FAILED_OUTCOME, SCORE_BIN, Arm, Evidence
+from runtime.canary.prometheus_client import Blind, Prometheus
+from runtime.metric_names import EXECUTOR_REQUESTS, REQUEST_FAILURES
 
-REQUESTS = "seldon_api_executor_server_requests_seconds"
-TIMEOUT = 10
-
-
-class Blind(Exception):
-    """Prometheus gave no usable answer."""
+FAILED = 'code!~"2.."'  # every answer that is not a success, 4xx included
 
 
 @dataclass(frozen=True)
@@ -35,39 +35,23 @@ class Side:
     offset: int = 0  # seconds the window ends before the evaluation time
 
 
-class Prometheus:
-    def __init__(self, url: str):
-        self.url = url.rstrip("/")
-
-    def query(self, expr: str, at: float) -> list[dict[str, Any]]:
-        params = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/query?{params}", timeout=TIMEOUT) as response:
-                body = json.loads(response.read())
-        except (OSError, ValueError) as exc:  # refused, timed out, HTTP error, not JSON
-            raise Blind(f"Prometheus at {self.url} did not answer {expr!r}: {exc}") from exc
-        if body.get("status") != "success":
-            raise Blind(f"Prometheus refused {expr!r}: {body.get('error', body)}")
-        return body["data"]["result"]
-
-
 def gather(prometheus: Prometheus, model: str, environment: str, main: Side, canary: Side, window: int,
            at: float, slo_p95_seconds: float | None) -> Evidence:
-    """Both sides' counts; an Evidence with `blind` set where Prometheus cannot be asked or knows no
-    canary target."""
+    """Both sides' counts; an Evidence with `blind` set where Prometheus cannot be asked, answers anything
+    doubtful, or knows no canary target."""
     queries: dict[str, str] = {}
     try:
         own = f'model="{model}", environment="{environment}"'
-        present = f'up{{{own}, predictor="canary"}}'
-        if not prometheus.query(present, at):
-            return Evidence(Arm(0, 0), Arm(0, 0), queries={"present": present},
+        present = f'count(up{{{own}, predictor="canary"}})'
+        queries["present"] = present
+        if not prometheus.vector(present, at):
+            return Evidence(Arm(0, 0), Arm(0, 0), queries=queries,
                             blind=f"Prometheus has no canary target of {model} in {environment} ({present})")
-        arms = {}
-        for side in (main, canary):
-            arms[side.predictor] = _arm(prometheus, own, side, window, at, slo_p95_seconds, queries)
-        page = f'ALERTS{{{own}, predictor="canary", severity="page", alertstate="firing"}}'
-        alerts = tuple(sorted({r["metric"].get("alertname", "?") for r in prometheus.query(page, at)}))
+        arms = {side.predictor: _arm(prometheus, own, side, window, at, slo_p95_seconds, queries)
+                for side in (main, canary)}
+        page = f'count by (alertname) (ALERTS{{{own}, predictor="canary", severity="page", alertstate="firing"}})'
         queries["alerts"] = page
+        alerts = tuple(sorted(prometheus.vector(page, at, by="alertname")))
     except Blind as exc:
         return Evidence(Arm(0, 0), Arm(0, 0), queries=queries, blind=str(exc))
     return Evidence(arms[main.predictor], arms[canary.predictor], alerts, queries)
@@ -77,49 +61,70 @@ def _arm(prometheus: Prometheus, own: str, side: Side, window: int, at: float, s
          queries: dict[str, str]) -> Arm:
     sel = f'{own}, predictor="{side.predictor}", version="{side.version}"'
     offset = f" offset {side.offset}s" if side.offset else ""
+    name = side.predictor
 
-    def increase(metric: str, matchers: str = "", by: str = "") -> tuple[str, dict[str, float]]:
+    def increase(key: str | None, metric: str, matchers: str = "", by: str | None = None,
+                 signed: bool = False) -> dict[str, float]:
         grouping = f" by ({by})" if by else ""
         expr = f"sum{grouping} (increase({metric}{{{sel}{matchers}}}[{window}s]{offset}))"
-        rows = prometheus.query(expr, at)
-        return expr, {r["metric"].get(by, ""): float(r["value"][1]) for r in rows
-                      if math.isfinite(float(r["value"][1]))}
+        if key:
+            queries[f"{key}.{name}"] = expr
+        return prometheus.vector(expr, at, by=by, signed=signed)
 
-    def total(values: dict[str, float]) -> int:
-        return round(sum(values.values()))
-
-    name = side.predictor
-    queries[f"requests.{name}"], requests = increase(f"{REQUESTS}_count")
-    queries[f"errors.{name}"], errors = increase(f"{REQUESTS}_count", ', code=~"5.."')
+    requests = _total(increase("requests", f"{EXECUTOR_REQUESTS}_count"))
+    errors = _total(increase("errors", f"{EXECUTOR_REQUESTS}_count", f", {FAILED}"))
+    reasons = {reason or "(none)": round(count) for reason, count in
+               increase("reasons", f"{REQUEST_FAILURES}_total", by="reason").items() if round(count)}
     slow = None
     if slo is not None:
-        queries[f"latency.{name}"], buckets = increase(f"{REQUESTS}_bucket", by="le")
-        slow = _over(buckets, slo)
-    queries[f"distribution.{name}"], classes = increase("mlplat_predicted_class_total", by="class")
+        slow = _over(increase("latency", f"{EXECUTOR_REQUESTS}_bucket", by="le"), slo)
+    classes = increase("distribution", "mlplat_predicted_class_total", by="class")
     if classes:
         distribution = {f"class {k}": round(v) for k, v in classes.items()}
     else:
-        queries[f"distribution.{name}"], scores = increase("mlplat_prediction_score_bucket_total", by="le")
-        distribution = _bins(scores)
+        distribution = _bins(increase("distribution", "mlplat_prediction_score_bucket_total", by="le"))
+    if distribution:
+        distribution[FAILED_OUTCOME] = errors
     moments = None
-    queries[f"mean.{name}"], sums = increase("mlplat_prediction_sum_total")
+    sums = increase("mean", "mlplat_prediction_sum_total", signed=True)
     if sums:
-        _, squares = increase("mlplat_prediction_square_sum_total")
-        _, count = increase("mlplat_predictions_total")
-        moments = (total(count), sum(sums.values()), sum(squares.values()))
+        squares = increase(None, "mlplat_prediction_square_sum_total")
+        count = increase(None, "mlplat_predictions_total")
+        moments = (_total(count), sum(sums.values()), sum(squares.values()))
     wrong = None
-    labelled = f'{own}, predictor="{side.predictor}", version="{side.version}"'
-    queries[f"quality.{name}"] = f"max(mlplat_quality_side_wrong{{{labelled}}})"
-    judged = prometheus.query(f"max(mlplat_quality_side_rows{{{labelled}}})", at)
-    if judged and float(judged[0]["value"][1]) > 0:
-        missed = prometheus.query(queries[f"quality.{name}"], at)
-        wrong = (round(float(missed[0]["value"][1])) if missed else 0, round(float(judged[0]["value"][1])))
-    return Arm(total(requests), total(errors), slow, distribution, moments, wrong)
+    labelled = f"max(mlplat_quality_side_rows{{{sel}}})"
+    queries[f"quality.{name}"] = f"max(mlplat_quality_side_wrong{{{sel}}})"
+    judged = _total(prometheus.vector(labelled, at))
+    if judged > 0:
+        wrong = (_total(prometheus.vector(queries[f"quality.{name}"], at)), judged)
+    arm = Arm(requests, errors, slow, distribution, moments, wrong, reasons)
+    consistent(name, arm)
+    return arm
+
+
+def consistent(name: str, arm: Arm) -> None:
+    """Blind where one side's counts contradict each other: evidence that cannot all be true decides nothing."""
+    problems = []
+    if arm.errors > arm.requests:
+        problems.append(f"{arm.errors} failed of {arm.requests} requests")
+    if arm.slow is not None and arm.slow > arm.requests:
+        problems.append(f"{arm.slow} slow of {arm.requests} requests")
+    if arm.wrong is not None and arm.wrong[0] > arm.wrong[1]:
+        problems.append(f"{arm.wrong[0]} wrong of {arm.wrong[1]} labelled rows")
+    if arm.moments is not None and arm.moments[2] < 0:
+        problems.append("a negative sum of squares")
+    if problems:
+        raise Blind(f"{name}'s counts contradict each other ({'; '.join(problems)}): Prometheus' answers cannot "
+                    "all be true")
+
+
+def _total(values: dict[str, float]) -> int:
+    return round(sum(values.values()))
 
 
 def _over(buckets: dict[str, float], threshold: float) -> int | None:
     """Requests slower than the smallest bucket bound at or above `threshold` (cumulative buckets)."""
-    bounds = sorted((float(le), count) for le, count in buckets.items() if le)
+    bounds = sorted((_bound(le), count) for le, count in buckets.items())
     if not bounds:
         return None
     everything = bounds[-1][1]
@@ -128,9 +133,18 @@ def _over(buckets: dict[str, float], threshold: float) -> int | None:
 
 
 def _bins(cumulative: dict[str, float]) -> dict[str, int]:
-    """Score histogram bins from cumulative `le` counts."""
+    """Score histogram bins from cumulative `le` counts; Blind where they are not cumulative."""
     bins, below = {}, 0.0
-    for bound, count in sorted((float(le), c) for le, c in cumulative.items() if le):
+    for bound, count in sorted((_bound(le), c) for le, c in cumulative.items()):
+        if round(count - below) < 0:
+            raise Blind(f"score buckets are not cumulative (le={bound:g} holds {count:g}, below it {below:g})")
         bins[f"{SCORE_BIN}{bound:g}"] = round(count - below)
         below = count
     return bins
+
+
+def _bound(le: str) -> float:
+    try:
+        return float(le)
+    except ValueError as exc:
+        raise Blind(f"a histogram bucket's le label is {le!r}, not a number") from exc

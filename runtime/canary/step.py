@@ -9,8 +9,11 @@ evidence) and pushed as a new `mlplat/*` branch, which the delivery workflow tur
 `mlplat canary` runs the same step on the work tree with --releases and without --propose.
 
 Writes decision.json (the decision and its evidence) and `decision` (hold, step, promote, rollback or
-blind) to --outputs. Exit codes: 0 decided (holding included), 2 blind (Prometheus unreachable or
-without the canary: hold, and the job's failure and MlplatCanaryAnalysisBlind say so) or bad input.
+blind) to --outputs, and pushes the decision's gauges. Exit codes: 0 decided (holding included), 2
+blind: Prometheus unreachable, late (one deadline for each analysis, rollout.analysis.deadline), or
+answering anything doubtful; no canary in it; a releases.yaml or spec that cannot be read; any failure
+of the analysis itself. Blind holds, and the job's failure and MlplatCanaryAnalysisBlind say so: no
+path through an error steps up, promotes or rolls back.
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ from typing import Any
 
 from runtime.canary import proposal
 from runtime.canary.decide import Decision, Plan, decide
-from runtime.canary.evidence import Prometheus, Side, gather
+from runtime.canary.evidence import Side, gather
+from runtime.canary.prometheus_client import Deadline, Prometheus
 from runtime.resolved import duration_seconds
 
 DECIDED, BLIND = 0, 2
 JOB = "mlplat-canary"
+DEFAULT_INTERVAL = "1m"  # the spec language's defaults (compiler/spec/model.py CanaryAnalysis)
+DEFAULT_MIN_REQUESTS = 500
+DEFAULT_BAKE = "10m"
+MAX_DEADLINE = 20  # seconds: the default deadline is half the interval, at most this
 ACTION_CODES = {"rollback": -1, "hold": 0, "step": 1, "promote": 2}
 
 
@@ -56,31 +64,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str], sleep: Callable[[float], None] = time.sleep) -> int:
+def main(argv: list[str], sleep: Callable[[float], None] = time.sleep,
+         clock: Callable[[], float] = time.monotonic) -> int:
     args = _parser().parse_args(argv)
-    if not args.prometheus:
-        print("canary: no Prometheus (set MLPLAT_PROMETHEUS or --prometheus)", file=sys.stderr)
-        return BLIND
+    try:
+        args.outputs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _blind(args, f"cannot make the outputs folder {args.outputs}: {exc}")
     try:
         spec = json.loads(args.spec.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"canary: cannot read the resolved spec {args.spec}: {exc}", file=sys.stderr)
-        return BLIND
-    args.outputs.mkdir(parents=True, exist_ok=True)
+        rollout = (spec["spec"].get("serving") or {}).get("rollout") or {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return _blind(args, f"cannot read the resolved spec {args.spec}: {exc}")
+    if not args.prometheus:
+        return _blind(args, "no Prometheus to ask (set MLPLAT_PROMETHEUS or --prometheus)")
     clone = None
     if args.releases is None:
         if not args.repository:
-            print("canary: give --releases or --repository", file=sys.stderr)
-            return BLIND
+            return _blind(args, "give --releases or --repository")
         clone = proposal.Clone(args.repository, args.branch, args.outputs / "repository")
     code = BLIND
     for round_ in range(max(args.rounds, 1)):
         if round_:
             sleep(args.every)
-        if clone is not None:
-            clone.refresh()
-        releases = args.releases or clone.path / "environments" / args.environment / "releases.yaml"
-        code, decision = analyse(args, spec, releases)
+        try:
+            if clone is not None:
+                clone.refresh()
+            releases = args.releases or clone.path / "environments" / args.environment / "releases.yaml"
+            code, decision = analyse(args, spec, rollout, releases, Deadline(deadline_seconds(rollout), clock))
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the analysis holds and reports it
+            code, decision = _blind(args, f"the analysis failed: {type(exc).__name__}: {exc}"), None
         if decision is not None and decision["action"] != "hold":
             if args.propose and clone is not None:
                 proposal.propose(clone, args.model, args.environment, args.outputs / "decision.json")
@@ -88,18 +101,25 @@ def main(argv: list[str], sleep: Callable[[float], None] = time.sleep) -> int:
     return code
 
 
-def analyse(args: argparse.Namespace, spec: dict[str, Any], releases_file: Path) -> tuple[int, dict | None]:
+def deadline_seconds(rollout: dict[str, Any]) -> float:
+    """The analysis' deadline: the spec's, else half its interval, at most MAX_DEADLINE seconds."""
+    analysis = rollout.get("analysis") or {}
+    if analysis.get("deadline"):
+        return duration_seconds(analysis["deadline"])
+    return min(duration_seconds(analysis.get("interval") or DEFAULT_INTERVAL) / 2, MAX_DEADLINE)
+
+
+def analyse(args: argparse.Namespace, spec: dict[str, Any], rollout: dict[str, Any], releases_file: Path,
+            deadline: Deadline) -> tuple[int, dict | None]:
     """One analysis: (exit code, the decision written to decision.json, or None where there is no canary)."""
     import yaml
 
     try:
         releases = yaml.safe_load(releases_file.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        print(f"canary: cannot read {releases_file}: {exc}", file=sys.stderr)
-        return BLIND, None
-    release = (releases.get("releases") or {}).get(args.model) or {}
-    candidate = release.get("candidate")
-    rollout = (spec["spec"].get("serving") or {}).get("rollout") or {}
+        release = (releases.get("releases") or {}).get(args.model) or {}
+        candidate = release.get("candidate")
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        return _blind(args, f"cannot read {releases_file}: {exc}"), None
     if not candidate or rollout.get("strategy") != "canary":
         (args.outputs / "decision").write_text("none")
         print(f"canary: {args.model} has no canary in {args.environment}; nothing to judge")
@@ -109,26 +129,43 @@ def analyse(args: argparse.Namespace, spec: dict[str, Any], releases_file: Path)
     main_side = Side("main", int(release["version"]), offset=plan.elapsed if plan.traffic == 100 else 0)
     canary_side = Side("canary", int(candidate["version"]))
     slo = (spec["spec"]["serving"].get("slo") or {}).get("latencyP95Ms")
-    evidence = gather(Prometheus(args.prometheus), args.model, args.environment, main_side, canary_side,
+    evidence = gather(Prometheus(args.prometheus, deadline), args.model, args.environment, main_side, canary_side,
                       max(plan.elapsed, 1), now, slo / 1000 if slo else None)
     decision = decide(evidence, plan)
     body = _record(args, decision, plan, release, candidate, now)
     _report(body, decision)
-    if args.pushgateway:
-        _push(args.pushgateway, args.model, args.environment, decision, plan.traffic, now)
+    _push(args, decision.action, decision.blind, plan.traffic, now)
     return (BLIND if decision.blind else DECIDED), body
 
 
+def _blind(args: argparse.Namespace, reason: str) -> int:
+    """A blind run that could not even make a plan: said, written and pushed like any other."""
+    now = args.now if args.now is not None else time.time()
+    print(f"canary {args.model} in {args.environment}: HOLD: blind: {reason}", file=sys.stderr)
+    body = {"model": args.model, "environment": args.environment,
+            "at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "action": "hold",
+            "reason": f"blind: {reason}", "blind": True, "checks": []}
+    try:
+        (args.outputs / "decision.json").write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", "utf-8")
+        (args.outputs / "decision").write_text("blind", "utf-8")
+    except OSError as exc:
+        print(f"canary: cannot write the decision to {args.outputs}: {exc}", file=sys.stderr)
+    _push(args, "hold", True, None, now)
+    return BLIND
+
+
 def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Plan:
-    steps = rollout.get("steps") or [{"traffic": rollout["canaryTraffic"], "bake": "10m"}]
-    shares = tuple((int(s["traffic"]), duration_seconds(s.get("bake", "10m"))) for s in steps)
+    steps = rollout.get("steps") or [{"traffic": rollout["canaryTraffic"], "bake": DEFAULT_BAKE}]
+    shares = tuple((int(s["traffic"]), duration_seconds(s.get("bake", DEFAULT_BAKE))) for s in steps)
     analysis = rollout.get("analysis") or {}
     since = candidate.get("since")
     # Without `since` the evidence is the last hour's, and the step never counts as baked.
     started = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() if since else now - 3600
     return Plan(steps=shares, traffic=int(candidate.get("traffic") or shares[0][0]),
-                elapsed=max(int(now - started), 0), interval=duration_seconds(analysis.get("interval", "5m")),
-                confidence=float(analysis.get("confidence", 0.99)), min_requests=int(analysis.get("minRequests", 500)),
+                elapsed=max(int(now - started), 0),
+                interval=duration_seconds(analysis.get("interval", DEFAULT_INTERVAL)),
+                confidence=float(analysis.get("confidence", 0.99)),
+                min_requests=int(analysis.get("minRequests", DEFAULT_MIN_REQUESTS)),
                 timed=bool(since))
 
 
@@ -153,23 +190,29 @@ def _report(body: dict[str, Any], decision: Decision) -> None:
     for check in decision.checks:
         print(f"  {check['name']}: main {check['main']}, canary {check['canary']}; {check['test']}: "
               f"p={check['pValue']:.3g}, alpha={check['alpha']:.3g}{' WORSE' if check['worse'] else ''}")
+        if check.get("reasons"):
+            print(f"    failed by reason: main {check['reasons']['main']}, canary {check['reasons']['canary']}")
 
 
-def _push(gateway: str, model: str, environment: str, decision: Decision, traffic: int, now: float) -> None:
+def _push(args: argparse.Namespace, action: str, blind: bool, traffic: int | None, now: float) -> None:
     """The decision as gauges (MlplatCanaryAnalysisBlind and ...NotReporting alert on them); a
     Pushgateway that cannot be reached is reported, and the alert on a stale timestamp covers it."""
+    if not args.pushgateway:
+        return
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     registry = CollectorRegistry()
     Gauge("mlplat_canary_blind", "1 when the last analysis got no usable answer from Prometheus",
-          registry=registry).set(1 if decision.blind else 0)
+          registry=registry).set(1 if blind else 0)
     Gauge("mlplat_canary_decision", "Last decision: -1 rollback, 0 hold, 1 step up, 2 promote",
-          registry=registry).set(ACTION_CODES[decision.action])
-    Gauge("mlplat_canary_traffic_percent", "The canary's share when it was judged", registry=registry).set(traffic)
+          registry=registry).set(ACTION_CODES[action])
+    if traffic is not None:
+        Gauge("mlplat_canary_traffic_percent", "The canary's share when it was judged",
+              registry=registry).set(traffic)
     Gauge("mlplat_canary_last_run_timestamp_seconds", "When the canary was last judged",
           registry=registry).set(now)
     try:
-        push_to_gateway(gateway, job=JOB, registry=registry,
-                        grouping_key={"model": model, "environment": environment}, timeout=10)
-    except OSError as exc:
-        print(f"canary: could not push to {gateway}: {exc}", file=sys.stderr)
+        push_to_gateway(args.pushgateway, job=JOB, registry=registry,
+                        grouping_key={"model": args.model, "environment": args.environment}, timeout=10)
+    except Exception as exc:  # noqa: BLE001 - refused, unreachable, an HTTP error: reported, never fatal
+        print(f"canary: could not push to {args.pushgateway}: {exc}", file=sys.stderr)

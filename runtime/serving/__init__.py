@@ -17,8 +17,11 @@ stale value, an unreachable server and a sent value that differs are errors (400
 that are the platform's), counted as mlplat_feature_errors_total{reason=...} beside
 mlplat_feature_requests_total; nothing is filled in by default.
 
-Bad requests get HTTP 400 with a message naming what is wrong; the server keeps serving. Each
-response carries the model name and version as tags, and feeds custom metrics the monitoring rules
+Bad requests get HTTP 400 with a message naming what is wrong; the server keeps serving. A fault of the
+model itself (an exception in predict, an output that is not a finite number) is the server's: 500,
+reason MLPLAT_MODEL_ERROR or MLPLAT_MODEL_NON_FINITE. Every refused request is counted by its reason
+as mlplat_request_failures_total{reason=...}, so both sides of a canary can be compared by why they
+failed. Each response carries the model name and version as tags, and feeds custom metrics the monitoring rules
 read on the metrics port (/prometheus), by output: mlplat_predictions_total always; for probabilities
 mlplat_prediction_score_sum_total and cumulative mlplat_prediction_score_bucket_total{le=...} (a score
 histogram; Seldon 1.x has no histogram type for custom metrics); for class probabilities
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import artifact
+from runtime.metric_names import REQUEST_FAILURES
 from runtime.serving.online_features import MISMATCH, MISSING, FeatureLookupError, OnlineFeatures, epoch_seconds
 
 MAX_ROWS = 10_000
@@ -60,6 +64,10 @@ _seldon_metrics: Any = None  # seldon-core's SeldonMetrics of this process, once
 _update_lock = threading.Lock()  # the flush thread and request threads hand counts over one at a time
 # The HTTP status of each feature error: the client's own (400), or the platform's, worth a retry (503)
 FEATURE_ERROR_STATUS = {MISSING: 400, MISMATCH: 400}
+# A model fault is the server's error (500), whatever the rows: an exception in predict, or output that is
+# not a finite number. Both sides of a canary see the same requests, so the analysis compares every failure.
+MODEL_ERROR, MODEL_NON_FINITE = "MLPLAT_MODEL_ERROR", "MLPLAT_MODEL_NON_FINITE"
+FEATURE_READY_SECONDS = 120  # how long load() waits for the pod's feature server to answer its first lookup
 
 
 def _update_if_any(store: Any, custom_metrics: list, method: str) -> None:
@@ -140,22 +148,38 @@ class MlplatModel:
     def predict_raw(self, request: Any) -> Any:
         if self.model is None:
             self.load()
+        if self.flush_seconds > 0 and self._flusher_pid != os.getpid():
+            self._start_flusher()  # before anything can fail: a refused request's counts must reach Seldon too
         if hasattr(request, "DESCRIPTOR"):  # gRPC: a SeldonMessage (protobuf)
             from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
-            return json_to_seldon_message(self.predict_raw(seldon_message_to_json(request)))
+            return json_to_seldon_message(self._counted(seldon_message_to_json(request)))
+        return self._counted(request)
+
+    def _counted(self, request: Any) -> dict[str, Any]:
+        """The answer; a refusal is counted by its reason (mlplat_request_failures_total) before it is raised."""
+        try:
+            return self._answer(request)
+        except BadRequest as refused:
+            self._count_failure(getattr(refused, "reason", "MICROSERVICE_BAD_DATA"))
+            raise
+
+    def _answer(self, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict):
             raise BadRequest(f"the request is a JSON {_json_kind(request)}; it must be an object such as "
                              '{"data": {"names": [...], "ndarray": [[...]]}}')
-        if self.flush_seconds > 0 and self._flusher_pid != os.getpid():
-            self._start_flusher()  # before anything can fail: a refused request's counts must reach Seldon too
         rows, served = self._rows(request)
-        scores = self.model.predict(rows)
+        try:
+            scores = self.model.predict(rows)
+        except Exception as exc:  # noqa: BLE001 - the model's fault, not the request's: a 500 that says so
+            raise BadRequest(f"the model failed on these rows: {type(exc).__name__}: {str(exc)[:300]}",
+                             status_code=500, reason=MODEL_ERROR) from None
         values = scores.tolist()
         flat = scores.reshape(-1) if hasattr(scores, "reshape") else values
         if not all(math.isfinite(v) for v in flat):  # NaN is not JSON, and would poison the score sum
-            raise BadRequest("the model's output for these rows is not a finite number; check the features' "
-                             "ranges against the training data")
+            raise BadRequest("the model's output for these rows is not a finite number; the rows were valid "
+                             "(finite, of the model's features), so this is the model's fault",
+                             status_code=500, reason=MODEL_NON_FINITE)
         meta: dict[str, Any] = {"tags": dict(self._tags)}
         if served:  # the features read online: the prediction log records them as it records sent ones
             meta["tags"]["features"] = {"names": self.model.features, "ndarray": rows}
@@ -165,6 +189,15 @@ class MlplatModel:
         if metrics:
             meta["metrics"] = metrics
         return {"data": {"names": self._output_names(scores), "ndarray": values}, "meta": meta}
+
+    def _count_failure(self, reason: str) -> None:
+        """A refused request counted by reason; handed to Seldon now when a flush is due (no response carries
+        it), else by the flush thread."""
+        with self._lock:
+            self._pending.failures[reason] = self._pending.failures.get(reason, 0) + 1
+            metrics = self._take(self._clock(), force=self._flushed_at is None) if _seldon_metrics is not None else []
+        if metrics:
+            _update_if_any(_seldon_metrics, metrics, "predict")
 
     def _take(self, now: float, force: bool = False) -> list[dict[str, Any]]:
         """The counts to hand over when a flush is due (or forced), emptied; [] otherwise. Under the lock."""
@@ -186,13 +219,9 @@ class MlplatModel:
         return bool(metrics)
 
     def _refuse_features(self, error: FeatureLookupError) -> BadRequest:
-        """The request's error, counted; the count is handed to Seldon now when a flush is due (no response
-        carries it), else by the flush thread."""
+        """The request's error, counted as a feature error (and, once raised, as a refused request)."""
         with self._lock:
             self._pending.feature_errors[error.reason] = self._pending.feature_errors.get(error.reason, 0) + 1
-            metrics = self._take(self._clock(), force=self._flushed_at is None) if _seldon_metrics is not None else []
-        if metrics:
-            _update_if_any(_seldon_metrics, metrics, "predict")
         return BadRequest(error.message, status_code=FEATURE_ERROR_STATUS.get(error.reason, 503),
                           reason=f"MLPLAT_FEATURES_{error.reason.upper()}")
 
@@ -362,9 +391,10 @@ class _Counts:
         self.output = ""
         self.feature_requests = 0  # requests whose features were read online
         self.feature_errors: dict[str, int] = {}  # of them, refused, by reason
+        self.failures: dict[str, int] = {}  # refused requests, by reason
 
     def any(self) -> bool:
-        return bool(self.predictions or self.feature_requests or self.feature_errors)
+        return bool(self.predictions or self.feature_requests or self.feature_errors or self.failures)
 
     def add(self, scores: Any, output: str) -> None:
         import numpy as np
@@ -392,6 +422,7 @@ class _Counts:
         out = [_counter("mlplat_feature_requests", self.feature_requests)] if self.feature_requests else []
         out += [_counter("mlplat_feature_errors", count, reason=reason)
                 for reason, count in sorted(self.feature_errors.items())]
+        out += [_counter(REQUEST_FAILURES, count, reason=reason) for reason, count in sorted(self.failures.items())]
         if not self.predictions:
             return out
         out.append(_counter("mlplat_predictions", self.predictions))
@@ -431,6 +462,8 @@ def _online_features(features: list[str]) -> OnlineFeatures | None:
     if lost:
         raise RuntimeError(f"feature service {service} in {path} no longer serves {', '.join(lost)}, which "
                            "this version was trained on")
+    # Ready only once the feature server answers: the first request by entity key must not meet a cold one.
+    online.warm_up(float(os.environ.get("MLPLAT_FEATURE_READY_SECONDS", FEATURE_READY_SECONDS)))
     return online
 
 

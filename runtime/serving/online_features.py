@@ -118,6 +118,28 @@ class OnlineFeatures:
             raise FeatureLookupError(MISMATCH, "sent features differ from the online store's values for "
                                      + "; ".join(differ[:10]) + _more(differ))
 
+    def warm_up(self, seconds: float, sleep: Callable[[float], None] = time.sleep) -> int:
+        """Until the feature server answers a lookup (of one entity that need not exist), within `seconds`; the
+        tries it took. The model server calls it while it loads, so that it reports ready, and takes traffic,
+        only once the feature server does: its first lookup after a start loads Feast's registry and store,
+        slower than a request's timeout. RuntimeError where it never answers (the model server does not start)."""
+        probe = {key: [_KEY_TYPES.get(self.key_types.get(key, "int64"), int)()] for key in self.keys}
+        body = json.dumps({"feature_service": self.service, "entities": probe, "full_feature_names": False}).encode()
+        give_up, tries, failure = time.monotonic() + seconds, 0, None
+        while (left := give_up - time.monotonic()) > 0:
+            tries += 1
+            request = urllib.request.Request(f"{self.url}/get-online-features", data=body,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=left) as response:
+                    json.loads(response.read())
+                    return tries
+            except (urllib.error.URLError, OSError, ValueError) as exc:  # not up yet, or still loading
+                failure = exc
+            sleep(min(0.5, max(give_up - time.monotonic(), 0)))
+        raise RuntimeError(f"the feature server at {self.url} did not answer a lookup within {seconds:g} s "
+                           f"(MLPLAT_FEATURE_READY_SECONDS): {failure}")
+
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(f"{self.url}/get-online-features", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})

@@ -15,11 +15,15 @@ from typing import Any
 
 from runtime import artifact, code, datasets, environment, tracking
 from runtime.contract import TrainingInput
-from runtime.device import prepare_device, training_device
+from runtime.device import missing_gpus, prepare_device, training_device
 from runtime.resolved import ResolvedSpec
 
 
 def run(spec: ResolvedSpec, args: argparse.Namespace) -> int:
+    unusable = missing_gpus(int(os.environ.get("MLPLAT_GPUS") or 0))
+    if unusable:  # before a run is started: nothing is tracked of a step that cannot use what it pays for
+        print(f"train: {unusable}", file=sys.stderr)
+        return 2
     client = tracking.client(args.tracking_uri)
     try:
         commit = code.commit_of_run(os.environ.get("MLPLAT_GIT_COMMIT"), os.environ.get("MLPLAT_CODE_DIR"))

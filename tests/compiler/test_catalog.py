@@ -131,7 +131,7 @@ def test_adoption_and_registry_versions_after_real_promotions(tmp_path: Path, co
     def promote(version: str, env: str, day: str) -> None:
         on(day)
         args = ["promote", MODEL, "--to", env, "--version", version, "--tracking-uri", registry.uri]
-        code, out = run(root, *args, *(["--approved-by", "@acme/ml-platform"] if env == "prod" else []))
+        code, out = run(root, *args, *(["--approved-by", "@ines-moreau"] if env == "prod" else []))
         assert code == 0, out
 
     pin = register("2026-11-20T00:00:00Z")

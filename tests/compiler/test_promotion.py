@@ -25,6 +25,7 @@ from compiler.gitops.promote import promote
 from compiler.gitops.rollback import rollback
 from compiler.local.serve import free_port
 from compiler.pipeline.check import check_project
+from compiler.spec.platform import Team
 from compiler.spec.releases import PinnedVersion
 from runtime import artifact
 from tests.conftest import REPO, copy_repo, init_git, move_artifact_stores
@@ -168,7 +169,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     resources = sorted(line.split("  (")[0].strip() for line in out.splitlines()  # resources: indented by 2
                        if line.startswith("  ") and not line.startswith("   ") and line.strip()[:1] in "+~-")
     expected = sorted(
-        ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train"] * 3  # dev, staging, prod
+        ["~ ConfigMap/fraud-detector-spec", "~ WorkflowTemplate/fraud-detector-train",
+         "~ PrometheusRule/fraud-detector-training-rules"] * 3  # dev, staging, prod
         + ["~ CronWorkflow/fraud-detector-train", "~ SeldonDeployment/fraud-detector",
            "~ PrometheusRule/fraud-detector-rules", "~ CronWorkflow/fraud-detector-quality"] * 2  # staging, prod
         + [f"~ {kind}/fraud-detector-drift" for kind in ("CronWorkflow", "ServiceAccount", "Role", "RoleBinding")] * 2
@@ -176,7 +178,8 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
         + ["~ ConfigMap/mlplat-dashboard-payments"] * 2  # staging, prod: the drift panel's threshold
         + ["~ SeldonDeployment/churn-predictor", "~ ConfigMap/mlplat-dashboard-growth"]
         + [f"- {kind}" for _ in ("dev", "prod", "staging")
-           for kind in ("ConfigMap/ltv-forecaster-spec", "WorkflowTemplate/ltv-forecaster-train")]
+           for kind in ("ConfigMap/ltv-forecaster-spec", "WorkflowTemplate/ltv-forecaster-train",
+                        "PrometheusRule/ltv-forecaster-training-rules")]
         + ["- CronWorkflow/ltv-forecaster-train"] * 2
         + ["- ML-BOM/sbom/churn-predictor-v31.cdx.json", "+ ML-BOM/sbom/churn-predictor-v32.cdx.json"]
         + ["~ ModelCard/model-cards/growth/churn-predictor.md", "- ModelCard/model-cards/growth/ltv-forecaster.md",
@@ -187,16 +190,16 @@ def test_plan_lists_exactly_the_changed_resources(repo: Path) -> None:
     card_line = "| 32 | roc_auc | 0.8034 | roc_auc min 0.78: passed; roc_auc maxRegressionVsChampion 0.01: passed |"
     assert f"      + {card_line}" in out  # the model card's changed lines
     assert "main: version 31, 100% traffic, 3 replicas -> version 32, 100% traffic, 3 replicas" in out
-    assert "metadata.annotations.mlplat.io/spec-hash: 3f0790cc812f -> " in out  # same objects, new spec hash
+    assert "metadata.annotations.mlplat.io/spec-hash: f11e4af29561 -> " in out  # same objects, new spec hash
     assert "panel fraud-detector (version 12, candidate 13) > Drift: description: psi per feature; drifted at 0.2 " \
            "-> psi per feature; drifted at 0.15" in out
     assert "row churn-predictor (version 31): title: churn-predictor (version 31) -> churn-predictor (version 32)" \
         in out
-    assert "\nplan against HEAD~1: 1 to create, 32 to change, 10 to delete\n" in out
+    assert "\nplan against HEAD~1: 1 to create, 35 to change, 13 to delete\n" in out
     assert "    ltv-forecaster training: 0.38 -> 0.00 (-0.38)\n" in out  # retired: its monthly training goes
     code, markdown = run(repo, "plan", "--base", "HEAD~1", "--format", "markdown")
     assert markdown.startswith("### mlplat plan against `HEAD~1`\n\n"
-                               "**1** to create, **32** to change, **10** to delete")
+                               "**1** to create, **35** to change, **13** to delete")
     assert "| ~ | `SeldonDeployment/churn-predictor` | `main: version 31" in markdown
 
 
@@ -399,12 +402,12 @@ def test_promoting_to_prod_before_staging_is_refused(repo: Path, registry: Regis
     registry.register()
     promote(repo, MODEL, "dev", "1", registry.uri)
     with pytest.raises(PromoteError, match="is not pinned in 'staging'; promotion goes dev -> staging -> prod"):
-        promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@acme/ml-platform",))
+        promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@ines-moreau",))
     staged = promote(repo, MODEL, "staging", "1", registry.uri)
     assert staged.branch == f"mlplat/promote-{MODEL}-staging-v1"
     with pytest.raises(PromoteError, match="'prod' requires a recorded approval"):
         promote(repo, MODEL, "prod", "1", registry.uri)
-    assert promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@acme/ml-platform",)).commit
+    assert promote(repo, MODEL, "prod", "1", registry.uri, approved_by=("@ines-moreau",)).commit
 
 
 def test_staging_promotes_only_versions_whose_data_is_identified_by_content(repo: Path, registry: Registry) -> None:
@@ -555,14 +558,34 @@ def reviews_file(folder: Path, head: str) -> Path:
 
 
 def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path, registry: Registry) -> None:
+    """The gate on a real repository: Maria-Lopez approved the head commit as a MEMBER, but she is payments',
+    not a person of tumor-classifier's team (platform); Ines-Moreau, platform's owner, approving is enough."""
     pin = registry.register()
-    (repo / "environments/prod/releases.yaml").write_text(
-        (repo / "environments/prod/releases.yaml").read_text()
-        + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1] + '    approvedBy: ["@maria-lopez"]\n')
-    (repo / f"environments/prod/evidence/{MODEL}-v{pin['version']}.json").write_text(json.dumps(evidence_for(pin)))
-    code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri, "--approvals",
-                    str(reviews_file(repo.parent, git.Repo(repo).head.commit.hexsha)))
-    assert "  ok   approval: approved on this commit by @maria-lopez" in out.splitlines(), out
+    releases = repo / "environments/prod/releases.yaml"
+    base = releases.read_text()
+    reviews = reviews_file(repo.parent, git.Repo(repo).head.commit.hexsha)
+    for approver, verdict in (("@maria-lopez", "  FAIL approval: @maria-lopez is not a person of team platform "
+                               "(its owners and members in the base's platform.yaml)"),
+                              ("@ines-moreau", "  ok   approval: approved on this commit by @ines-moreau")):
+        releases.write_text(base + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1]
+                            + f'    approvedBy: ["{approver}"]\n')
+        (repo / f"environments/prod/evidence/{MODEL}-v{pin['version']}.json").write_text(json.dumps(evidence_for(pin)))
+        if approver == "@ines-moreau":
+            reviews.write_text(reviews.read_text().replace('"login":"Maria-Lopez"', '"login":"Ines-Moreau"'))
+        code, out = run(repo, "gate", "--env", "prod", "--tracking-uri", registry.uri, "--approvals", str(reviews))
+        assert verdict in out.splitlines(), out
+        assert code == (0 if approver == "@ines-moreau" else 1), out
+
+
+PAYMENTS = Team.model_validate({"name": "payments", "owners": ["@acme/payments-ml", "@maria-lopez"],
+                                 "members": ["@dev-patel", "@sam-okafor"],
+                                 "alerts": {"receiver": "payments-oncall"}})
+
+
+def pin_approved_by(approved_by: list[str]) -> PinnedVersion:
+    return PinnedVersion.model_validate({"version": 1, "runId": "0" * 32, "modelUri": "s3://x/model",
+                                         "artifactSha256": "a" * 64, "specHash": "b" * 64, "gate": "passed",
+                                         "approvedBy": approved_by})
 
 
 @pytest.mark.parametrize(("approved_by", "passes"), [
@@ -571,12 +594,51 @@ def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path
 def test_only_an_approval_of_the_head_commit_counts(tmp_path: Path, approved_by: list[str], passes: bool) -> None:
     head = "1" * 40
     approved = approvers(load_reviews(reviews_file(tmp_path, head)), head)
-    assert approved == {"maria-lopez"}  # octocat commented, hubot approved an older commit, dev-patel took it back
-    pin = PinnedVersion.model_validate({"version": 1, "runId": "0" * 32, "modelUri": "s3://x/model",
-                                        "artifactSha256": "a" * 64, "specHash": "b" * 64, "gate": "passed",
-                                        "approvedBy": approved_by})
-    assert approval_check(pin, approved)["passed"] is passes
-    assert not approval_check(pin, None)["passed"]  # no reviews given: fails closed
+    assert approved == {"maria-lopez": "MEMBER"}  # octocat commented, hubot approved an older commit, dev-patel
+    # took it back
+    team = PAYMENTS.model_copy(update={"members": [*PAYMENTS.members, "@hubot", "@octocat"]})
+    assert approval_check(pin_approved_by(approved_by), approved, team)["passed"] is passes
+    assert not approval_check(pin_approved_by(approved_by), None, team)["passed"]  # no reviews given: fails closed
+
+
+@pytest.mark.parametrize(("association", "passes"), [
+    ("OWNER", True), ("MEMBER", True), ("COLLABORATOR", True), ("CONTRIBUTOR", False),
+    ("FIRST_TIME_CONTRIBUTOR", False), ("FIRST_TIMER", False), ("MANNEQUIN", False), ("NONE", False), (None, False)])
+def test_an_approval_counts_only_from_an_account_with_write_access(association: str | None, passes: bool) -> None:
+    """GitHub's author_association of the approving review: anyone may review a public repository's pull
+    request, so only accounts that can push to it (owner, member, collaborator) approve."""
+    head = "1" * 40
+    review = {"id": 1, "user": {"login": "maria-lopez"}, "state": "APPROVED", "commit_id": head,
+              "submitted_at": "2026-12-01T10:00:00Z", **({"author_association": association} if association else {})}
+    check = approval_check(pin_approved_by(["@maria-lopez"]), approvers([review], head), PAYMENTS)
+    assert check["passed"] is passes, check
+    if not passes:
+        assert f"@maria-lopez ({association or 'NONE'}) approved without write access" in check["detail"]
+
+
+def test_an_approval_by_someone_outside_the_team_never_counts() -> None:
+    """@random-outsider approved as a MEMBER of the GitHub organisation, on the head commit: not a person of
+    payments in the base's platform.yaml, so it proves nothing; nor does a GitHub team handle."""
+    head = "1" * 40
+    reviews = [{"id": n, "user": {"login": login}, "state": "APPROVED", "commit_id": head, "author_association":
+                "MEMBER", "submitted_at": "2026-12-01T10:00:00Z"} for n, login in enumerate(("random-outsider",
+                                                                                            "acme/payments-ml"))]
+    approved = approvers(reviews, head)
+    for handles in (["@random-outsider"], ["@acme/payments-ml"], ["@maria-lopez", "@random-outsider"]):
+        check = approval_check(pin_approved_by(handles), approved, PAYMENTS)
+        assert not check["passed"] and "not a person of team payments" in check["detail"], check
+
+
+def test_promote_refuses_an_approver_outside_the_team(repo: Path, registry: Registry) -> None:
+    registry.register()
+    promote(repo, MODEL, "dev", "1", registry.uri)
+    staged = promote(repo, MODEL, "staging", "1", registry.uri)
+    for outsider in ("@random-outsider", "@maria-lopez", "@acme/ml-platform"):  # payments' owner; a team handle
+        with pytest.raises(PromoteError, match=f"{outsider} cannot approve {MODEL}: approvals come from the people "
+                                               r"of team platform in platform.yaml \(@ines-moreau\)"):
+            promote(repo, MODEL, "prod", "1", registry.uri, approved_by=(outsider,))
+    repository = git.Repo(repo)
+    assert repository.active_branch.name == staged.branch and not repository.is_dirty(untracked_files=True)
 
 
 def test_a_version_without_its_digest_tag_is_not_fetched(repo: Path, registry: Registry, tmp_path: Path) -> None:

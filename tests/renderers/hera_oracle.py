@@ -10,7 +10,7 @@ from typing import Any
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import duration_seconds
-from renderers.argo import _LIGHT, CODE_PATH, OUTPUTS, RUNTIME_USER, SPEC_MOUNT, proposes, workflow_metadata
+from renderers.argo import _LIGHT, CODE_PATH, OUTPUTS, REPORT, RUNTIME_USER, SPEC_MOUNT, proposes, workflow_metadata
 from renderers.canary import DECISION_FILE, PIPELINE, schedule
 from renderers.canary import RESOURCES as CANARY_RESOURCES
 from renderers.monitor_job import DEADLINE_SECONDS, MonitorJob
@@ -51,11 +51,13 @@ def workflow_template(model: ResolvedModel) -> dict[str, Any]:
                              description="commit or branch of the training code (a branch trains from its head); "
                                          "the commit used is recorded on the run")],
         service_account_name=model.service_account,
+        on_exit=REPORT,
         **pod_settings(model, "training"),
     ) as workflow:
+        gpus = [Env(name="MLPLAT_GPUS", value=str(resources.gpus))] if resources.gpus else []
         train = step(
             "train", model.training_image, compute(resources.cpu, resources.memory, resources.gpus, pool),
-            [code_artifact(model, requested)], code_env + [Env(name="MLPLAT_GIT_COMMIT", value=requested)],
+            [code_artifact(model, requested)], code_env + [Env(name="MLPLAT_GIT_COMMIT", value=requested), *gpus],
             outputs=[Parameter(name="run-id", value_from=m.ValueFrom(path=f"{OUTPUTS}/run-id")),
                      Parameter(name="git-commit", value_from=m.ValueFrom(path=f"{OUTPUTS}/git-commit"))],
             active_deadline_seconds=duration_seconds(training.timeout),
@@ -79,6 +81,12 @@ def workflow_template(model: ResolvedModel) -> dict[str, Any]:
         register = step("register", runtime_image, light, [run_id], [], retry_strategy=on_error, outputs=[
             Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS}/{name}", default="none"))
             for name in ("version", "alias")])
+        refused = step("refused", runtime_image, light, [run_id], [])
+        Container(name=REPORT, image=runtime_image, command=["python"],
+                  args=["-m", "runtime", "training-report", "--status", "{{workflow.status}}", "--workflow",
+                        "{{workflow.name}}"],
+                  env=[*env, Env(name="MLPLAT_PUSHGATEWAY", value=model.env.monitoring.pushgateway)],
+                  volume_mounts=mounts, security_context=hardened, resources=light)
         propose = propose_step(model, env, light) if proposes(model) else None
         run_id_value = "{{tasks.train.outputs.parameters.run-id}}"
         with DAG(name="pipeline"):
@@ -88,12 +96,12 @@ def workflow_template(model: ResolvedModel) -> dict[str, Any]:
             t_gate = gate(name="gate", arguments={"run-id": run_id_value})
             t_train >> t_eval >> t_gate
             # register acts on the gate's recorded decision: champion if passed, challenger if failed.
-            t_register = register(name="register", arguments={"run-id": run_id_value},
-                                  depends="gate.Succeeded || gate.Failed")
+            register(name="register", arguments={"run-id": run_id_value}, depends="gate.Succeeded || gate.Failed")
+            refused(name="refused", arguments={"run-id": run_id_value}, depends="register && gate.Failed")
             if propose is not None:
-                t_register >> propose(name="propose", arguments={
-                    "version": "{{tasks.register.outputs.parameters.version}}"},
-                    when="{{tasks.register.outputs.parameters.alias}} == champion")
+                propose(name="propose", arguments={"version": "{{tasks.register.outputs.parameters.version}}"},
+                        depends="register && gate.Succeeded",
+                        when="{{tasks.register.outputs.parameters.alias}} == champion")
     body = workflow.to_dict()
     body["metadata"] = workflow_metadata(model, model.names["trainingTemplate"], "training", 0)
     return body

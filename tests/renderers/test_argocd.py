@@ -21,6 +21,7 @@ from renderers import (
     scoring,
     scraping,
     seldon,
+    training_alerts,
 )
 from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
 from tests.conftest import REPO, check_golden
@@ -32,7 +33,7 @@ def test_registry_lists_each_renderer_once() -> None:
     assert MODEL_RENDERERS == {"resolved-spec": resolved_spec.render, "argo": argo.render,
                                "seldon": seldon.render, "monitoring": monitoring.render, "drift": drift.render,
                                "quality": quality.render, "canary": canary.render, "scoring": scoring.render,
-                               "sbom": sbom.render}
+                               "sbom": sbom.render, "training-alerts": training_alerts.render}
     assert ENVIRONMENT_RENDERERS == {"argocd": argocd.render}
     assert TEAM_RENDERERS == {"dashboards": dashboards.render, "scraping": scraping.render,
                               "prediction-log": prediction_log.render}

@@ -72,7 +72,7 @@ def test_a_new_champion_is_proposed_where_no_approval_is_required(models) -> Non
     dev = argo.render(models[("fraud-detector", "dev")])[0].body
     propose = _tasks(dev)["propose"]
     assert propose["when"] == "{{tasks.register.outputs.parameters.alias}} == champion"
-    assert propose["depends"] == "register"
+    assert propose["depends"] == "register && gate.Succeeded"  # never after a refusal (the task `refused` runs)
     [template] = [t for t in dev["spec"]["templates"] if t["name"] == "propose"]
     assert template["container"]["args"] == ["-m", "runtime", "propose", "--version", "{{inputs.parameters.version}}"]
     secrets = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in template["container"]["env"]

@@ -25,17 +25,33 @@ def test_it_selects_the_serving_pods_and_scrapes_both_metrics_ports(environments
     [_, payments] = scraping.render(environments["prod"])
     spec = payments.body["spec"]
     [selector] = spec["selector"]["matchExpressions"]
-    [endpoint] = spec["podMetricsEndpoints"]
-    # one endpoint by port name: the executor's 8000 and the model server's 6000 are both named `metrics`
-    assert endpoint["port"] == "metrics" and endpoint["path"] == seldon.METRICS_PATH
+    # by port name: the executor's 8000 and the model server's 6000 are both named `metrics`; canaries every
+    # 10 s (the analysis sees a bad one's failures within seconds), everything else every 30 s
+    endpoints = spec["podMetricsEndpoints"]
+    assert [(e["port"], e["path"], e["interval"]) for e in endpoints] == [
+        ("metrics", seldon.METRICS_PATH, "30s"), ("metrics", seldon.METRICS_PATH, "10s")]
     [deployment] = seldon.render(models[("fraud-detector", "prod")])
-    for predictor in deployment.body["spec"]["predictors"]:
+    predictors = deployment.body["spec"]["predictors"]
+    assert {p["name"] for p in predictors} == {"main", "canary"}
+    for predictor in predictors:
         labels = predictor["componentSpecs"][0]["metadata"]["labels"]
         assert labels[selector["key"]] in selector["values"]
+        scraped_by = [e["interval"] for e in endpoints if _selects(e["relabelings"][0], labels)]
+        assert scraped_by == (["10s"] if predictor["name"] == "canary" else ["30s"])  # exactly once
         relabelled = {r["targetLabel"]: labels[_pod_label(r["sourceLabels"][0], labels)]
-                      for r in endpoint["relabelings"]}
+                      for r in endpoints[0]["relabelings"][1:]}
         assert relabelled == {"model": "fraud-detector", "environment": "prod", "team": "payments",
                               "predictor": predictor["name"], "version": labels["mlplat.io/version"]}
+    sink = {"mlplat.io/component": "prediction-log", "mlplat.io/team": "payments"}
+    assert [e["interval"] for e in endpoints if _selects(e["relabelings"][0], sink)] == ["30s"]
+
+
+def _selects(rule: dict, labels: dict[str, str]) -> bool:
+    """Prometheus' keep or drop on one source label (its regex anchored), on a pod's labels."""
+    [meta] = rule["sourceLabels"]
+    value = next((v for k, v in labels.items() if scraping.meta_label(k) == meta), "")
+    matches = re.fullmatch(rule["regex"], value) is not None
+    return matches if rule["action"] == "keep" else not matches
 
 
 def _pod_label(meta: str, labels: dict[str, str]) -> str:

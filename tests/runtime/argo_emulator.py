@@ -8,6 +8,16 @@ templated revision, as Argo's init container does). Argo's `{{workflow.parameter
 `valueFrom.path` after the pod ends; `depends` and `when` expressions decide what runs. A resource
 template (`action: create`) creates nothing: its manifest, substituted, is kept in `created`.
 
+What runs, and the Workflow's phase, follow Argo's controller (workflow/controller/dag.go and
+workflow/common/ancestry.go, v3.7): a task whose `when` is false is Skipped; one whose `depends`
+(or `dependencies`) is not met is Omitted; a bare task name in `depends` means
+`(task.Succeeded || task.Skipped || task.Daemoned)`, so an Omitted task satisfies no bare
+dependency; `dependencies` adds `.Failed` or `.Errored` for a dependency with `continueOn`. The DAG,
+and so the Workflow, fails when a target task (one no other task depends on) failed, or when it was
+Skipped or Omitted on a branch whose last completed task failed (Argo's assessDAGPhase: a skipped or
+omitted task inherits its parents' phase, a failure first), unless that task continues on failure.
+The `onExit` template then runs with `{{workflow.status}}`; its own outcome does not change the phase.
+
 A pod's file system is a folder: every path the template mounts is placed under that folder, and the
 same paths in the container's command, args, env and workingDir are rewritten to match. The
 environment is the container's and nothing else, except PATH (to find the image's `python`: here the
@@ -26,23 +36,26 @@ from pathlib import Path
 from typing import Any
 
 _TEMPLATE = re.compile(r"\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}")
-_TASK = re.compile(r"(?<![A-Za-z0-9.-])([a-z0-9][a-z0-9-]*)")  # a task name in a depends expression
+_TASK = re.compile(r"(?<![A-Za-z0-9.-])([A-Za-z0-9][A-Za-z0-9-]*)")  # a task name in a depends expression
 
 
 @dataclass
 class Pod:
     task: str
-    phase: str  # Succeeded, Failed or Omitted
+    phase: str  # Succeeded, Failed, Skipped (`when` false) or Omitted (`depends` not met)
     exit_code: int | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     log: str = ""
+
+
+COMPLETED = ("Succeeded", "Failed", "Error")
 
 
 class ArgoEmulator:
     def __init__(self, template: dict[str, Any], config_maps: dict[str, dict[str, str]], work: Path, *,
                  overrides: dict[str, str] | None = None, secrets: dict[str, dict[str, str]] | None = None,
                  timeout: float = 600):
-        assert template["kind"] in ("WorkflowTemplate", "CronWorkflow"), template["kind"]
+        assert template["kind"] in ("WorkflowTemplate", "CronWorkflow", "Workflow"), template["kind"]
         self.spec = template["spec"]["workflowSpec"] if template["kind"] == "CronWorkflow" else template["spec"]
         self.created: list[dict[str, Any]] = []
         self.templates = {t["name"]: t for t in self.spec["templates"]}
@@ -52,35 +65,58 @@ class ArgoEmulator:
         self.overrides = overrides or {}
         self.secrets = secrets or {}
         self.timeout = timeout
+        self.phase: str | None = None  # the Workflow's, once run() has returned
+        self.exit_handler: Pod | None = None  # the onExit template's pod, where the spec has one
+        self._globals: dict[str, str] = {}  # {{workflow.name}}, and {{workflow.status}} in the exit handler
+        self._task_templates: dict[str, str] = {}  # task -> its template, for the outputs of tasks that never ran
 
     def run(self, parameters: dict[str, str] | None = None) -> dict[str, Pod]:
         workflow = {p["name"]: p.get("value") for p in self.spec.get("arguments", {}).get("parameters", [])}
         unknown = set(parameters or {}) - set(workflow)
         assert not unknown, f"the template has no parameters {unknown}"
         workflow.update(parameters or {})
+        self._globals = {"workflow.name": "emulated"}
         dag = self.templates[self.spec["entrypoint"]]["dag"]["tasks"]
+        tasks = {t["name"]: t for t in dag}
+        self._task_templates = {t["name"]: t["template"] for t in dag}
         pods: dict[str, Pod] = {}
         while len(pods) < len(dag):
             ready = [t for t in dag if t["name"] not in pods and _needs(t) <= set(pods)]
             assert ready, f"the DAG cannot proceed past {sorted(pods)}"
             for task in ready:
-                values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
-                values |= {f"tasks.{name}.outputs.parameters.{k}": v
-                           for name, pod in pods.items() for k, v in pod.outputs.items()}
-                if not _depends_met(task, pods) or not _when(task, values):
+                values = self._values(workflow, pods)
+                if not _depends_met(task, pods, tasks):
                     pods[task["name"]] = Pod(task["name"], "Omitted")
+                    continue
+                if not _when(task, values):
+                    pods[task["name"]] = Pod(task["name"], "Skipped")
                     continue
                 arguments = {p["name"]: _substitute(p["value"], values)
                              for p in task.get("arguments", {}).get("parameters", [])}
                 pods[task["name"]] = self._run_pod(task["name"], self.templates[task["template"]], workflow,
                                                    arguments)
+        self.phase = dag_phase(dag, pods)
+        if "onExit" in self.spec:
+            self._globals["workflow.status"] = self.phase
+            self.exit_handler = self._run_pod(self.spec["onExit"], self.templates[self.spec["onExit"]], workflow, {})
         return pods
+
+    def _values(self, workflow: dict[str, str], pods: dict[str, Pod]) -> dict[str, str]:
+        """What `{{...}}` may name: the workflow's parameters and globals, and the tasks' outputs so far."""
+        values = {f"workflow.parameters.{k}": v for k, v in workflow.items()} | self._globals
+        values |= {f"tasks.{name}.outputs.parameters.{k}": v
+                   for name, pod in pods.items() for k, v in pod.outputs.items()}
+        # a Skipped or Omitted task produced nothing: references to its declared outputs resolve to ""
+        values |= {f"tasks.{name}.outputs.parameters.{output['name']}": ""
+                   for name, pod in pods.items() if pod.phase in ("Skipped", "Omitted")
+                   for output in self.templates[self._task_templates[name]].get("outputs", {}).get("parameters", [])}
+        return values
 
     def _run_pod(self, task: str, template: dict[str, Any], workflow: dict[str, str],
                  arguments: dict[str, str]) -> Pod:
         declared = [p["name"] for p in template.get("inputs", {}).get("parameters", [])]
         assert set(arguments) == set(declared), f"{task}: arguments {sorted(arguments)} for inputs {declared}"
-        values = {f"workflow.parameters.{k}": v for k, v in workflow.items()}
+        values = self._values(workflow, {})
         values |= {f"inputs.parameters.{k}": v for k, v in arguments.items()}
         if "resource" in template:
             import yaml
@@ -162,12 +198,15 @@ def _substitute(text: str, values: dict[str, str]) -> str:
 
 
 def _when(task: dict[str, Any], values: dict[str, str]) -> bool:
-    """Argo's `when` for the form mlplat renders: `<value> == <value>` after substitution."""
+    """Argo's `when` for the forms mlplat renders: `<value> == <value>` or `!=`, after substitution."""
     if "when" not in task:
         return True
-    left, operator, right = _substitute(task["when"], values).partition(" == ")
-    assert operator, f"when {task['when']!r} is not emulated"
-    return left.strip() == right.strip()
+    text = _substitute(task["when"], values)
+    for operator, equal in ((" == ", True), (" != ", False)):
+        left, found, right = text.partition(operator)
+        if found:
+            return (left.strip() == right.strip()) is equal
+    raise AssertionError(f"when {task['when']!r} is not emulated")
 
 
 def _needs(task: dict[str, Any]) -> set[str]:
@@ -176,17 +215,48 @@ def _needs(task: dict[str, Any]) -> set[str]:
     return set(task.get("dependencies", []))
 
 
-def _depends_met(task: dict[str, Any], pods: dict[str, Pod]) -> bool:
-    """Argo's `depends` logic: `a` means a succeeded (or was skipped), `a.Failed` that it failed, etc."""
+def _depends_met(task: dict[str, Any], pods: dict[str, Pod], tasks: dict[str, dict[str, Any]]) -> bool:
+    """Argo's `depends`: `a.Failed` that a failed, and so on; a bare `a` that a Succeeded or was Skipped
+    (never Omitted). `dependencies: [a]` is a bare `a`, and also `a.Failed` (`.Errored`) where a continues
+    on failure (error)."""
     expression = task.get("depends")
     if expression is None:
-        return all(pods[name].phase == "Succeeded" for name in task.get("dependencies", []))
+        if not task.get("dependencies"):
+            return True
+        expression = " && ".join(_expanded(name, tasks[name]) for name in task["dependencies"])
 
     def phase(match: re.Match[str]) -> str:
         name, result = match.group(1), match.group(2)
         if result:
-            return repr(pods[name].phase == result)
-        return repr(pods[name].phase in ("Succeeded", "Omitted"))
+            return repr(pods[name].phase == {"Errored": "Error"}.get(result, result))
+        return repr(pods[name].phase in ("Succeeded", "Skipped"))
 
     python = re.sub(_TASK.pattern + r"(?:\.(Succeeded|Failed|Errored|Skipped|Omitted))?", phase, expression)
     return bool(eval(python.replace("&&", " and ").replace("||", " or ").replace("!", " not ")))  # noqa: S307
+
+
+def _expanded(name: str, task: dict[str, Any]) -> str:
+    results = ["Succeeded", "Skipped"]
+    results += [result for result, key in (("Failed", "failed"), ("Errored", "error"))
+                if (task.get("continueOn") or {}).get(key)]
+    return "(" + " || ".join(f"{name}.{result}" for result in results) + ")"
+
+
+def dag_phase(dag: list[dict[str, Any]], pods: dict[str, Pod]) -> str:
+    """The DAG's phase by Argo's assessDAGPhase: Failed (or Error) where a target task's branch failed."""
+    parents = {t["name"]: _needs(t) for t in dag}
+    targets = [name for name in parents if not any(name in needs for needs in parents.values())]
+
+    def branch(name: str) -> set[str]:
+        """The phases a task carries to its children: its own once it ran, else every parent's."""
+        if pods[name].phase in COMPLETED:
+            return {pods[name].phase}
+        return set().union(*(branch(parent) for parent in parents[name])) if parents[name] else {"Succeeded"}
+
+    continues = {t["name"]: t.get("continueOn") or {} for t in dag}
+    for name in targets:
+        phases = branch(name)
+        for failed, key in (("Failed", "failed"), ("Error", "error")):
+            if failed in phases and not continues[name].get(key):
+                return failed
+    return "Succeeded"

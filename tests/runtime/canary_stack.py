@@ -1,21 +1,27 @@
-"""The canary loop with real components, inside its own network namespace (`unshare -n`).
+"""The canary loop with real components and the defaults `mlplat compile` renders, inside its own network
+namespace (`unshare -n`).
 
 Used by tests/runtime/test_canary_loop.py and benchmarks/canary_rollback.py:
 `python -m tests.runtime.canary_stack WORK [--benchmark]`. It builds a platform repository whose dev
-tumor-classifier rolls out as a 5 -> 25 -> 50 -> 100 canary, with a bare git repository as its origin
-(platform.yaml names it), and three scikit-learn versions: v1 (main), v2 (a broken preprocessing step:
-it answers 500 for about half the requests) and v3 (as good as v1). Debian's Prometheus scrapes the
-executor and model server of each seldon-core stack as the rendered PodMonitor would; a traffic
-thread splits requests between main and canary at random, in the shares of the SeldonDeployment
-rendered on origin's main. The rendered canary CronWorkflow's pod runs as Argo would run it
+tumor-classifier rolls out as the spec's canary (20% of the traffic, one step) with the spec language's
+analysis defaults (every minute, a 20 s deadline, 500 requests, a 10-minute bake), a bare git
+repository as its origin (platform.yaml names it), and three scikit-learn versions: v1 (main), v2 (a
+broken preprocessing step: a model fault, answered 500 MLPLAT_MODEL_ERROR, on every row whose first
+feature is below its mean) and v3 (as good as v1). Debian's Prometheus scrapes the executor and model
+server of each seldon-core stack as the rendered PodMonitor would, at its intervals (canaries every
+10 s, the rest every 30 s). A traffic thread sends rows of which a tenth are from v2's failing region,
+and splits them between main and canary at random in the shares of the SeldonDeployment rendered on
+origin's main. The rendered canary CronWorkflow's pod runs as Argo would run it
 (tests/runtime/argo_emulator.py), with the push Secret and Prometheus' address as the cluster gives them.
 
 The test stands in for GitHub and Argo CD: a branch the pod pushes is merged into origin's main (what
 auto-merge does once the checks pass), and the traffic split then follows the merged rendering (a sync).
-Phases: Prometheus unreachable (the analysis holds, blind); the bad canary (rolled back); the good
-canary (stepped up to 100%, then main). With --benchmark only the bad canary runs, its analysis every
-30 s as the CronWorkflow schedules it (each minute, two rounds), timed from the first failed request to
-the rollback branch on origin. Facts go to WORK/facts.json; every wait is bounded by an event.
+Phases: Prometheus unreachable (the analysis holds, blind); the bad canary, failing a tenth of its
+requests (rolled back); the good canary (promoted to main: its step is pinned as decided eleven minutes
+ago, which stands in for its bake; its evidence is all served and scraped for real). With --benchmark
+only the bad canary runs, at 15 requests per second, its analysis started on the minute as the
+CronWorkflow schedules it, timed from the first failed request to the rollback branch on origin. Facts
+go to WORK/facts.json; every wait is bounded by an event.
 """
 
 from __future__ import annotations
@@ -32,25 +38,25 @@ from typing import Any
 
 import yaml
 
-from tests.runtime.monitoring_stack import Prometheus, loopback_up, scrape_config, spawn, until
+from tests.runtime.monitoring_stack import Prometheus, loopback_up, scrape_configs, spawn, until
 
 MODEL, TEAM, ENV = "tumor-classifier", "platform", "dev"
 FOLDER = f"environments/{ENV}/apps/{TEAM}/{MODEL}"
-MIN_REQUESTS = 30
+TICK_REQUESTS = 100  # canary requests between two analyses of the test: the event a cron tick stands for
+RISKY_SHARE = 0.1  # of requests, from the region of the input v2 fails on
+BENCHMARK_RATE = 15  # requests per second, main and canary together
+BAKED = 11 * 60  # seconds before now the good canary's step is pinned as decided: past the default 10m bake
 SECRET = {"mlplat-git-push": {"username": "mlplat-bot", "password": "not-used-over-file-urls"}}
-
-
-def _spec_overlay(interval: str, confidence: float) -> str:
-    steps = ", ".join(f"{{traffic: {t}, bake: 0s}}" for t in (5, 25, 50, 100))
-    return (f"rollout: {{strategy: canary, canaryTraffic: null, steps: [{steps}], "
-            f"analysis: {{interval: {interval}, confidence: {confidence}, minRequests: {MIN_REQUESTS}}}}}\n"
-            # generous latency targets: a loaded CI machine's slow requests are not what this is about
-            "        slo: {availability: 99.5, latencyP50Ms: 5000, latencyP95Ms: 10000, latencyP99Ms: 20000}")
+# The spec's rollout (canary, 20%) with every analysis setting at its default; generous latency targets: a
+# loaded CI machine's slow requests are not what this is about.
+DEV_SERVING = "slo: {availability: 99.5, latencyP50Ms: 5000, latencyP95Ms: 10000, latencyP99Ms: 20000}"
 
 
 def save_models(folder: Path) -> dict[int, dict[str, Any]]:
     """v1 and v3: standardise, logistic regression. v2: the same with a square root fitted on absolute
-    values and served on signed ones, so that a feature below its mean is NaN and the request fails."""
+    values and served on signed ones, so that a row whose first feature is below its mean becomes NaN, and
+    the model fails on it (scikit-learn refuses NaN: a model fault). Each version's `risky` rows are the
+    eval rows v2 fails on."""
     import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -76,7 +82,7 @@ def save_models(folder: Path) -> dict[int, dict[str, Any]]:
         artifact.save(pipeline, directory, framework="sklearn", task="binary-classification", features=features)
         versions[version] = {"model": MODEL, "version": str(version), "directory": str(directory),
                              "artifactSha256": artifact.digest(directory), "features": features,
-                             "example": x[0].tolist()}
+                             "example": x[0].tolist(), "mean": float(x[:, 0].mean())}
     return versions
 
 
@@ -87,9 +93,10 @@ def pin(versions: dict[int, dict[str, Any]], version: int, spec_hash: str) -> di
             "artifactSha256": versions[version]["artifactSha256"], "specHash": spec_hash, "gate": "passed"}
 
 
-def write_releases(root: Path, main: dict[str, Any], candidate: dict[str, Any] | None) -> None:
+def write_releases(root: Path, main: dict[str, Any], candidate: dict[str, Any] | None, decided_ago: int = 0) -> None:
     """releases.yaml with the pins, and their evidence as `mlplat promote` commits it (the reference
-    model's real evidence with each version's registry facts)."""
+    model's real evidence with each version's registry facts); the candidate's step decided `decided_ago`
+    seconds ago."""
     from tests.conftest import REPO
 
     template = json.loads((REPO / "tests/fixtures/evidence/tumor-classifier-v1.json").read_text())
@@ -99,8 +106,8 @@ def write_releases(root: Path, main: dict[str, Any], candidate: dict[str, Any] |
         evidence.write_text(json.dumps({**template, **{k: v for k, v in pinned.items() if k != "gate"}}))
     release = dict(main)
     if candidate is not None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        release["candidate"] = {**candidate, "traffic": 5, "since": stamp}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - decided_ago))
+        release["candidate"] = {**candidate, "traffic": 20, "since": stamp}
     body = {"apiVersion": "mlplat/v1", "kind": "Releases", "environment": ENV, "releases": {MODEL: release}}
     (root / f"environments/{ENV}/releases.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
 
@@ -109,9 +116,8 @@ def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def build_repository(work: Path, interval: str,
-                     confidence: float) -> tuple[Path, Path, dict[int, dict[str, Any]], str]:
-    """(work clone, bare origin, model versions, spec hash): origin's main pins v1 with v2 as canary at 5%."""
+def build_repository(work: Path) -> tuple[Path, Path, dict[int, dict[str, Any]], str]:
+    """(work clone, bare origin, model versions, spec hash): origin's main pins v1 with v2 as canary at 20%."""
     from compiler.pipeline.check import check_project
     from tests.conftest import copy_repo
 
@@ -120,8 +126,7 @@ def build_repository(work: Path, interval: str,
     platform.write_text(platform.read_text().replace('url: "https://github.com/acme/mlplat.git"',
                                                      f'url: "{origin.as_uri()}"'))
     spec = seed / "specs" / TEAM / MODEL / "model.yaml"
-    spec.write_text(spec.read_text().replace("rollout: {strategy: direct, canaryTraffic: null}",
-                                             _spec_overlay(interval, confidence)))
+    spec.write_text(spec.read_text().replace("rollout: {strategy: direct, canaryTraffic: null}", DEV_SERVING))
     checked, errors = check_project(seed)
     assert not errors, errors
     [model] = [m for m in checked.models if m.name == MODEL and m.environment == ENV]
@@ -145,11 +150,13 @@ def mlplat(root: Path, *args: str) -> str:
 
 
 class Traffic(threading.Thread):
-    """Requests without pause, each to main or the canary at random in the current shares."""
+    """Requests, each to main or the canary at random in the current shares, a RISKY_SHARE of them from the
+    region of the input v2 fails on; without pause, or at `rate` per second."""
 
-    def __init__(self, rows: list[list[float]], features: list[str]):
+    def __init__(self, safe: list[list[float]], risky: list[list[float]], features: list[str],
+                 rate: float | None = None):
         super().__init__(daemon=True)
-        self.rows, self.features = rows, features
+        self.safe, self.risky, self.features, self.rate = safe, risky, features, rate
         self.urls: dict[str, str] = {}
         self.share = 0
         self.stopped = threading.Event()
@@ -161,10 +168,13 @@ class Traffic(threading.Thread):
     def run(self) -> None:
         from compiler.local.serve import PREDICT_PATH, post_json
 
-        index = 0
+        started, index = time.monotonic(), 0
         while not self.stopped.is_set():
+            if self.rate is not None and self.stopped.wait(max(0.0, started + index / self.rate - time.monotonic())):
+                return
             side = "canary" if "canary" in self.urls and self.random.random() * 100 < self.share else "main"
-            row = self.rows[index % len(self.rows)]
+            rows = self.risky if self.random.random() < RISKY_SHARE else self.safe
+            row = rows[index % len(rows)]
             index += 1
             try:
                 status, _ = post_json(self.urls[side] + PREDICT_PATH,
@@ -172,16 +182,16 @@ class Traffic(threading.Thread):
             except OSError:
                 status = 599
             self.sent[side] += 1
-            if status >= 500:
+            if not 200 <= status < 300:
                 self.failed[side] += 1
                 if self.first_failure is None:
                     self.first_failure = time.time()
 
 
 class Loop:
-    def __init__(self, work: Path, interval: str, confidence: float):
+    def __init__(self, work: Path):
         self.work = work
-        self.clone, self.origin, self.versions, self.spec_hash = build_repository(work, interval, confidence)
+        self.clone, self.origin, self.versions, self.spec_hash = build_repository(work)
         self.runs = 0
         self.stacks: dict[int, Any] = {}
 
@@ -246,10 +256,7 @@ def main(work: Path, benchmark: bool) -> int:
     traffic = None
     loop = None
     try:
-        # The test's good canary must pass four steps: at the default 0.99 a canary as good as main is
-        # rolled back in a step up to 1% of the time, and the test would fail that often. The benchmark
-        # times the default.
-        loop = Loop(work, "30s", 0.99) if benchmark else Loop(work, "1m", 0.9999)
+        loop = Loop(work)
         phase("repository")
         free = local_serve.free_port
         address = f"127.0.0.1:{free()}"
@@ -270,8 +277,9 @@ def main(work: Path, benchmark: bool) -> int:
                 for container, port in (("seldon-container-engine", p.executor_metrics), ("model", p.metrics))]
         podmonitor = yaml.safe_load((loop.clone / f"environments/{ENV}/apps/{TEAM}/podmonitor-mlplat-serving.yaml")
                                     .read_text())
-        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                  "scrape_configs": [scrape_config(podmonitor, pods)]}
+        # the rendered PodMonitor's jobs at their own intervals (canaries every 10 s, the rest every 30 s)
+        config = {"global": {"evaluation_interval": "10s"}, "scrape_configs": scrape_configs(podmonitor, pods)}
+        facts["scrape_intervals"] = [job["scrape_interval"] for job in config["scrape_configs"]]
         (work / "prometheus.yml").write_text(yaml.safe_dump(config))
         processes.append(spawn(["prometheus", f"--config.file={work / 'prometheus.yml'}",
                                 f"--storage.tsdb.path={work / 'tsdb'}", f"--web.listen-address={address}"],
@@ -279,11 +287,15 @@ def main(work: Path, benchmark: bool) -> int:
         start_stack(loop, REPO, 1, "main", ports[1])
         start_stack(loop, REPO, 2, "canary", ports[2])
         prom = Prometheus(prometheus_url)
-        until("main and canary scraped", lambda: len(prom.query('up{predictor=~"main|canary"} == 1')) == 4)
+        until("main and canary scraped", lambda: len(prom.query('up{predictor=~"main|canary"} == 1')) == 4,
+              timeout=180)
         phase("stacks up")
         frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
         features = loop.versions[1]["features"]
-        traffic = Traffic(frame[features].to_numpy().tolist(), features)
+        rows = frame[features].to_numpy().tolist()
+        mean = loop.versions[2]["mean"]  # v2 fails where the first feature is below its training mean
+        traffic = Traffic([r for r in rows if r[0] >= mean], [r for r in rows if r[0] < mean], features,
+                          rate=BENCHMARK_RATE if benchmark else None)
         traffic.urls = {"main": loop.stacks[1].url, "canary": loop.stacks[2].url}
         traffic.share = loop.sync()["canary"]
         traffic.start()
@@ -312,7 +324,8 @@ def main(work: Path, benchmark: bool) -> int:
         facts["sent_bad_phase"], facts["failed_bad_phase"] = dict(traffic.sent), dict(traffic.failed)
         facts["canary_cron_after_rollback"] = (loop.clone / FOLDER / f"cronworkflow-{MODEL}-canary.yaml").exists()
         # -- the good canary, pinned as `mlplat promote --candidate` pins it, merged
-        write_releases(loop.clone, pin(loop.versions, 1, loop.spec_hash), pin(loop.versions, 3, loop.spec_hash))
+        write_releases(loop.clone, pin(loop.versions, 1, loop.spec_hash), pin(loop.versions, 3, loop.spec_hash),
+                       decided_ago=BAKED)
         mlplat(loop.clone, "compile")
         git("add", "--all", cwd=loop.clone)
         git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "--quiet", "-m",
@@ -365,9 +378,10 @@ def _until_decided(loop: Loop, prom: Prometheus, url: str, canary_version: str) 
         decision, code, log = loop.analyse(url)
         runs.append({"decision": decision, "exit": code, "log": log[-2500:], "report": _report(log)})
         if decision not in ("hold", "none"):
-            return {**runs[-1], "holds": len(runs) - 1}
-        wanted = counted + MIN_REQUESTS
-        until("more canary requests", lambda: _canary_requests(prom, canary_version) >= wanted)  # noqa: B023
+            return {**runs[-1], "holds": len(runs) - 1, "before": [run["report"][:1] for run in runs[:-1]]}
+        wanted = counted + TICK_REQUESTS
+        until("more canary requests", lambda: _canary_requests(prom, canary_version) >= wanted,  # noqa: B023
+              timeout=180)
     raise AssertionError(f"no decision in {len(runs)} analyses: {runs[-3:]}")
 
 
@@ -385,15 +399,17 @@ def _canary_requests(prom: Prometheus, version: str) -> float:
 
 
 def _scheduled_until_rollback(loop: Loop, url: str, traffic: Traffic) -> dict[str, Any]:
-    """The CronWorkflow's schedule (each minute; rounds every 30 s inside the pod), until a run rolls back."""
+    """The CronWorkflow's schedule (each minute, one analysis: the default interval), until a run rolls back."""
+    runs = []
     for _ in range(6):
         time.sleep(60 - time.time() % 60)  # the next minute, when the controller starts a workflow
         scheduled = time.time()
         decision, code, log = loop.analyse(url)
+        runs.append({"scheduled": scheduled, "decision": decision, "report": _report(log)})
         if decision == "rollback":
             return {"decision": decision, "exit": code, "log": log[-2500:], "scheduled": scheduled,
-                    "pushed": time.time(), "first_failure": traffic.first_failure}
-    raise AssertionError("no rollback in six scheduled runs")
+                    "pushed": time.time(), "first_failure": traffic.first_failure, "runs": runs}
+    raise AssertionError(f"no rollback in six scheduled runs: {runs}")
 
 
 if __name__ == "__main__":

@@ -67,14 +67,15 @@ def rendered(project: Path, fetched: dict[str, Any]) -> dict[str, Any]:
             "dashboard": json.loads(next(iter(board.body["data"].values())))}
 
 
-def scrape_config(podmonitor: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the Prometheus Operator generates for the PodMonitor, with static targets standing in for
-    Kubernetes discovery: each target carries the discovery labels a pod's container port would
-    (namespace, pod, container, port name, pod labels), and the same relabelling runs on them."""
-    [endpoint] = podmonitor["spec"]["podMetricsEndpoints"]
-    meta = podmonitor["metadata"]
+def scrape_configs(podmonitor: dict[str, Any], pods: list[dict[str, Any]],
+                   interval: str | None = None) -> list[dict[str, Any]]:
+    """What the Prometheus Operator generates for the PodMonitor, one job per endpoint, with static targets
+    standing in for Kubernetes discovery: each target carries the discovery labels a pod's container port
+    would (namespace, pod, container, port name, pod labels), and the same relabelling runs on them. Each
+    job scrapes at its endpoint's interval, or at `interval` where a test needs its series sooner."""
     from renderers.scraping import meta_label
 
+    meta = podmonitor["metadata"]
     targets = []
     for pod in pods:
         labels = {"__meta_kubernetes_namespace": meta["namespace"], "__meta_kubernetes_pod_name": pod["name"],
@@ -82,21 +83,26 @@ def scrape_config(podmonitor: dict[str, Any], pods: list[dict[str, Any]]) -> dic
                   "__meta_kubernetes_pod_container_port_name": pod["port_name"]}
         labels.update({meta_label(k): v for k, v in pod["labels"].items()})
         targets.append({"targets": [pod["address"]], "labels": labels})
-    [selector] = podmonitor["spec"]["selector"]["matchExpressions"]
-    keep = [{"source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": endpoint["port"],
-             "action": "keep"},
-            {"source_labels": [meta_label(selector["key"])],
-             "regex": "|".join(selector["values"]), "action": "keep"}]
-    ours = [{"source_labels": r["sourceLabels"], "target_label": r["targetLabel"], "action": r["action"]}
-            for r in endpoint["relabelings"]]
+    selected = [{"source_labels": [meta_label(selector["key"])], "regex": "|".join(selector["values"]),
+                 "action": "keep" if selector["operator"] == "In" else "drop"}
+                for selector in podmonitor["spec"]["selector"]["matchExpressions"]]
     defaults = [{"source_labels": [f"__meta_kubernetes_{source}"], "target_label": target}
                 for source, target in (("namespace", "namespace"), ("pod_name", "pod"),
                                        ("pod_container_name", "container"),
                                        ("pod_container_port_name", "endpoint"))]
-    return {"job_name": f"podMonitor/{meta['namespace']}/{meta['name']}/0", "metrics_path": endpoint["path"],
-            "scrape_interval": "1s", "static_configs": targets,
-            "relabel_configs": [*keep, *defaults, {"target_label": "job", "replacement":
-                                                   f"{meta['namespace']}/{meta['name']}"}, *ours]}
+    jobs = []
+    for index, endpoint in enumerate(podmonitor["spec"]["podMetricsEndpoints"]):
+        keep = [{"source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": endpoint["port"],
+                 "action": "keep"}, *selected]
+        ours = [{key: rule[field] for field, key in (("sourceLabels", "source_labels"), ("targetLabel", "target_label"),
+                                                    ("action", "action"), ("regex", "regex")) if field in rule}
+                for rule in endpoint["relabelings"]]
+        jobs.append({"job_name": f"podMonitor/{meta['namespace']}/{meta['name']}/{index}",
+                     "metrics_path": endpoint["path"], "scrape_interval": interval or endpoint["interval"],
+                     "static_configs": targets,
+                     "relabel_configs": [*keep, *defaults, {"target_label": "job", "replacement":
+                                                            f"{meta['namespace']}/{meta['name']}"}, *ours]})
+    return jobs
 
 
 class Prometheus:
@@ -182,7 +188,7 @@ def main(project: Path, work: Path) -> int:
                                 "mlplat.io/environment": ENV}, "address": f"127.0.0.1:{ports.sink}"})
         (work / "rules.yaml").write_text(yaml.safe_dump(objects["rules"]["spec"]))
         config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "rule_files": ["rules.yaml"],
-                  "scrape_configs": [scrape_config(objects["podmonitor"], pods),
+                  "scrape_configs": [*scrape_configs(objects["podmonitor"], pods, interval="1s"),
                                      {"job_name": "pushgateway", "honor_labels": True, "scrape_interval": "1s",
                                       "static_configs": [{"targets": [gateway]}]}]}
         (work / "prometheus.yml").write_text(yaml.safe_dump(config))

@@ -16,7 +16,8 @@ import yaml
 
 from tests.conftest import copy_repo, init_git, move_artifact_stores
 from tests.runtime.argo_emulator import ArgoEmulator
-from tests.runtime.conftest import registry
+from tests.runtime.conftest import Gateway, registry
+from tests.runtime.test_drift_step import metric_lines
 
 pytestmark = pytest.mark.xdist_group("argo")  # one module-scoped repository for its tests
 # repository.pushSecret; the token goes unused over file:// URLs, but a pod without its Secret never starts
@@ -57,19 +58,38 @@ def rendered(root: Path, team: str, model: str) -> tuple[dict, dict[str, dict[st
     return template, {config_map["metadata"]["name"]: config_map["data"]}
 
 
-def emulate(template: dict, config_maps: dict[str, dict[str, str]], tmp: Path, parameters: dict[str, str]):
+class Emulated:
+    """One run of a rendered pipeline: its pods, the Workflow's phase, what its exit handler pushed."""
+
+    def __init__(self, emulator: ArgoEmulator, pods: dict, tracking: str):
+        self.pods, self.phase, self.client = pods, emulator.phase, registry(tracking)
+        self.report = emulator.exit_handler
+        pushes = [body for method, path, body in Gateway.received if path.startswith("/metrics/job/mlplat-training/")]
+        self.pushed = metric_lines(pushes[-1]) if pushes else {}
+
+    def failure(self) -> str:
+        return "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in self.pods.items())
+
+
+def emulate(template: dict, config_maps: dict[str, dict[str, str]], tmp: Path, parameters: dict[str, str],
+            gateway: str) -> Emulated:
     tracking = f"sqlite:///{tmp / 'mlflow.db'}"
+    # the cluster's MLflow and Pushgateway services
     emulator = ArgoEmulator(template, config_maps, tmp / "pods", secrets=PUSH_SECRET,
-                            overrides={"MLFLOW_TRACKING_URI": tracking})  # the cluster's MLflow service
-    return emulator.run(parameters), registry(tracking)
+                            overrides={"MLFLOW_TRACKING_URI": tracking, "MLPLAT_PUSHGATEWAY": gateway})
+    pods = emulator.run(parameters)
+    return Emulated(emulator, pods, tracking)
 
 
-def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo, tmp_path: Path) -> None:
+def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo, tmp_path: Path, gateway) -> None:
     root, store, (_, head) = cluster_repo
-    pods, client = emulate(*rendered(root, "platform", "tumor-classifier"), tmp_path, {})  # as the CronWorkflow does
+    # as the CronWorkflow does
+    run = emulate(*rendered(root, "platform", "tumor-classifier"), tmp_path, {}, gateway)
+    pods, client = run.pods, run.client
     assert {name: pod.phase for name, pod in pods.items()} == {
         "train": "Succeeded", "evaluate": "Succeeded", "gate": "Succeeded", "register": "Succeeded",
-        "propose": "Succeeded"}, "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
+        "refused": "Omitted", "propose": "Succeeded"}, run.failure()
+    assert run.phase == "Succeeded" and run.pushed["mlplat_training_failed"] == 0  # the exit handler's report
     assert pods["train"].outputs["git-commit"] == head
     version = client.get_model_version("tumor-classifier", "1")
     assert version.tags["mlplat.git_commit"] == head
@@ -93,11 +113,12 @@ def test_reference_model_on_a_schedule_trains_from_the_branch_head(cluster_repo,
     assert "environments/dev/apps/platform/tumor-classifier/seldondeployment-tumor-classifier.yaml" in changed
 
 
-def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path: Path) -> None:
+def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path: Path, gateway) -> None:
     root, store, (first, head) = cluster_repo
-    pods, client = emulate(*rendered(root, "growth", "churn-predictor"), tmp_path, {"git-commit": first})
-    assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 5, \
-        "\n".join(f"== {name}\n{pod.log[-3000:]}" for name, pod in pods.items())
+    run = emulate(*rendered(root, "growth", "churn-predictor"), tmp_path, {"git-commit": first}, gateway)
+    pods, client = run.pods, run.client
+    assert [pod.phase for pod in pods.values()] == ["Succeeded"] * 4 + ["Omitted", "Succeeded"], run.failure()
+    assert run.phase == "Succeeded"
     version = client.get_model_version("churn-predictor", "1")
     assert version.tags["mlplat.git_commit"] == first != head
     run = client.get_run(version.run_id)
@@ -116,12 +137,34 @@ def test_command_model_trains_from_the_commit_it_is_given(cluster_repo, tmp_path
     assert evidence["data"]["train"]["sha256"] == run.data.tags["mlplat.data.train.sha256"]
 
 
-def test_without_the_code_artifact_the_entrypoint_is_not_found(cluster_repo, tmp_path: Path) -> None:
-    """What every pod did before the code was an artifact: the emulator's isolation is real."""
+def test_without_the_code_artifact_the_entrypoint_is_not_found(cluster_repo, tmp_path: Path, gateway) -> None:
+    """What every pod did before the code was an artifact: the emulator's isolation is real. A failed train
+    fails the Workflow, and the exit handler says so."""
     root, _, _ = cluster_repo
     template, config_maps = rendered(root, "platform", "tumor-classifier")
     train = next(t for t in template["spec"]["templates"] if t["name"] == "train")
     del train["inputs"]["artifacts"]
-    pods, _ = emulate(template, config_maps, tmp_path, {"git-commit": git.Repo(root).head.commit.hexsha})
-    assert pods["train"].phase == "Failed"
-    assert "No module named 'tumor_classifier'" in pods["train"].log
+    run = emulate(template, config_maps, tmp_path, {"git-commit": git.Repo(root).head.commit.hexsha}, gateway)
+    assert run.pods["train"].phase == "Failed"
+    assert "No module named 'tumor_classifier'" in run.pods["train"].log
+    assert {run.pods[name].phase for name in ("evaluate", "gate", "register", "refused", "propose")} == {"Omitted"}
+    assert run.phase == "Failed" and run.pushed["mlplat_training_failed"] == 1
+
+
+def test_a_run_the_gate_refuses_is_registered_and_fails_the_workflow(cluster_repo, tmp_path: Path, gateway) -> None:
+    """A gate no model meets (roc_auc >= 1.01 in the spec the pods read): the run is registered as a
+    challenger, nothing is proposed, `refused` fails, and so does the Workflow, which the exit handler pushes
+    for MlplatTrainingFailed. Before `refused`, Argo counted such a run Succeeded."""
+    root, _, _ = cluster_repo
+    template, config_maps = rendered(root, "platform", "tumor-classifier")
+    [(name, data)] = config_maps.items()
+    spec = json.loads(data["model.json"])
+    spec["spec"]["evaluation"]["gates"] = [{"metric": "roc_auc", "min": 1.01}]
+    run = emulate(template, {name: {**data, "model.json": json.dumps(spec)}}, tmp_path, {}, gateway)
+    assert {name: pod.phase for name, pod in run.pods.items()} == {
+        "train": "Succeeded", "evaluate": "Succeeded", "gate": "Failed", "register": "Succeeded",
+        "refused": "Failed", "propose": "Omitted"}, run.failure()
+    assert run.client.get_registered_model("tumor-classifier").aliases == {"challenger": 1}
+    assert "the gate refused run" in run.pods["refused"].log and "roc_auc" in run.pods["refused"].log
+    assert run.phase == "Failed" and run.report.phase == "Succeeded"
+    assert run.pushed["mlplat_training_failed"] == 1 and run.pushed["mlplat_training_last_run_timestamp_seconds"] > 0

@@ -32,7 +32,7 @@ def test_twice_the_error_rate_at_adequate_volume_rolls_back() -> None:
     assert decision.action == "rollback" and "errors" in decision.reason
     [errors] = decision.checks
     assert errors["worse"] and errors["pValue"] < errors["alpha"] == pytest.approx(look_alpha(0.99, 16, 1))
-    assert errors["test"].startswith("Fisher exact, one-sided")
+    assert errors["test"].startswith("Fisher exact on failed requests (any status but 2xx), one-sided")
 
 
 def test_equal_rates_step_up_once_the_step_has_baked() -> None:
@@ -95,6 +95,33 @@ def test_sparse_score_bins_are_pooled_with_their_neighbours() -> None:
     assert distribution["pValue"] > 0.05 and decision.action == "step"
     low = pool_sparse(["score <= 0.5", "score <= 1", "score <= 0.1"], [20, 300, 50], [5, 25, 3])
     assert low == (["score <= 0.5", "score <= 1"], [[70, 300], [8, 25]])  # the first two bins: score <= 0.5
+
+
+def test_a_canary_failing_on_one_region_of_its_input_is_worse_in_distribution() -> None:
+    """A canary that fails on the high scores (the requests main answers with a score above 0.9) predicts the
+    rest as main does: its failed requests are an outcome of their own, so the shift shows."""
+    main = {"score <= 0.1": 6_000, "score <= 0.9": 2_000, "score <= 1": 2_000, "failed": 0}
+    canary = {"score <= 0.1": 600, "score <= 0.9": 200, "score <= 1": 0, "failed": 200}
+    decision = decide(Evidence(Arm(10_000, 0, distribution=main), Arm(1_000, 0, distribution=canary)), plan())
+    [_, distribution] = decision.checks
+    assert distribution["canary"]["score <= 1"] == 0 and distribution["canary"]["failed"] == 200
+    assert distribution["worse"] and decision.action == "rollback"
+    sparse = pool_sparse(["score <= 0.5", "failed", "score <= 1"], [500, 0, 500], [40, 2, 38])
+    assert sparse == (["score <= 0.5", "score <= 1 + failed"], [[500, 500], [40, 40]])  # pooled with the top bin
+
+
+def test_failures_by_reason_are_shown_on_both_sides() -> None:
+    decision = decide(Evidence(Arm(20_000, 10, failures={"MICROSERVICE_BAD_DATA": 10}),
+                               Arm(2_000, 900, failures={"MLPLAT_MODEL_ERROR": 899, "MICROSERVICE_BAD_DATA": 1})),
+                      plan())
+    assert decision.action == "rollback"
+    assert decision.checks[0]["reasons"]["canary"] == {"MLPLAT_MODEL_ERROR": 899, "MICROSERVICE_BAD_DATA": 1}
+
+
+def test_counts_the_tests_cannot_judge_are_blind_never_a_pass() -> None:
+    nan_moments = Arm(2_000, 0, moments=(2_000, float("nan"), 1.0))
+    decision = decide(Evidence(Arm(20_000, 0, moments=(20_000, 1.0, 1.0)), nan_moments), plan())
+    assert (decision.action, decision.blind) == ("hold", True) and "no p-value for mean" in decision.reason
 
 
 def test_the_smallest_classes_are_pooled_together() -> None:

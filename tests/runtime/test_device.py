@@ -71,3 +71,33 @@ class _MakesTensorsInForward(torch.nn.Module):
 def test_tensors_a_model_creates_in_forward_move_too(tmp_path: Path) -> None:
     _runs_on_meta(artifact.save(_MakesTensorsInForward(), tmp_path / "model", framework="pytorch",
                                 task="binary-classification", features=["a", "b", "c"]), 3)
+
+
+def test_a_step_that_requested_gpus_stops_on_a_cpu_build_of_torch(tmp_path: Path) -> None:
+    """prod tumor-classifier's rendered train step (1 h100: MLPLAT_GPUS=1, the GPU image) run with this
+    machine's torch, the CPU build: it stops at once with exit 2 and says why, before a run is tracked;
+    without MLPLAT_GPUS nothing is checked (a laptop, a CPU pool)."""
+    import subprocess
+    import sys
+
+    from compiler.pipeline.check import check_project
+    from renderers import argo
+    from runtime.device import missing_gpus
+
+    checked, _ = check_project(REPO)
+    [model] = [m for m in checked.models if m.name == "tumor-classifier" and m.environment == "prod"]
+    template = argo.render(model)[0].body
+    [train] = [t for t in template["spec"]["templates"] if t["name"] == "train"]
+    pod_env = {e["name"]: e["value"] for e in train["container"]["env"] if "value" in e}
+    assert pod_env["MLPLAT_GPUS"] == "1" and "mlplat-runtime-gpu" in train["container"]["image"]
+    assert missing_gpus(0) is None
+    if torch.version.cuda is None:
+        assert "is a CPU build" in missing_gpus(1)
+    (tmp_path / "model.json").write_text(model.summary_json())
+    env = {**os.environ, "MLPLAT_GPUS": pod_env["MLPLAT_GPUS"], "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "runtime", "train", "--spec", str(tmp_path / "model.json"),
+                           "--tracking-uri", f"sqlite:///{tmp_path / 'never.db'}", "--outputs", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    if missing_gpus(1):
+        assert done.returncode == 2 and "the pod requested 1 GPU(s)" in done.stderr, done.stderr
+        assert not (tmp_path / "never.db").exists()  # stopped before MLflow was touched

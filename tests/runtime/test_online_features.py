@@ -134,3 +134,49 @@ def test_the_client_runs_in_the_model_servers_environment(served: tuple[str, Any
                          capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout) == client(served[0], "churn_features").lookup({"customer_id": [1, 2]})
+
+
+class ColdFeatureServer:
+    """A feature server whose first lookup takes longer than a request's timeout, as Feast's does while it
+    loads its registry and store; it answers every lookup with NOT_FOUND."""
+
+    def __init__(self, first_lookup_seconds: float):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.lookups = 0
+        cold = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                cold.lookups += 1
+                if cold.lookups == 1:
+                    time.sleep(first_lookup_seconds)
+                body = json.dumps({"metadata": {"feature_names": []}, "results": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+def test_the_model_server_is_ready_only_once_the_feature_server_answers() -> None:
+    """The warm-up the model server runs while it loads waits out a cold first lookup (3 s, beyond the 2 s a
+    request may take), so that the first request it serves meets a warm server; a server that never
+    answers stops the model server from starting, with the reason."""
+    cold = ColdFeatureServer(first_lookup_seconds=3)
+    try:
+        online = OnlineFeatures.from_definitions(cold.url, DEFINITIONS, "churn_features", timeout_seconds=2)
+        assert online.warm_up(120) == 1 and cold.lookups == 1
+    finally:
+        cold.server.shutdown()
+    nobody = OnlineFeatures.from_definitions(f"http://127.0.0.1:{_free_port()}", DEFINITIONS, "churn_features")
+    with pytest.raises(RuntimeError, match="did not answer a lookup within 0.5 s"):
+        nobody.warm_up(0.5, sleep=lambda _: None)

@@ -248,3 +248,38 @@ def test_counters_follow_the_kind_of_output(output: str, scores: list, expected:
     counts = _Counts()
     counts.add(np.array(scores), output)
     assert {(m["key"], m["tags"].get("class", "")): m["value"] for m in counts.metrics()} == expected
+
+
+def test_refused_requests_are_counted_by_reason_on_the_metrics_port(server, eval_rows) -> None:
+    reason = 'reason="MICROSERVICE_BAD_DATA"'
+    before = _metric(server, "mlplat_request_failures_total", reason)
+    assert local_serve.post_json(server.url + local_serve.PREDICT_PATH, {"data": {"ndarray": [[1.0]]}})[0] == 400
+    assert _metric(server, "mlplat_request_failures_total", reason) == before + 1
+
+
+@pytest.mark.parametrize("fault,reason", [("raises", "MLPLAT_MODEL_ERROR"), ("nan", "MLPLAT_MODEL_NON_FINITE")])
+def test_a_model_fault_is_the_servers_error_counted_by_reason(server, eval_rows, monkeypatch: pytest.MonkeyPatch,
+                                                              fault: str, reason: str) -> None:
+    """Valid rows the model fails on (an exception in predict, output that is not finite) answer 500 with
+    the reason, not a 400 that blames the client: a canary failing this way is compared as a failure."""
+    import runtime.serving as serving
+
+    monkeypatch.setenv("MLPLAT_ARTIFACT_SHA256", server.fetched["artifactSha256"])
+    monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "0")
+    model = serving.MlplatModel(server.fetched["directory"])
+    model.load()
+
+    def broken(rows):
+        if fault == "raises":
+            raise ValueError("Input X contains NaN.")
+        return np.full(len(rows), np.nan)
+
+    monkeypatch.setattr(model.model, "predict", broken)
+    request = {"data": {"names": server.fetched["features"], "ndarray": eval_rows[:2].tolist()}}
+    with pytest.raises(serving.BadRequest) as refused:
+        model.predict_raw(request)
+    assert (refused.value.status_code, refused.value.reason) == (500, reason)
+    assert "model" in refused.value.message
+    assert model._pending.failures == {reason: 1}
+    assert {"type": "COUNTER", "key": "mlplat_request_failures", "value": 1, "tags": {"reason": reason}} in \
+        model._pending.metrics()

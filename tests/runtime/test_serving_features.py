@@ -65,7 +65,11 @@ def served(project: Path) -> dict[str, Any]:
     feature_server = next(line.split(" from ")[1].split()[0] for line in lines if line.strip().startswith("features:"))
     env = {**model_env(feature_server, SERVICE, project / "environments/dev/features/definitions.json"),
            "MLPLAT_ARTIFACT_SHA256": artifact.digest(directory)}
-    yield {"process": process, "url": f"http://127.0.0.1:{ports['--port']}", "output": "".join(lines),
+    url = f"http://127.0.0.1:{ports['--port']}"
+    # the first request after it said it was ready: the feature server must have been ready before it
+    first = local_serve.post_json(url + local_serve.PREDICT_PATH,
+                                  {"data": {"names": ["customer_id"], "ndarray": [[1]]}})
+    yield {"process": process, "url": url, "output": "".join(lines), "first": first,
            "metrics": f"http://127.0.0.1:{ports['--metrics-port']}{local_serve.METRICS_PATH}",
            "model": artifact.load(directory), "directory": str(directory), "env": env}
     if process.poll() is None:
@@ -97,6 +101,11 @@ def metric(served: dict[str, Any], name: str, label: str = "") -> float:
         text = response.read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith(name + "{") and label in line)
+
+
+def test_the_first_request_after_start_is_answered(served) -> None:
+    status, answer = served["first"]
+    assert status == 200, answer  # it was 503 MLPLAT_FEATURES_UNREACHABLE while the feature server was cold
 
 
 def test_entity_keys_are_scored_on_the_offline_features_at_the_same_time(served, offline) -> None:
@@ -138,7 +147,10 @@ def test_an_unknown_entity_is_a_counted_error_not_a_default(served) -> None:
 
 
 def test_stale_values_and_a_server_that_is_down_are_503(served, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In process (the class seldon-core loads), with the running feature server and a later clock."""
+    """In process (the class seldon-core loads), with the running feature server and a later clock; then the
+    feature server gone after the model server started. One that is gone when it starts stops it starting."""
+    import dataclasses
+
     from runtime.serving import MlplatModel
 
     for name, value in served["env"].items():
@@ -150,12 +162,16 @@ def test_stale_values_and_a_server_that_is_down_are_503(served, monkeypatch: pyt
         model.predict_raw({"data": {"names": ["customer_id"], "ndarray": [[1]]}})
     assert (raised.value.status_code, raised.value.reason) == (503, "MLPLAT_FEATURES_STALE")
     assert "older than their view's TTL" in raised.value.message
-    monkeypatch.setenv("MLPLAT_FEATURE_SERVER_URL", f"http://127.0.0.1:{local_serve.free_port()}")
-    model.load()
+    gone = f"http://127.0.0.1:{local_serve.free_port()}"
+    model.online = dataclasses.replace(model.online, url=gone)  # it stopped answering after the start
     with pytest.raises(Exception) as raised:
         model.predict_raw({"data": {"names": ["customer_id"], "ndarray": [[1]]}})
     assert (raised.value.status_code, raised.value.reason) == (503, "MLPLAT_FEATURES_UNREACHABLE")
     assert model._pending.feature_errors == {"stale": 1, "unreachable": 1}
+    monkeypatch.setenv("MLPLAT_FEATURE_SERVER_URL", gone)
+    monkeypatch.setenv("MLPLAT_FEATURE_READY_SECONDS", "1")
+    with pytest.raises(RuntimeError, match=f"the feature server at {gone} did not answer a lookup within 1 s"):
+        MlplatModel(served["directory"]).load()  # not ready, so no traffic: the pod's probes keep it out
 
 
 def test_a_version_is_not_served_on_features_its_service_lost(served, tmp_path: Path,

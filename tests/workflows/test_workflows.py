@@ -140,7 +140,7 @@ def test_pr_workflow_steps_pass_on_a_good_pull_request(pull_request: tuple[Path,
     plan = (clone / "plan.md").read_text()
     assert "| ~ | `ConfigMap/churn-predictor-spec` | `gate roc_auc min: 0.78 -> 0.8` |" in plan
     # 13: the model card too, and prod's feature-server ConfigMap (it carries the spec hash)
-    assert "**0** to create, **13** to change, **0** to delete" in plan
+    assert "**0** to create, **16** to change, **0** to delete" in plan
 
 
 def test_a_pull_request_of_release_pins_only_skips_the_suite_and_still_passes(pull_request: tuple[Path, str],
@@ -171,7 +171,9 @@ def test_the_job_that_runs_pull_request_code_has_no_secret() -> None:
     jobs = load(PR_WORKFLOW)["jobs"]
     assert "secrets." not in yaml.safe_dump(jobs["checks"]) and "secrets." not in yaml.safe_dump(jobs["tests"])
     gate = jobs["gate"]
-    assert "secrets.MLFLOW_TRACKING_TOKEN" in gate["env"]["MLFLOW_TRACKING_TOKEN"]
+    for env in ("DEV", "STAGING", "PROD"):  # each registry's token, each verifier given its own only
+        secret = f"${{{{ secrets.MLFLOW_TRACKING_TOKEN_{env} }}}}"
+        assert gate["env"][f"MLPLAT_ENV_{env}_MLFLOW_TRACKING_TOKEN"] == secret
     trusted, pr = gate["steps"][0], gate["steps"][1]
     assert trusted["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
     assert trusted["with"]["path"] == "trusted"
