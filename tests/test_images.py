@@ -38,3 +38,12 @@ def test_the_gpu_image_installs_the_gpu_lock() -> None:
     dockerfile = (REPO / "platform/images/runtime-gpu/Dockerfile").read_text()
     assert "COPY platform/images/runtime-gpu/requirements.lock ./requirements.lock" in dockerfile
     assert "--require-hashes" in dockerfile and "download.pytorch.org/whl/cpu" not in dockerfile
+
+
+def test_the_workflows_lock_pins_what_the_runtime_lock_pins() -> None:
+    """.github/workflows install mlplat[registry] from requirements-registry.lock: the same versions as the
+    runtime image, every file hashed, nothing resolved at run time."""
+    registry, cpu = pins(REPO / "platform/images/runtime/requirements-registry.lock"), pins(CPU)
+    assert {"mlflow", "pydantic", "pyyaml", "gitpython"} <= set(registry)
+    assert {name: version for name, version in registry.items() if cpu.get(name) != version} == {}
+    assert hashed(REPO / "platform/images/runtime/requirements-registry.lock")

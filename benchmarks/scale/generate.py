@@ -117,7 +117,7 @@ def _pin(root: Path, rng: random.Random, store: str, env: str, name: str, versio
         "artifactSha256": hashlib.sha256(run_id.encode()).hexdigest(),
         "specHash": hashlib.sha256(name.encode()).hexdigest(),
         "gate": "passed",
-        "approvedBy": [team["owners"][1]],
+        "approvedBy": [next(h for h in team["owners"] if "/" not in h)],  # a person of the team, not a GitHub team
     }
     evidence = json.loads(EXAMPLE_EVIDENCE.read_text())
     evidence.update({key: pin[key] for key in ("version", "runId", "modelUri", "artifactSha256", "specHash")})

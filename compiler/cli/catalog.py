@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.cli.inventory import registry_of
 from compiler.gitops import catalog_data, catalog_site
+from compiler.local.leftovers import remove_left_behind
 from compiler.pipeline.plan import build_plan
 from compiler.pipeline.render_cache import RenderCache
 
@@ -66,6 +68,8 @@ def _unsafe_output(root: Path, output: Path) -> str | None:
 
 
 def _write_whole(output: Path, site: dict[str, bytes]) -> None:
+    # what a killed run left beside the output: its half-written site, or the previous one it was replacing
+    remove_left_behind(output.parent, rf"{re.escape(output.name)}\.(partial|previous)-(?P<pid>\d+)")
     staged = output.with_name(f"{output.name}.partial-{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     try:

@@ -33,6 +33,8 @@ def report_commit(command: str, action: Callable[[], Committed]) -> int:
     except (PromoteError, gitbase.GitError) as exc:
         print(f"mlplat {command}: refused: {exc}", file=sys.stderr)
         return EXIT_ERRORS
-    print(f"committed {done.commit[:12]} on branch {done.branch}; push it and open a pull request\n")
+    # runtime/canary/proposal.py reads the branch from this line
+    print(f"committed {done.commit[:12]} on branch {done.branch}; push it (git push origin {done.branch}) and open "
+          "a pull request; the work tree and HEAD are unchanged\n")
     print(done.message)
     return EXIT_OK

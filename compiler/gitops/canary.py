@@ -62,7 +62,7 @@ def apply_decision(root: Path, model: str, env: str, decision: dict[str, Any]) -
     releases = releases.model_copy(update={"releases": {**releases.releases, model: updated}})
     base = repository.head.commit.hexsha[:8]
     branch = f"mlplat/canary-{model}-{env}-v{candidate.version}-{action}-{decision['traffic']['to'] or 0}-{base}"
-    return commit_pin(root, repository, env, releases, branch, message(model, env, decision), {})
+    return commit_pin(root, env, releases, branch, message(model, env, decision), {})
 
 
 def message(model: str, env: str, decision: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 deterministically, and the pin committed on a new branch with the rendered result.
 
 Both refuse on a dirty work tree, recompile environments/ so the commit carries the rendered result,
-and commit with GitPython under a message naming the model, the version and its evidence.
+and commit beside the work tree (commit_tree.py: the branch appears whole or not at all) under a
+message naming the model, the version and its evidence.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.gitops import gitbase
+from compiler.gitops import commit_tree, gitbase
 from compiler.local import runtime_call
 from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
-from compiler.pipeline.plan import build_plan
+from compiler.pipeline.plan import DuplicateOutput, build_plan
 from compiler.pipeline.render_cache import RenderCache
-from compiler.pipeline.write import UnsafeTree, write_plan
+from compiler.pipeline.write import INDEX, desired_files, inside_output
 from compiler.spec.emit import dump_yaml
 from compiler.spec.releases import PinnedVersion, Releases, releases_path
 
@@ -106,36 +107,38 @@ def checked_project(root: Path, situation: str = "the specs do not validate") ->
     return checked
 
 
-def commit_pin(root: Path, repository, env: str, releases: Releases, branch: str, message: str,
+def commit_pin(root: Path, env: str, releases: Releases, branch: str, message: str,
                evidence: dict[str, bytes]) -> Committed:
-    """Write the pins (and evidence files), recompile, and commit on a new branch; on any failure the
-    branch is deleted and the work tree is as it was."""
-    if branch in [head.name for head in repository.heads]:
+    """The pins (and evidence files) written, environments/ recompiled, and one commit on HEAD as the new
+    branch `branch` (compiler/gitops/commit_tree.py: the work tree, the index and HEAD are never touched, so
+    a kill at any moment leaves the repository as it was or the branch complete)."""
+    if commit_tree.branch_exists(root, branch):
         raise PromoteError(f"branch {branch} exists already")
     path = root / releases_path(env)
-    content = dump_releases(releases, _header(path, env))
-    original_branch = repository.active_branch
-    created = [relative for relative in (releases_path(env), *evidence) if not (root / relative).exists()]
-    repository.git.checkout("-b", branch)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-        for relative, document in evidence.items():
-            (root / relative).parent.mkdir(parents=True, exist_ok=True)
-            (root / relative).write_bytes(document)
-        # The new pin and its evidence are validated as committed; the errors name those files, which
-        # are removed again below, so the message is the only record of them.
-        checked = checked_project(root, f"with the new pin, {releases_path(env)} and its evidence do not validate")
+    inputs = {releases_path(env): dump_releases(releases, _header(path, env)), **evidence}
+    head = gitbase.read_inputs(root, "HEAD")
+    with gitbase.written_inputs(root, {**head, **inputs}) as scratch:
+        # The new pin and its evidence are validated as they would be committed; the errors name the files
+        # as the repository does, and nothing of them is written to the work tree.
+        checked = checked_project(scratch, f"with the new pin, {releases_path(env)} and its evidence do not validate")
         try:
-            written = write_plan(root, build_plan(checked, RenderCache(root)))
-        except UnsafeTree as exc:
+            desired = desired_files(build_plan(checked, RenderCache(root)))
+        except DuplicateOutput as exc:
             raise PromoteError(str(exc)) from exc
-        repository.git.add("--all", "--", releases_path(env), *evidence, *written.written, *written.deleted)
-        commit = repository.index.commit(message)
-    except Exception:
-        repository.git.checkout("--force", original_branch.name)
-        repository.git.branch("-D", branch)
-        for relative in created:  # untracked, so the checkout above leaves them behind
-            (root / relative).unlink(missing_ok=True)
-        raise
-    return Committed(branch, commit.hexsha, message)
+        before = _generated_at_head(root)
+        changes: dict[str, bytes | None] = {p: f.content for p, f in desired.items() if before.get(p) != f.sha256}
+        changes.update((p, None) for p in before if p not in desired)
+        changes.update(inputs)
+    try:
+        commit = commit_tree.commit_files(root, branch, message, changes)
+    except gitbase.GitError as exc:
+        raise PromoteError(str(exc)) from exc
+    return Committed(branch, commit, message)
+
+
+def _generated_at_head(root: Path) -> dict[str, str]:
+    """path -> sha256 of every file HEAD's environments/GENERATED.sha256 lists (what its compile generated)."""
+    index = gitbase.file_at(root, "HEAD", INDEX) or b""
+    listed = dict(reversed(line.split("  ", 1)) for line in index.decode("utf-8", "replace").splitlines()
+                  if "  " in line)
+    return {path: sha for path, sha in listed.items() if inside_output(path)}

@@ -36,7 +36,7 @@ from compiler.spec.releases import Candidate, PinnedVersion, Release
 def promote(root: Path, model: str, env: str, version: str | None, tracking_uri: str | None, *,
             candidate: bool = False, approved_by: tuple[str, ...] = (), now: datetime | None = None,
             source_tracking_uri: str | None = None) -> Committed:
-    repository = clean_repo(root)
+    clean_repo(root)
     checked = checked_project(root)
     platform = checked.project.platform
     if env not in platform.environment_names:
@@ -94,7 +94,7 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
                f"run {pin.run_id}, artifact sha256 {pin.artifact_sha256}, spec {pin.spec_hash[:12]}\n{origin}"
                f"{evidence}\n" + trailers("promote", model, env))
     branch = f"mlplat/promote-{model}-{env}-v{pin.version}"
-    return commit_pin(root, repository, env, updated, branch, message,
+    return commit_pin(root, env, updated, branch, message,
                       {evidence_path(env, model, pin.version): evidence_doc})
 
 

@@ -27,7 +27,7 @@ from compiler.spec.releases import Release, Releases, releases_path
 
 
 def rollback(root: Path, model: str, env: str, tracking_uri: str | None, *, reason: str | None = None) -> Committed:
-    repository = clean_repo(root)
+    clean_repo(root)
     checked = checked_project(root)
     current = checked.project.release(env, model)
     if current is None:
@@ -55,7 +55,7 @@ def rollback(root: Path, model: str, env: str, tracking_uri: str | None, *, reas
     evidence = {}
     if not (root / evidence_path(env, model, target.version)).is_file():  # pinned there before; keep it if kept
         evidence[evidence_path(env, model, target.version)] = pin_from_facts(model, result.facts)[1]
-    return commit_pin(root, repository, env, updated, f"mlplat/rollback-{model}-{env}-v{target.version}", message,
+    return commit_pin(root, env, updated, f"mlplat/rollback-{model}-{env}-v{target.version}", message,
                       evidence)
 
 

@@ -14,15 +14,18 @@ repository not validate with it.
 from __future__ import annotations
 
 import json
+import keyword
 import os
 import re
 import shutil
 import string
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.local.embedded import WORK_DIR
+from compiler.local.leftovers import remove_left_behind
 from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
 from compiler.spec.names import model_name_problem
@@ -31,6 +34,7 @@ from compiler.spec.scaffold import TEMPLATES
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # A model name that is also a Python package once its dashes are underscores, and a DNS label.
 _NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+PLATFORM_PACKAGES = frozenset({"compiler", "renderers", "runtime"})  # on the pods' path before a team's code
 
 
 class ScaffoldError(Exception):
@@ -54,6 +58,12 @@ def new_model(root: Path, checked: Checked, name: str, team: str, template: str,
                             "package)")
     if problem := model_name_problem(name):
         raise ScaffoldError(f"{name!r}: {problem}")
+    package = name.replace("-", "_")
+    if keyword.iskeyword(package) or package in sys.stdlib_module_names or package in PLATFORM_PACKAGES:
+        what = ("a Python keyword" if keyword.iskeyword(package) else
+                "a module of Python's standard library" if package in sys.stdlib_module_names else "mlplat's own")
+        raise ScaffoldError(f"{name!r} cannot name a model: its package {package!r} is {what}, so its code could not "
+                            "be imported (or would hide that module); choose another name")
     owning = platform.team(team)
     if owning is None:
         raise ScaffoldError(f"no team {team!r} in platform/platform.yaml; teams: "
@@ -74,8 +84,9 @@ def new_model(root: Path, checked: Checked, name: str, team: str, template: str,
     # renamed into place: a killed `new` leaves no half folder among the specs.
     work = root / WORK_DIR / "new"
     work.mkdir(parents=True, exist_ok=True)
+    remove_left_behind(work, r"(?P<pid>\d+)-.+")  # what a killed `new` left
     new_team_folder = not folder.parent.exists()
-    staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=work))
+    staging = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{name}-", dir=work))
     try:
         for relative, text in rendered.items():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)

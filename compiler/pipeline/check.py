@@ -13,6 +13,7 @@ from compiler.pipeline.entrypoints import entrypoint_problems
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.policy import (
     environment_policy,
+    local_data_policy,
     merge_environments,
     model_policy,
     platform_policy,
@@ -70,7 +71,8 @@ def check_loaded(project: Project, errors: list[SpecError]) -> tuple[Checked | N
             where = SpecLocator(loaded.doc, env.name)
             errors += spec_rules(model, where) + entrypoint_problems(root, model, where)
             per_environment += [(env.name, e) for e in environment_policy(model, where, project.platform_doc)
-                                + production_policy(model, where, project.platform_doc)]
+                                + production_policy(model, where, project.platform_doc)
+                                + local_data_policy(model, where, platform.spec.defaults.local_data_roots)]
             resolved.append((model, where))
     per_environment += quota_policy(resolved, platform, project.platform_doc)
     errors += merge_environments(per_environment, platform.environment_names)

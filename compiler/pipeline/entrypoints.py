@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.resolve import SpecLocator
 from compiler.spec.resolved import ResolvedModel
+from compiler.spec.types import MODULE, MODULE_PART_MAX
 
 FIELD = ("training", "entrypoint")
 
@@ -28,6 +29,10 @@ def entrypoint_problems(root: Path, model: ResolvedModel, where: SpecLocator) ->
         return _module_problems(root, model, where, FIELD, module, function)
     command = training.command or []
     if training.image is None and len(command) >= 3 and command[0] in ("python", "python3") and command[1] == "-m":
+        if len(command[2]) > 512 or not MODULE.fullmatch(command[2]):  # never a path to look at: ../x, /etc
+            return [where.error(("training", "command", 2), f"{command[2][:80]!r} is not a Python module name",
+                                f"a dotted name such as team.train (each part at most {MODULE_PART_MAX} "
+                                "characters: letters, digits, '_')")]
         return _module_problems(root, model, where, ("training", "command"), command[2], None)
     return []
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
 from compiler.pipeline.validation import load_valid
+from compiler.spec.data_uris import outside_roots
 from compiler.spec.features import Features, FeatureService, FeatureView
 from compiler.spec.model import Model
 from compiler.spec.names import MAX_VIEW_NAME
@@ -67,7 +68,15 @@ def feature_problems(loaded: list[LoadedFeatures], platform: Platform, *, comple
         elif team != folder:
             errors.append(item.doc.error(("metadata", "team"), f"team {team!r} does not match the folder "
                                          f"specs/{folder}/", f"move the file to specs/{team}/ or say {folder!r}"))
+        roots = platform.spec.defaults.local_data_roots
         for index, source in enumerate(item.features.spec.sources):
+            places = [(("spec", "sources", index, "uri"), source.uri)]
+            places += [(("spec", "sources", index, "environments", env, "uri"), at.uri)
+                       for env, at in source.environments.items()]
+            errors += [item.doc.error(path, f"{uri} is outside the local data roots of platform/platform.yaml "
+                                      f"({', '.join(roots)})", "put the table under one of them, or add its folder "
+                                      "to defaults.localDataRoots")
+                       for path, uri in places if outside_roots(uri, roots)]
             for env in source.environments:
                 if env not in platform.environment_names:
                     errors.append(item.doc.error(("spec", "sources", index, "environments", env), f"environment "

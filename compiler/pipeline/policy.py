@@ -11,6 +11,7 @@ from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
 from compiler.pipeline.project import LoadedModel, LoadedReleases, Project
 from compiler.pipeline.resolve import SpecLocator
+from compiler.spec.data_uris import outside_roots
 from compiler.spec.evidence import evidence_path
 from compiler.spec.names import model_name_problem, namespace_for, namespace_problem
 from compiler.spec.platform import Environment, Platform
@@ -133,6 +134,21 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
                                           f"{' and '.join(missing)}",
                                           "set cpu and memory, e.g. {cpu: \"2\", memory: 4Gi}"))
     return errors
+
+
+def local_data_policy(model: ResolvedModel, where: SpecLocator, roots: list[str]) -> list[SpecError]:
+    """Every file:// URI the model reads or writes lies under a local data root the platform names
+    (`{envs}` as in environment_policy)."""
+    spec = model.spec
+    data = spec.training.data
+    places = [(("training", "data", split, "uri"), getattr(data, split).uri) for split in ("train", "eval")]
+    if spec.scoring:
+        places += [(("scoring", "input"), spec.scoring.input), (("scoring", "output"), spec.scoring.output)]
+    if spec.monitoring.quality:
+        places.append((("monitoring", "quality", "labels", "uri"), spec.monitoring.quality.labels.uri))
+    return [where.error(path, f"{uri} is outside the local data roots of platform/platform.yaml ({', '.join(roots)}) "
+                        "in {envs}", "put the data under one of them, or add its folder to defaults.localDataRoots")
+            for path, uri in places if outside_roots(uri, roots)]
 
 
 def _digests_required(env: Environment) -> bool:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
-from compiler.spec.data_uris import check_data_uri
+from compiler.spec.data_uris import check_data_uri, check_local_path
 from compiler.spec.types import (
     Cron,
     DataUri,
@@ -111,7 +111,8 @@ HyperparameterValue = bool | int | float | str
 class Training(Strict):
     image: ImageRef | None = None
     """Image the training step runs in; defaults to the platform's training image."""
-    command: list[Annotated[str, Field(min_length=1)]] | None = Field(default=None, min_length=1)
+    command: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(default=None, min_length=1,
+                                                                                       max_length=256)
     """Command to run, e.g. ["python", "-m", "fraud.train"]; give this or entrypoint."""
     entrypoint: Entrypoint | None = None
     """Python entry point package.module:function called with the hyperparameters; give this or command."""
@@ -234,7 +235,7 @@ class Drift(Strict):
 
 
 class GroundTruth(Strict):
-    uri: DataUri
+    uri: Annotated[DataUri, AfterValidator(check_local_path)]
     """Where labels land: a Parquet file or folder, or a CSV file, one row per labelled prediction."""
     id_column: Identifier = "request_id"
     """Column holding the request id the prediction log recorded: Seldon's puid, which a client sets with
@@ -300,7 +301,7 @@ class Scoring(Strict):
     """When the pinned version scores the input (cron, UTC)."""
     input: Annotated[DataUri, AfterValidator(check_data_uri)]
     """The rows to score, CSV or Parquet (columns beyond the model's features are kept as identifiers)."""
-    output: DataUri
+    output: Annotated[DataUri, AfterValidator(check_local_path)]
     """Folder the predictions are written to, as <output>/date=YYYY-MM-DD/<model>-<version>.parquet."""
     resources: ScoringResources = ScoringResources()
     """What the scoring pod may use."""

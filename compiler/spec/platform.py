@@ -204,6 +204,10 @@ class Defaults(Strict):
     """Service account workflow and drift pods run as."""
     artifact_secret: DnsLabel = "mlplat-artifact-store"
     """Secret with the artifact store's credentials, for Seldon's storage initializer."""
+    local_data_roots: list[Annotated[str, Field(pattern=r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$", max_length=1024)]] \
+        = Field(default_factory=lambda: ["/data"], min_length=1)
+    """The folders a file:// data URI or feature source may name (the volumes mounted in pods, a laptop's data
+    folder); a path anywhere else is refused."""
 
 
 class Repository(Strict):

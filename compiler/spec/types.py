@@ -41,7 +41,11 @@ _HTTPS_URL = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
 _REPO_URL = re.compile(r"(https?|ssh|file)://[^\s]+")
 _GITHUB_HANDLE = re.compile(r"@[A-Za-z0-9]([A-Za-z0-9-]{0,38})(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
-_ENTRYPOINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+# A module's parts become folder and file names (<part>.py): each is bounded well below a file name's 255 bytes.
+MODULE_PART_MAX = 100
+_NAME = rf"[A-Za-z_][A-Za-z0-9_]{{0,{MODULE_PART_MAX - 1}}}"
+MODULE = re.compile(rf"{_NAME}(\.{_NAME})*")
+_ENTRYPOINT = re.compile(rf"{MODULE.pattern}:{_NAME}")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _CRON_NAMES = {
@@ -97,7 +101,8 @@ GithubHandle = Annotated[
 Identifier = Annotated[
     str, _matcher(_IDENTIFIER, "identifier", "a lower-case identifier such as roc_auc (letters, digits, '_')", 63)
 ]
-Entrypoint = Annotated[str, _matcher(_ENTRYPOINT, "entrypoint", "a Python entry point such as package.module:function")]
+Entrypoint = Annotated[str, _matcher(_ENTRYPOINT, "entrypoint", "a Python entry point such as package.module:function "
+                                     f"(each name at most {MODULE_PART_MAX} characters)", 512)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Sha256 = Annotated[str, _matcher(re.compile(r"[a-f0-9]{64}"), "sha256", "a SHA-256 digest (64 lower-case hex digits)")]
 RunId = Annotated[str, _matcher(re.compile(r"[a-f0-9]{32}"), "run_id", "an MLflow run id (32 lower-case hex digits)")]

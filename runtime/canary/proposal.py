@@ -11,6 +11,7 @@ clone's files as data (`python -I -m compiler`: nothing in the clone can stand i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,14 +76,16 @@ def commit_and_push(clone: Clone, *compiler_args: str) -> str | None:
     print(done.stdout, end="")
     if done.returncode != 0:
         raise Refused(f"mlplat {compiler_args[0]} refused: {done.stderr.strip()}")
-    branch = clone.git("rev-parse", "--abbrev-ref", "HEAD").strip()
-    try:
-        if clone.remote_has(branch):
-            print(f"{branch} is on the remote already: proposed before, waiting for its pull request")
-            return None
-        clone.push(branch)
-    finally:
-        clone.git("checkout", "--quiet", "--force", clone.branch)
+    # mlplat commits beside the work tree (HEAD stays): the branch is the one its first line names
+    made = re.search(r"^committed [0-9a-f]+ on branch (\S+);", done.stdout, re.MULTILINE)
+    if made is None:
+        raise ProposalError(f"mlplat {compiler_args[0]} did not say which branch it committed to: "
+                            f"{done.stdout[:200]!r}")
+    branch = made.group(1)
+    if clone.remote_has(branch):
+        print(f"{branch} is on the remote already: proposed before, waiting for its pull request")
+        return None
+    clone.push(branch)
     print(f"pushed {branch} to {clone.url}")
     return branch
 

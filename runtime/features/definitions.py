@@ -82,7 +82,13 @@ def _path(uri: str, repo: Path) -> str:
         from runtime import example_data
 
         return str(example_data.parquet_path(uri.removeprefix("example://"), (repo / EXAMPLE_DATA).resolve()))
-    return uri.removeprefix("file://")
+    if uri.startswith("file://"):
+        path = uri.removeprefix("file://")
+        # validation refuses these (compiler/spec/data_uris.py); a definitions file made elsewhere is not trusted
+        if not path.startswith("/") or any(part in ("", ".", "..") for part in path[1:].split("/")):
+            raise ValueError(f"{uri}: a file source names an absolute path without '.', '..' or empty parts")
+        return path
+    return uri
 
 
 def load_settings(path: Path) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class Event:
     predictor: str
     time: datetime | None
     body: dict[str, Any]
+    size: int = 0  # bytes of the event as received: what waiting for its pair holds in memory, roughly
 
 
 def parse(headers: dict[str, str], body: bytes, models: frozenset[str]) -> Event:
@@ -56,7 +57,8 @@ def parse(headers: dict[str, str], body: bytes, models: frozenset[str]) -> Event
                                       f"({', '.join(sorted(models))})")
     if not isinstance(data, dict):
         raise BadEvent(MALFORMED, "the event's data is not a JSON object")
-    return Event(kind, request_id, deployment, attributes.get("endpoint") or "", _time(attributes.get("time")), data)
+    return Event(kind, request_id, deployment, attributes.get("endpoint") or "", _time(attributes.get("time")), data,
+                 len(body))
 
 
 def _structured(body: bytes) -> tuple[dict[str, str], Any]:
@@ -122,8 +124,9 @@ def _features(body: dict[str, Any]) -> tuple[list[str], list[list[float]]]:
     names = data.get("names")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
         raise BadEvent(BAD_SCHEMA, 'the request has no "data.names": the log needs named features')
-    if len(set(names)) != len(names) or set(names) & RESERVED:
-        raise BadEvent(BAD_SCHEMA, f"feature names repeat or use a reserved name ({', '.join(sorted(RESERVED))})")
+    if len(set(names)) != len(names) or set(names) & RESERVED or any(n.startswith(SCORE_PREFIX) for n in names):
+        raise BadEvent(BAD_SCHEMA, f"feature names repeat or use a reserved name ({', '.join(sorted(RESERVED))}, "
+                                   f"{SCORE_PREFIX}*: the prediction's columns)")
     if "ndarray" in data:
         matrix = data["ndarray"]
     elif isinstance(data.get("tensor"), dict):
@@ -159,7 +162,7 @@ def _prediction(outputs: list[str], answer: Any) -> dict[str, float]:
         return {"prediction": float(values[0])}
     if len(values) != len(outputs):
         raise BadEvent(BAD_SCHEMA, f"a prediction has {len(values)} values for {len(outputs)} output names")
-    scores = {f"score_{name}": float(v) for name, v in zip(outputs, values, strict=True)}
+    scores = {f"{SCORE_PREFIX}{name}": float(v) for name, v in zip(outputs, values, strict=True)}
     return {"prediction": float(max(range(len(values)), key=values.__getitem__)), **scores}
 
 
@@ -172,4 +175,7 @@ def _number(value: Any) -> bool:
         return False
 
 
+# The log's own columns: a feature may take none of these names, nor begin with SCORE_PREFIX, so that features,
+# the prediction and the class scores never share a column (drift and quality read them by name).
 RESERVED = frozenset({"request_id", "row", "timestamp", "model", "version", "predictor", "prediction"})
+SCORE_PREFIX = "score_"

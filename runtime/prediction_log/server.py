@@ -4,9 +4,11 @@ POST / takes one event: 202 when it is kept (a request or response waiting for i
 turned into rows), 400 with the reason otherwise; a bad event is counted and logged, never raised, and
 the executor sends off the request path, so nothing here can slow or break serving. A request and
 its response meet by request id within `pair_seconds`; an event whose pair never comes is counted as
-unpaired and forgotten (at most `max_pending` wait at once). GET /health answers 200; GET /prometheus (and
-/metrics) the sink's counters. SIGTERM (and SIGINT) stop taking events, write every buffered row and
-exit 0.
+unpaired and forgotten (at most `max_pending` events and `max_pending_bytes` of them wait at once). A
+body must arrive whole within `read_seconds` (a client that sends less than its Content-Length, or
+trickles it, gets 408 and is disconnected). GET /health answers 200; GET /prometheus (and /metrics)
+the sink's counters. SIGTERM (and SIGINT) stop taking events and write every buffered row: exit 0,
+or 1 with the number of rows lost when some could not be written (a full disk, a store that refuses).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from runtime.prediction_log import events
 from runtime.prediction_log.writer import PartitionWriter
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+READ_SECONDS = 30.0  # for a whole body, however it arrives
 LOGGED_PER_MINUTE = 10  # bad events logged per reason and minute; the counters count every one
 
 
@@ -56,12 +59,14 @@ class Sink:
     """Events in, rows to the writer; counters for Prometheus."""
 
     def __init__(self, writer: PartitionWriter, models: frozenset[str], *, pair_seconds: float = 60,
-                 max_pending: int = 10_000, clock: Callable[[], float] = time.monotonic,
+                 max_pending: int = 10_000, max_pending_bytes: int = 256 * 1024 * 1024,
+                 clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), log: Callable[[str], None] = print):
         from prometheus_client import CollectorRegistry, Counter, Gauge
 
         self.writer, self.models = writer, models
-        self.pair_seconds, self.max_pending = pair_seconds, max_pending
+        self.pair_seconds, self.max_pending, self.max_pending_bytes = pair_seconds, max_pending, max_pending_bytes
+        self._pending_bytes = 0
         self._clock, self._now, self._log = clock, now, log
         self._throttled = Throttle(log, clock)  # a flood of bad events must not become a flood of log lines
         self._in_flight = 0  # events being handled: close() waits for them (handler threads are daemons)
@@ -77,12 +82,16 @@ class Sink:
                                 registry=self.registry)
         self.rows_written = Counter("mlplat_prediction_log_rows_written", "Rows written to Parquet",
                                     ["logged_model"], registry=self.registry)
-        self.rows_dropped = Counter("mlplat_prediction_log_rows_dropped", "Rows dropped: the store was unreachable "
-                                    "while the buffer was full", registry=self.registry)
+        self.rows_dropped = Counter("mlplat_prediction_log_rows_dropped", "Rows dropped: the store could not take "
+                                    "them while the buffer was full, or at shutdown", registry=self.registry)
         self.write_errors = Counter("mlplat_prediction_log_write_errors", "Failed Parquet writes (rows kept)",
                                     registry=self.registry)
         Gauge("mlplat_prediction_log_buffered_rows", "Rows waiting to be written", registry=self.registry
               ).set_function(lambda: writer.buffered)
+        Gauge("mlplat_prediction_log_buffered_bytes", "Memory the rows waiting to be written hold, roughly",
+              registry=self.registry).set_function(lambda: writer.buffered_bytes)
+        Gauge("mlplat_prediction_log_pending_bytes", "Bytes of the events waiting for their pair",
+              registry=self.registry).set_function(lambda: self._pending_bytes)
         writer.on_written = lambda model, n: self.rows_written.labels(logged_model=model).inc(n)
         writer.on_dropped = self.rows_dropped.inc
         writer.on_error = self._write_failed
@@ -119,34 +128,52 @@ class Sink:
             waiting = self._pending.get(key)
             if waiting is not None and waiting[1].kind != event.kind:
                 del self._pending[key]
+                self._pending_bytes -= waiting[1].size
                 other = waiting[1]
                 return (event, other) if event.kind == "request" else (other, event)
             if waiting is not None:  # a second request (or response) with one id: the newer one waits
                 self.unpaired.inc()
+                self._pending_bytes -= waiting[1].size
             self._pending[key] = (self._clock(), event)
+            self._pending_bytes += event.size
             self._pending.move_to_end(key)
+            while self._pending and self._pending_bytes > self.max_pending_bytes:  # memory, in bytes
+                self._forget_oldest()
             return None
 
     def _expire(self) -> None:
+        """Forget (and count) what waited longer than pair_seconds, and the oldest past max_pending (room for
+        one more). Under the lock."""
         limit = self._clock() - self.pair_seconds
         while self._pending and (len(self._pending) >= self.max_pending
                                  or next(iter(self._pending.values()))[0] < limit):
-            self._pending.popitem(last=False)
-            self.unpaired.inc()
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        _, (_, forgotten) = self._pending.popitem(last=False)
+        self._pending_bytes -= forgotten.size
+        self.unpaired.inc()
 
     def _write_failed(self, exc: Exception) -> None:
-        self.write_errors.inc()
-        self._log(f"prediction-log: a write to {self.writer.root} failed (rows kept for the next flush): {exc}")
+        self.write_errors.inc()  # a full disk fails every flush: the counter counts them all, the log a few
+        self._throttled("write_failed", f"prediction-log: a write to {self.writer.root} failed (rows kept for the "
+                                        f"next flush): {exc}")
 
-    def close(self, wait: float = 10) -> int:
+    def close(self, wait: float = 10) -> tuple[int, int]:
         """Write what is buffered once the events being handled are in (at most `wait` seconds); events
-        still waiting for their pair count as unpaired."""
+        still waiting for their pair count as unpaired. (rows written, rows lost: those the last write could
+        not take, counted as dropped)."""
         with self._idle:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout=wait)
         with self._lock:
             self.unpaired.inc(len(self._pending))
             self._pending.clear()
-        return self.writer.flush()
+            self._pending_bytes = 0
+        written = self.writer.flush()
+        lost = self.writer.buffered
+        if lost:
+            self.rows_dropped.inc(lost)
+        return written, lost
 
     def metrics(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -154,9 +181,10 @@ class Sink:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def make_server(sink: Sink, host: str, port: int) -> ThreadingHTTPServer:
+def make_server(sink: Sink, host: str, port: int, read_seconds: float = READ_SECONDS) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = read_seconds  # a connection that says nothing (headers included) is closed after this
         # Headers and body leave in two writes; with Nagle's algorithm each answer would wait for the
         # client's delayed ACK (40 ms), which caps one executor connection at 25 events a second.
         disable_nagle_algorithm = True
@@ -169,9 +197,31 @@ def make_server(sink: Sink, host: str, port: int) -> ThreadingHTTPServer:
             if length < 0 or length > MAX_EVENT_BYTES:
                 sink.events.labels(outcome=events.MALFORMED).inc()
                 return self._answer(413, {"error": f"an event may hold at most {MAX_EVENT_BYTES} bytes"}, close=True)
-            body = self.rfile.read(length)
+            body = self._body(length)
+            if body is None:
+                sink.events.labels(outcome=events.MALFORMED).inc()
+                return self._answer(408, {"error": f"the body did not arrive whole within {read_seconds:g} s"},
+                                    close=True)
             status, reason = sink.accept({k.lower(): v for k, v in self.headers.items()}, body)
             self._answer(status, {"result": reason})
+
+        def _body(self, length: int) -> bytes | None:
+            """`length` bytes read within read_seconds, however slowly they come; None where they do not."""
+            give_up, parts, got = time.monotonic() + read_seconds, [], 0
+            while got < length:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    return None
+                self.connection.settimeout(left)
+                try:
+                    part = self.rfile.read1(min(length - got, 65536))
+                except (TimeoutError, OSError):
+                    return None
+                if not part:  # the client closed before sending it all
+                    return None
+                parts.append(part)
+                got += len(part)
+            return b"".join(parts)
 
         def do_GET(self) -> None:  # noqa: N802
             if self.path.split("?")[0] in ("/prometheus", "/metrics"):
@@ -215,6 +265,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--flush-seconds", type=float, default=float(env("MLPLAT_FLUSH_SECONDS", "60")))
     parser.add_argument("--pair-seconds", type=float, default=60)
     parser.add_argument("--max-pending", type=int, default=10_000)
+    parser.add_argument("--max-pending-bytes", type=int, default=int(env("MLPLAT_MAX_PENDING_BYTES", str(256 << 20))))
+    parser.add_argument("--max-buffered-bytes", type=int,
+                        default=int(env("MLPLAT_MAX_BUFFERED_BYTES", str(256 << 20))))
+    parser.add_argument("--read-seconds", type=float, default=READ_SECONDS, help="for a whole event body")
     return parser
 
 
@@ -226,9 +280,11 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    writer = PartitionWriter(args.output, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds)
-    sink = Sink(writer, models, pair_seconds=args.pair_seconds, max_pending=args.max_pending, log=log)
-    server = make_server(sink, args.host, args.port)
+    writer = PartitionWriter(args.output, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds,
+                             max_bytes=args.max_buffered_bytes)
+    sink = Sink(writer, models, pair_seconds=args.pair_seconds, max_pending=args.max_pending,
+                max_pending_bytes=args.max_pending_bytes, log=log)
+    server = make_server(sink, args.host, args.port, args.read_seconds)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -242,6 +298,10 @@ def main(argv: list[str]) -> int:
             writer.flush()
     server.shutdown()
     server.server_close()
-    written = sink.close()
+    written, lost = sink.close()
+    if lost:
+        log(f"prediction-log: stopped; wrote {written} buffered rows, and LOST {lost}: the last write to "
+            f"{args.output} failed (see above); mlplat_prediction_log_rows_dropped_total counts them")
+        return 1
     log(f"prediction-log: stopped; wrote {written} buffered rows")
     return 0

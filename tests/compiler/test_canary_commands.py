@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -36,9 +37,17 @@ def repo(tmp_path: Path) -> Path:
 
 
 def apply(repo: Path, tmp_path: Path, action: str, to: int | None, **changes) -> tuple[int, str]:
+    """The decision committed, and (where it was) its branch checked out: the commit is made beside the work
+    tree, which it leaves as it was."""
     path = tmp_path / "decision.json"
     path.write_text(json.dumps({**decision(action, to), **changes}))
-    return run(repo, "canary", "fraud-detector", "--env", "prod", "--decision", str(path), "--commit")
+    repository = git.Repo(repo)
+    head, status = repository.head.commit.hexsha, repository.git.status("--porcelain")
+    code, output = run(repo, "canary", "fraud-detector", "--env", "prod", "--decision", str(path), "--commit")
+    assert (repository.head.commit.hexsha, repository.git.status("--porcelain")) == (head, status)
+    if code == 0:
+        repository.git.checkout(re.search(r"^committed \w+ on branch (\S+);", output, re.M).group(1))
+    return code, output
 
 
 def release(repo: Path) -> dict:

@@ -102,6 +102,24 @@ def test_a_folder_that_is_not_a_catalog_is_refused_and_an_old_catalog_replaced_w
     assert not (tmp_path / "other").exists()
 
 
+def test_what_a_killed_catalog_left_beside_its_output_is_removed(tmp_path: Path) -> None:
+    """Killed between its renames, a catalog left `<output>.previous-<pid>` (the site it was replacing) or
+    `<output>.partial-<pid>`; the next run removes those of processes that are gone, and nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = [tmp_path / f"site.previous-{gone.pid}", tmp_path / f"site.partial-{gone.pid}"]
+    for folder in left:
+        (folder / "models").mkdir(parents=True)
+    mine = tmp_path / f"site.partial-{os.getppid()}"  # a running process's
+    mine.mkdir()
+    build(REPO, tmp_path / "site")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["site", mine.name])
+
+
 def test_adoption_and_registry_versions_after_real_promotions(tmp_path: Path, compiled: Path, store: Path,  # noqa: F811
                                                               model_dir: Path,  # noqa: F811
                                                               monkeypatch: pytest.MonkeyPatch) -> None:

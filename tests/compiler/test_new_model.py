@@ -59,6 +59,10 @@ def test_a_new_model_validates_runs_and_tests_as_written(template: str, tmp_path
     (["query-ranker", "--team", "growth", "--template", "command"],
      "a model 'query-ranker' exists already (specs/search/query-ranker/model.yaml)"),
     (["a" * 60, "--team", "search", "--template", "command"], "so model names may have at most"),
+    (["import", "--team", "search", "--template", "sklearn-regression"], "its package 'import' is a Python keyword"),
+    (["class", "--team", "search", "--template", "pytorch-classifier"], "its package 'class' is a Python keyword"),
+    (["json", "--team", "search", "--template", "command"], "is a module of Python's standard library"),
+    (["runtime", "--team", "search", "--template", "command"], "its package 'runtime' is mlplat's own"),
 ])
 def test_bad_requests_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:
     root = copy_repo(tmp_path)
@@ -75,3 +79,21 @@ def test_an_existing_folder_is_not_overwritten(tmp_path: Path) -> None:
     made = mlplat(root, "new", "notes", "--team", "search", "--template", "command")
     assert made.returncode == 2 and "specs/search/notes exists already; nothing was written" in made.stderr
     assert [p.name for p in (root / "specs/search/notes").iterdir()] == ["README.md"]
+
+
+def test_what_a_killed_new_left_is_removed_by_the_next(tmp_path: Path) -> None:
+    """A `new` killed while it wrote its staging folder (named with its process id) left it under .mlplat/new/;
+    the next run removes it, and leaves a running one's alone."""
+    import subprocess
+    import sys
+
+    root = copy_repo(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = root / f".mlplat/new/{gone.pid}-half-done-x1y2"
+    (left / "half_done").mkdir(parents=True)
+    running = root / f".mlplat/new/{os.getpid()}-mine-z3"
+    running.mkdir()
+    made = mlplat(root, "new", "ranker-2", "--team", "search", "--template", "command")
+    assert made.returncode == 0, made.stderr
+    assert not left.exists() and running.exists()

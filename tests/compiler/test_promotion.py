@@ -18,11 +18,11 @@ import pytest
 import torch
 
 from compiler.cli import main
+from compiler.gitops import promote as promotion
+from compiler.gitops import rollback as rollbacks
 from compiler.gitops.approvals import approval_check, approvers, load_reviews
 from compiler.gitops.gate import Deadline
-from compiler.gitops.pins import PromoteError
-from compiler.gitops.promote import promote
-from compiler.gitops.rollback import rollback
+from compiler.gitops.pins import Committed, PromoteError
 from compiler.local.serve import free_port
 from compiler.pipeline.check import check_project
 from compiler.spec.platform import Team
@@ -34,6 +34,27 @@ MODEL = "tumor-classifier"
 GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
 # The content digests of each split's data, as the train step tags its run (runtime/datasets.py).
 DATA = {"train": "1" * 64, "eval": "2" * 64}
+
+
+def promote(root: Path, *args, **kwargs) -> Committed:
+    """mlplat promote, then on its branch, as work goes on once its pull request merges: the commit is made
+    beside the work tree, which it leaves as it was."""
+    return _on_branch(root, lambda: promotion.promote(root, *args, **kwargs))
+
+
+def rollback(root: Path, *args, **kwargs) -> Committed:
+    return _on_branch(root, lambda: rollbacks.rollback(root, *args, **kwargs))
+
+
+def _on_branch(root: Path, commit) -> Committed:
+    repository = git.Repo(root)
+    head, status = repository.head.commit.hexsha, repository.git.status("--porcelain")
+    try:
+        done = commit()
+    finally:
+        assert (repository.head.commit.hexsha, repository.git.status("--porcelain")) == (head, status)
+    repository.git.checkout(done.branch)
+    return done
 
 
 def run(root: Path, *args: str) -> tuple[int, str]:
@@ -371,6 +392,7 @@ def test_promote_then_rollback_round_trips_to_the_original_bytes(repo: Path, reg
     code, output = run(repo, "rollback", MODEL, "--env", "dev", "--tracking-uri", registry.uri,
                        "--reason", "MlplatErrorBudgetBurnFast paged at 03:12")
     assert code == 0 and f"on branch mlplat/rollback-{MODEL}-dev-v1;" in output
+    git.Repo(repo).git.checkout(f"mlplat/rollback-{MODEL}-dev-v1")
     assert releases.read_bytes() == original
     message = git.Repo(repo).head.commit.message
     assert message.startswith(f"roll back {MODEL} in dev from version 2 to 1\n\n"
@@ -558,15 +580,19 @@ def reviews_file(folder: Path, head: str) -> Path:
 
 
 def test_prod_approvals_are_checked_against_the_pull_requests_reviews(repo: Path, registry: Registry) -> None:
-    """The gate on a real repository: Maria-Lopez approved the head commit as a MEMBER, but she is payments',
-    not a person of tumor-classifier's team (platform); Ines-Moreau, platform's owner, approving is enough."""
+    """The gate on a real repository: Maria-Lopez approved the head commit as a MEMBER, and the pull request
+    adds her to tumor-classifier's team (platform) in its own platform.yaml, so it validates; but the base's
+    team is what counts, and she is payments'. Ines-Moreau, of platform's team at the base, approving is enough."""
     pin = registry.register()
-    releases = repo / "environments/prod/releases.yaml"
-    base = releases.read_text()
+    releases, platform = repo / "environments/prod/releases.yaml", repo / "platform/platform.yaml"
+    base, team = releases.read_text(), platform.read_text()
     reviews = reviews_file(repo.parent, git.Repo(repo).head.commit.hexsha)
     for approver, verdict in (("@maria-lopez", "  FAIL approval: @maria-lopez is not a person of team platform "
                                "(its owners and members in the base's platform.yaml)"),
                               ("@ines-moreau", "  ok   approval: approved on this commit by @ines-moreau")):
+        joined = '      members: ["@ines-moreau", "@maria-lopez"]' if approver == "@maria-lopez" else \
+            '      members: ["@ines-moreau"]'
+        platform.write_text(team.replace('      members: ["@ines-moreau"]', joined))
         releases.write_text(base + pin_yaml("prod", {MODEL: pin}).split("releases:\n", 1)[1]
                             + f'    approvedBy: ["{approver}"]\n')
         (repo / f"environments/prod/evidence/{MODEL}-v{pin['version']}.json").write_text(json.dumps(evidence_for(pin)))
@@ -639,6 +665,7 @@ def test_promote_refuses_an_approver_outside_the_team(repo: Path, registry: Regi
             promote(repo, MODEL, "prod", "1", registry.uri, approved_by=(outsider,))
     repository = git.Repo(repo)
     assert repository.active_branch.name == staged.branch and not repository.is_dirty(untracked_files=True)
+    assert [h.name for h in repository.heads if h.name.startswith(f"mlplat/promote-{MODEL}-prod")] == []
 
 
 def test_a_version_without_its_digest_tag_is_not_fetched(repo: Path, registry: Registry, tmp_path: Path) -> None:

@@ -157,9 +157,8 @@ def test_one_artifact_travels_from_dev_to_prod_and_back(platform_repo: Path, ser
                                        "runId": pinned(root, "staging")["runId"]}
     assert evidence["trainedIn"] == "dev" and evidence["runId"] == pinned(root, "prod")["runId"]
     bom = json.loads((root / f"environments/prod/sbom/{MODEL}-v2.cdx.json").read_text())
-    [model] = [c for c in bom["components"] if c["bom-ref"] == "model"]
     assert {"name": "mlplat:promoted-from", "value": f"staging version 2 (run {pinned(root, 'staging')['runId']})"} \
-        in model["properties"]
+        in bom["metadata"]["component"]["properties"]
 
     # copying a version the target has a copy of already copies nothing
     from compiler.gitops.registry_copy import Registry, copy_version

@@ -3,8 +3,9 @@ releases.yaml, through the loader, validation and every check that `mlplat valid
 
 Seeded with the example specs and the broken corpus (tests/fixtures/broken); each input is a seed
 with one to three mutations: mostly a value replaced, also bytes flipped, YAML tokens and traps
-inserted, lines dropped, repeated or swapped, two seeds spliced. A crash is any exception, or an error
-without a file, line, column and message. Run it for as long as you like (nothing outside the
+inserted, lines dropped, repeated or swapped, two seeds spliced, and values replaced by over-long
+names (at and past the limits of file, folder and Kubernetes names) and path-like strings. A crash is
+any exception, or an error without a file, line, column and message. Run it for as long as you like (nothing outside the
 repository is written):
 
     .venv/bin/python -m tests.fuzz.spec_fuzzer --inputs 100000 [--seed 1] [--crashes .mlplat/fuzz-crashes]
@@ -51,6 +52,29 @@ VALUES = [
     b"[roc_auc, f1]", b"{min: 2, max: 1}", b"pytorch", b"sklearn", b"ranking", b"canary", b"shadow", b"direct",
     b"team.module:function", b"python -m nowhere", b"'@someone'", b"v1", b"mlplat/v2", b"Model",
 ]
+# Names at and past the limits of what they become (file and folder names of 255 bytes, Kubernetes names of
+# 63 and 253, paths of 4,096), and strings shaped like paths: every one must be a located error or pass.
+LENGTHS = (62, 63, 64, 100, 101, 253, 254, 255, 256, 300, 1025, 4097)
+
+
+def long_value(rng: random.Random) -> bytes:
+    n = rng.choice(LENGTHS)
+    shapes = [
+        b"m" * n,  # a name: model, team, feature, label
+        b"a" + b"-b" * (n // 2),  # a DNS-label-like name
+        b"pkg." + b"m" * n + b":fit",  # an entrypoint whose module part is a file name
+        b"m." * (n // 2) + b"m:fit",  # many short parts: a deep folder
+        b"'[python, -m, " + b"x" * n + b"]'",  # a command's module
+        b"'[python, -m, ../../../../etc/passwd]'",
+        "é".encode() * (n // 2 + 1),  # bytes past 255 in fewer characters
+        b"../" * (n // 3 + 1) + b"etc/shadow",
+        b"/" + b"a/" * (n // 2),
+        b"file://" + b"../" * 5 + b"etc/shadow",
+        b"file:///" + b"x" * n + b".parquet",
+        b"s3://bucket/" + b"k" * n,
+        b"'" + b"\\" * (n // 2) + b"'",
+    ]
+    return rng.choice(shapes)
 
 
 @dataclass
@@ -75,7 +99,7 @@ def seeds() -> list[tuple[str, str, bytes]]:
 
 def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
     for _ in range(rng.randint(1, 3)):
-        operation = rng.choices(range(7), weights=(1, 1, 6, 1, 1, 1, 1))[0]
+        operation = rng.choices(range(8), weights=(1, 1, 6, 1, 1, 1, 1, 2))[0]
         at = rng.randint(0, len(data))
         if operation == 0 and data:  # flip one byte
             at = min(at, len(data) - 1)
@@ -89,9 +113,15 @@ def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
                 key = lines[index].split(b": ", 1)[0]
                 lines[index] = key + b": " + rng.choice(VALUES if rng.random() < 0.7 else TOKENS)
             data = b"\n".join(lines)
+        elif operation == 7:  # an over-long name or a path-like string as a value
+            lines = data.split(b"\n")
+            index = rng.randrange(len(lines))
+            if b": " in lines[index]:
+                lines[index] = lines[index].split(b": ", 1)[0] + b": " + long_value(rng)
+            data = b"\n".join(lines)
         elif operation == 3:  # drop a range
             data = data[:at] + data[at + rng.randint(1, 64):]
-        else:  # whole lines: repeat, drop, swap, or splice in another seed's
+        elif operation in (4, 5, 6):  # whole lines: repeat, drop, swap, or splice in another seed's
             lines = data.split(b"\n")
             i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
             if operation == 4:

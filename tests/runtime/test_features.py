@@ -92,3 +92,14 @@ def test_secrets_in_the_rendered_settings_come_from_the_environment(monkeypatch:
     settings = load_settings(REPO / "environments" / "prod" / "features" / "feature_store.yaml")
     assert settings["online_store"] == {"type": "redis", "connection_string": "redis.feast:6379,password=from-a-secret"}
     assert "from-a-secret" not in (REPO / "environments" / "prod" / "features" / "feature_store.yaml").read_text()
+
+
+@pytest.mark.parametrize("uri", ["file://../../../../etc/shadow", "file:///data/../etc/shadow", "file://data/x"])
+def test_a_file_source_outside_an_absolute_normal_path_never_reaches_feast(uri: str, tmp_path) -> None:
+    """Validation refuses these (tests/fixtures/broken/features-source-*); definitions made elsewhere are not
+    trusted either."""
+    from runtime.features.definitions import _path
+
+    with pytest.raises(ValueError, match="absolute path without"):
+        _path(uri, tmp_path)
+    assert _path("file:///data/events.parquet", tmp_path) == "/data/events.parquet"

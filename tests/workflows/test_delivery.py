@@ -52,6 +52,7 @@ def proposal(origin: Path, tmp_path: Path, action: str, to: int | None) -> tuple
         config.set_value("user", "name", "mlplat[bot]")
         config.set_value("user", "email", "bot@example.com")
     committed = apply_decision(clone, "fraud-detector", "prod", decision(action, to))
+    repository.git.checkout(committed.branch)  # the workflow runs on the pushed branch
     return clone, committed.branch
 
 

@@ -57,6 +57,56 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
     assert result.returncode == 1 and 'unknown Webhook event "pull_requests"' in result.stdout
 
 
+ZIZMOR = REPO / ".ci" / "zizmor"
+
+
+def zizmor(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    binary = ZIZMOR / "bin" / "zizmor"
+    if not binary.is_file():
+        pytest.skip(f"zizmor is not installed in {ZIZMOR} (.ci/run installs it from .ci/zizmor.lock)")
+    # --offline: the audits that ask GitHub's API are left out; this machine cannot reach it
+    return subprocess.run([str(binary), "--offline", "--no-progress", *map(str, paths)], capture_output=True,
+                          text=True)
+
+
+def test_zizmor_finds_nothing_at_its_default_level() -> None:
+    result = zizmor(WORKFLOWS)
+    assert result.returncode == 0 and "No findings to report" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("change", "audit"), [
+    ("          persist-credentials: false\n", "artipacked"),  # the token left in .git/config for later steps
+])
+def test_zizmor_would_catch_a_regression(tmp_path: Path, change: str, audit: str) -> None:
+    promote = (REPO / ".github/workflows/promote.yml").read_text()
+    assert change in promote
+    broken = tmp_path / "promote.yml"
+    broken.write_text(promote.replace(change, "", 1))
+    result = zizmor([broken])
+    assert result.returncode != 0 and audit in result.stdout, result.stdout
+
+
+def test_dispatched_workflows_refuse_any_branch_but_the_default() -> None:
+    """workflow_dispatch runs the branch it is dispatched on, with the workflow's secrets: promote and catalog
+    start their secret-holding job only on the default branch, and fail otherwise."""
+    default = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    for name in ("promote.yml", "catalog.yml"):
+        jobs = load(REPO / ".github/workflows" / name)["jobs"]
+        holding = [job for job, body in jobs.items() if "secrets." in yaml.safe_dump(body)]
+        assert holding and all(jobs[job]["if"] == default for job in holding), (name, holding)
+        assert jobs["refuse"]["if"] == default.replace("==", "!=") and "exit 1" in jobs["refuse"]["steps"][0]["run"]
+
+
+def test_every_job_installs_from_the_lock_files() -> None:
+    for path in WORKFLOWS:
+        for job in load(path)["jobs"].values():
+            for step in job.get("steps", []):
+                for line in step.get("run", "").splitlines():
+                    if "pip install" in line:  # hashed from a lock, or the checkout's own mlplat without deps
+                        own = line.endswith((" -e .", " ./trusted"))
+                        assert "--no-deps" in line and ("--require-hashes" in line or own), (path.name, line)
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_security_rules(path: Path) -> None:
     workflow = load(path)
@@ -179,7 +229,10 @@ def test_the_job_that_runs_pull_request_code_has_no_secret() -> None:
     assert trusted["with"]["path"] == "trusted"
     assert pr["with"]["ref"] == "${{ github.event.pull_request.head.sha }}" and pr["with"]["path"] == "pr"
     installs = [step["run"] for step in gate["steps"] if step.get("name", "").startswith("Install")]
-    assert installs == ["python -m pip install --quiet './trusted[registry]'"]  # the base's mlplat, never the PR's
+    assert installs == [  # the base's mlplat, never the PR's, from the base's lock file
+        "python -m pip install --quiet --no-deps --require-hashes -r "
+        "trusted/platform/images/runtime/requirements-registry.lock\n"
+        "python -m pip install --quiet --no-deps ./trusted\n"]
     assert all("-e " not in step.get("run", "") and "./pr" not in step.get("run", "") for step in gate["steps"])
 
 
