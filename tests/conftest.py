@@ -53,6 +53,16 @@ def move_artifact_stores(root: Path, store: str, envs: tuple[str, ...] = ("dev",
         path.write_text(pattern.sub(store, path.read_text()))
 
 
+def allow_local_data(root: Path, folder: Path) -> None:
+    """Add `folder` to the local data roots of `root`'s platform.yaml, where file:// data may lie (a test's
+    own tables in its temporary folder)."""
+    platform = root / "platform" / "platform.yaml"
+    text = platform.read_text()
+    marker = "    serviceAccount: mlplat-runner\n"
+    assert marker in text
+    platform.write_text(text.replace(marker, f'{marker}    localDataRoots: ["/data", "{folder}"]\n'))
+
+
 def init_git(root: Path):
     """Make `root` a git repository with everything in one first commit, on main."""
     import git

@@ -40,7 +40,7 @@ class PartitionWriter:
         self._rows: list[tuple[str, dict[str, Any], int]] = []  # (model, row, its size), oldest first
         self._bytes = 0  # the buffered rows' sizes summed
         self._since: float | None = None  # when the oldest buffered row arrived
-        self._lock = threading.Lock()  # guards _rows and _since
+        self._lock = threading.Lock()  # guards _rows, _bytes and _since
         self._write_lock = threading.Lock()  # one flush at a time
         self._host = socket.gethostname().replace("/", "_")[:63]
         self._sequence = 0

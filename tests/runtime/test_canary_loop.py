@@ -58,10 +58,11 @@ def test_a_canary_failing_a_tenth_of_its_requests_is_rolled_back_by_a_commit_on_
     message = facts["rollback_message"]
     assert message.startswith("roll back canary tumor-classifier v2 in dev (was at 20%)\n")
     # failures decide it: as failed requests (Fisher), or as their own outcome of the distribution, which also
-    # holds while main, scraped every 30 s, has fewer than two samples in the window (main 0/0)
+    # holds while main's executor, scraped every 30 s, has fewer than two samples in the window (main 0/0);
+    # which of main's targets has two samples first depends on the scrapes' offsets
     assert re.search(r"reason: canary worse than main in [a-z, ]*(errors|distribution)", message), message
     assert "- errors: main 0/" in message and "Fisher exact on failed requests" in message
-    assert re.search(r"- distribution: main \{[^}]*'failed': 0", message), message
+    assert "- distribution:" not in message or re.search(r"- distribution: main \{[^}]*'failed': 0", message)
     assert "failed by reason: main none; canary MLPLAT_MODEL_ERROR " in message  # the model's fault, a 500
     assert 'code!~"2.."' in message  # the queries it was decided on: every failure, not only 5xx
     assert "confidence 0.99, at least 500 requests a side" in message  # the spec language's defaults

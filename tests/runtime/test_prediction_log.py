@@ -99,7 +99,9 @@ def sink(tmp_path: Path, clock: list[float], **settings) -> Sink:
     writer = PartitionWriter(str(tmp_path / "log"), batch_rows=settings.pop("batch_rows", 100), flush_seconds=60,
                              clock=lambda: clock[0], max_rows=settings.pop("max_rows", None),
                              max_bytes=settings.pop("max_bytes", 256 << 20))
-    return Sink(writer, MODELS, clock=lambda: clock[0], log=lambda _: None, **settings)
+    target = Sink(writer, MODELS, clock=lambda: clock[0], log=lambda _: None, **settings)
+    target.counted_before = _counters(target)  # type: ignore[attr-defined]
+    return target
 
 
 def post(target: Sink, kind: str, request_id: str, body: dict) -> int:
@@ -107,6 +109,14 @@ def post(target: Sink, kind: str, request_id: str, body: dict) -> int:
 
 
 def counted(target: Sink) -> dict[str, float]:
+    """The sink's counters since it was made. Importing Feast (as other tests in a worker do) switches
+    prometheus_client to its multiprocess mode for the whole process, where counters of one name share one
+    value across registries: a new sink's counters do not start at 0 then."""
+    before = target.counted_before  # type: ignore[attr-defined]
+    return {key: value - before.get(key, 0.0) for key, value in _counters(target).items()}
+
+
+def _counters(target: Sink) -> dict[str, float]:
     return {s.labels.get("outcome", s.name): s.value for metric in target.registry.collect() for s in metric.samples
             if s.name in ("mlplat_prediction_log_events_total", "mlplat_prediction_log_unpaired_total",
                           "mlplat_prediction_log_rows_dropped_total")}

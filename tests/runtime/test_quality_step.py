@@ -156,10 +156,11 @@ def test_the_rendered_quality_cronworkflow_runs_as_argo_would(tmp_path: Path, ga
 
     import yaml
 
-    from tests.conftest import copy_inputs
+    from tests.conftest import allow_local_data, copy_inputs
     from tests.runtime.argo_emulator import ArgoEmulator
 
     root = copy_inputs(tmp_path / "repo")
+    allow_local_data(root, tmp_path)
     labels_file = tmp_path / "labels.csv"
     spec = root / "specs/payments/fraud-detector/model.yaml"
     spec.write_text(spec.read_text().replace('uri: "s3://acme-payments-lake/fraud/chargebacks/"',
