@@ -1,5 +1,7 @@
-"""What runs inside workflow pods and on a laptop: the train, evaluate, gate, register and drift steps,
-the registry calls the compiler makes (verify, fetch) and the model server class.
+"""What runs inside workflow pods and on a laptop: the train, evaluate, gate, register (and refused) and
+drift steps, the training workflow's exit handler (training_report.py), the registry calls the compiler
+makes (verify, fetch, copy_version), the canary analysis and the model server class; metric_names.py
+names the series the servers expose and the jobs read back.
 
 Steps read the resolved spec (the `<model>-spec` ConfigMap, or the file `mlplat run` writes) and talk
 to MLflow. The runtime imports nothing of compiler/ and, of renderers/, only the contract module

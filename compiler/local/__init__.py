@@ -8,6 +8,7 @@
     sbom.py          `mlplat sbom`: a registered version's ML-BOM, its artifact checked
     new_model.py     `mlplat new`: a model folder from a template (templates/)
     feature_server.py  Feast's feature server beside `mlplat serve`, for a model on a feature service
+    leftovers.py     scratch folders a killed mlplat process left behind, removed by a later run
 
 Imports compiler.spec and the renderers (serving settings, the ML-BOM builder); gitops and cli import this.
 """

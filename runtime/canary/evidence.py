@@ -12,7 +12,7 @@ difference in any failure rate is the model's, whatever status the server chose.
 as their own outcome in the prediction distribution, so a model that fails on one region of its input
 cannot look like one that predicts the rest alike.
 
-Nothing doubtful is believed (prometheus_client.py checks every answer); on top of that each side's
+Nothing doubtful is believed (prometheus_query.py checks every answer); on top of that each side's
 counts must agree with each other (failures and slow requests at most the requests, wrong predictions
 at most the labelled rows). Any doubt makes the evidence blind, and blind evidence decides nothing.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime.canary.decide import FAILED_OUTCOME, SCORE_BIN, Arm, Evidence
-from runtime.canary.prometheus_client import Blind, Prometheus
+from runtime.canary.prometheus_query import Blind, Prometheus
 from runtime.metric_names import EXECUTOR_REQUESTS, REQUEST_FAILURES
 
 FAILED = 'code!~"2.."'  # every answer that is not a success, 4xx included

@@ -31,7 +31,7 @@ from typing import Any
 from runtime.canary import proposal
 from runtime.canary.decide import Decision, Plan, decide
 from runtime.canary.evidence import Side, gather
-from runtime.canary.prometheus_client import Deadline, Prometheus
+from runtime.canary.prometheus_query import Deadline, Prometheus
 from runtime.resolved import duration_seconds
 
 DECIDED, BLIND = 0, 2

@@ -26,7 +26,7 @@ import pytest
 
 from compiler.local.serve import free_port
 from runtime.canary import step
-from runtime.canary.prometheus_client import Blind, Deadline, parse_vector
+from runtime.canary.prometheus_query import Blind, Deadline, parse_vector
 from tests.conftest import REPO
 from tests.runtime.monitoring_stack import spawn, until
 
