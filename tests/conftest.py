@@ -32,6 +32,16 @@ def copy_inputs(target: Path) -> Path:
     return target
 
 
+def checked_model(root: Path, name: str, environment: str):
+    """Model `name` in `environment` as the compiler checks it from `root`, which must check without errors."""
+    from compiler.pipeline.check import check_project
+
+    checked, errors = check_project(root)
+    assert errors == [], errors
+    [model] = [m for m in checked.models if m.name == name and m.environment == environment]
+    return model
+
+
 def copy_repo(target: Path) -> Path:
     """A copy of the repository's inputs and committed output that a test may change."""
     shutil.copytree(REPO / "platform", target / "platform")

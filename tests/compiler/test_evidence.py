@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import main
-from compiler.pipeline.check import check_project
 from compiler.spec.evidence import VersionEvidence
-from tests.conftest import REPO, copy_inputs
+from tests.conftest import REPO, checked_model, copy_inputs
 
 EVIDENCE = "environments/prod/evidence/churn-predictor-v31.json"
 
@@ -29,9 +28,7 @@ def test_json_numbers_keep_their_json_meaning(tmp_path: Path) -> None:
     document = json.loads((root / EVIDENCE).read_text())
     document["metrics"]["calibration_error"] = 2e-05  # YAML 1.1 would read `2e-05` as text
     (root / EVIDENCE).write_text(json.dumps(document, indent=2))
-    checked, errors = check_project(root)
-    assert errors == []
-    churn = next(m for m in checked.models if m.name == "churn-predictor" and m.environment == "prod")
+    churn = checked_model(root, "churn-predictor", "prod")
     assert churn.evidence[31]["metrics"]["calibration_error"] == 2e-05
 
 

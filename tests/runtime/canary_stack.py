@@ -118,8 +118,7 @@ def git(*args: str, cwd: Path) -> str:
 
 def build_repository(work: Path) -> tuple[Path, Path, dict[int, dict[str, Any]], str]:
     """(work clone, bare origin, model versions, spec hash): origin's main pins v1 with v2 as canary at 20%."""
-    from compiler.pipeline.check import check_project
-    from tests.conftest import copy_repo
+    from tests.conftest import checked_model, copy_repo
 
     seed, origin = copy_repo(work / "seed"), work / "origin.git"
     platform = seed / "platform" / "platform.yaml"
@@ -127,9 +126,7 @@ def build_repository(work: Path) -> tuple[Path, Path, dict[int, dict[str, Any]],
                                                      f'url: "{origin.as_uri()}"'))
     spec = seed / "specs" / TEAM / MODEL / "model.yaml"
     spec.write_text(spec.read_text().replace("rollout: {strategy: direct, canaryTraffic: null}", DEV_SERVING))
-    checked, errors = check_project(seed)
-    assert not errors, errors
-    [model] = [m for m in checked.models if m.name == MODEL and m.environment == ENV]
+    model = checked_model(seed, MODEL, ENV)
     versions = save_models(work / "models")
     write_releases(seed, pin(versions, 1, model.spec_hash), pin(versions, 2, model.spec_hash))
     mlplat(seed, "compile")

@@ -27,7 +27,7 @@ import pytest
 from compiler.local.serve import free_port
 from runtime.canary import step
 from runtime.canary.prometheus_query import Blind, Deadline, parse_vector
-from tests.conftest import REPO
+from tests.conftest import REPO, checked_model
 from tests.runtime.monitoring_stack import spawn, until
 
 DEADLINE = 2  # seconds: rollout.analysis.deadline in this test's spec
@@ -142,12 +142,7 @@ def pushgateway(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """prod fraud-detector's resolved spec as its ConfigMap holds it, with a 2 s analysis deadline."""
-    from compiler.pipeline.check import check_project
-
-    checked, errors = check_project(REPO)
-    assert errors == []
-    [model] = [m for m in checked.models if m.name == "fraud-detector" and m.environment == "prod"]
-    spec = json.loads(model.summary_json())
+    spec = json.loads(checked_model(REPO, "fraud-detector", "prod").summary_json())
     spec["spec"]["serving"]["rollout"]["analysis"]["deadline"] = f"{DEADLINE}s"
     path = tmp_path_factory.mktemp("evidence") / "model.json"
     path.write_text(json.dumps(spec))

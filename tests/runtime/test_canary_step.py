@@ -11,18 +11,13 @@ import yaml
 
 from compiler.local.serve import free_port
 from runtime.canary import step
-from tests.conftest import REPO
+from tests.conftest import REPO, checked_model
 
 
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from compiler.pipeline.check import check_project
-
-    checked, errors = check_project(REPO)
-    assert errors == []
-    [model] = [m for m in checked.models if m.name == "fraud-detector" and m.environment == "prod"]
     path = tmp_path_factory.mktemp("canary") / "model.json"
-    path.write_text(model.summary_json())
+    path.write_text(checked_model(REPO, "fraud-detector", "prod").summary_json())
     return path
 
 

@@ -15,7 +15,7 @@ import torch
 from runtime import artifact, data
 from runtime.contract import TrainingInput
 from runtime.device import prepare_device, training_device
-from tests.conftest import REPO
+from tests.conftest import REPO, checked_model
 
 
 def test_mlplat_device_wins_and_cpu_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,12 +80,10 @@ def test_a_step_that_requested_gpus_stops_on_a_cpu_build_of_torch(tmp_path: Path
     import subprocess
     import sys
 
-    from compiler.pipeline.check import check_project
     from renderers import argo
     from runtime.device import missing_gpus
 
-    checked, _ = check_project(REPO)
-    [model] = [m for m in checked.models if m.name == "tumor-classifier" and m.environment == "prod"]
+    model = checked_model(REPO, "tumor-classifier", "prod")
     template = argo.render(model)[0].body
     [train] = [t for t in template["spec"]["templates"] if t["name"] == "train"]
     pod_env = {e["name"]: e["value"] for e in train["container"]["env"] if "value" in e}

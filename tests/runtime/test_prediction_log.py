@@ -20,7 +20,7 @@ from compiler.local.serve import free_port
 from runtime.prediction_log import events
 from runtime.prediction_log.server import Sink
 from runtime.prediction_log.writer import PartitionWriter
-from tests.conftest import REPO
+from tests.conftest import REPO, checked_model
 
 MODELS = frozenset({"fraud-detector"})
 
@@ -230,13 +230,10 @@ def test_the_rendered_sink_runs_as_kubernetes_would_and_writes_where_the_jobs_re
 
     import yaml
 
-    from compiler.pipeline.check import check_project
-
     manifest = REPO / "environments/prod/apps/payments/prediction-log/deployment-mlplat-prediction-log.yaml"
     [container] = yaml.safe_load(manifest.read_text())["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    checked, _ = check_project(REPO)
-    [fraud] = [m for m in checked.models if m.name == "fraud-detector" and m.environment == "prod"]
+    fraud = checked_model(REPO, "fraud-detector", "prod")
     bucket = env["MLPLAT_PREDICTION_LOG"]
     assert fraud.prediction_log == f"{bucket}/fraud-detector"  # what the drift and quality jobs read
     env["MLPLAT_PREDICTION_LOG"] = str(tmp_path / "bucket")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from runtime.steps import quality
-from tests.conftest import REPO
+from tests.conftest import REPO, checked_model
 from tests.runtime.conftest import Gateway
 
 ROWS = 400
@@ -20,12 +20,7 @@ ROWS = 400
 
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from compiler.pipeline.check import check_project
-
-    checked, errors = check_project(REPO)
-    assert errors == []
-    [model] = [m for m in checked.models if m.name == "fraud-detector" and m.environment == "prod"]
-    spec = json.loads(model.summary_json())
+    spec = json.loads(checked_model(REPO, "fraud-detector", "prod").summary_json())
     spec["spec"]["monitoring"]["quality"]["minRows"] = 100  # the spec's 1,000 would need a larger fixture
     path = tmp_path_factory.mktemp("quality") / "model.json"
     path.write_text(json.dumps(spec))

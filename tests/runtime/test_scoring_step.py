@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline.check import check_project
 from compiler.spec.model import Scoring
 from compiler.spec.releases import Release
 from renderers import scoring
+from tests.conftest import checked_model
 from tests.runtime.conftest import MODEL, mlplat, sqlite_uri
 
 pd = pytest.importorskip("pandas")
@@ -34,9 +34,7 @@ def step_args(project: Path, tmp_path: Path, sha256: str | None = None) -> tuple
     from runtime import tracking
 
     source = tracking.client(sqlite_uri(project)).get_model_version(MODEL, str(version["version"])).source
-    checked, errors = check_project(project)
-    assert errors == []
-    model = next(m for m in checked.models if m.name == MODEL and m.environment == "prod")
+    model = checked_model(project, MODEL, "prod")
     spec = model.spec.model_copy(update={"scoring": Scoring(schedule="0 6 * * *", input=INPUT,
                                                             output="s3://bucket/scores")})
     pin = Release(version=version["version"], runId=version["runId"], modelUri=source,
