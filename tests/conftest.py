@@ -86,6 +86,25 @@ def init_git(root: Path):
     return repository
 
 
+def committed_branch(output: str) -> str:
+    """The branch `mlplat promote|rollback|canary --commit` names on its first line (it commits beside the work
+    tree, which it leaves as it was)."""
+    import re
+
+    return re.search(r"^committed \w+ on branch (\S+);", output, re.M).group(1)
+
+
+def merge_committed(root: Path, output: str) -> str:
+    """Merge the branch a committing command named in `output` into main, as its pull request would; the branch."""
+    import git
+
+    branch = committed_branch(output)
+    repository = git.Repo(root)
+    repository.git.checkout("main")
+    repository.git.merge("--ff-only", branch)
+    return branch
+
+
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_repo(tmp_path / "repo")

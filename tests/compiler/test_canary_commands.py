@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import yaml
 
 from compiler.cli import main
 from compiler.local.serve import free_port
-from tests.conftest import copy_repo, init_git
+from tests.conftest import committed_branch, copy_repo, init_git
 from tests.workflows.test_delivery import decision
 
 FOLDER = "environments/prod/apps/payments/fraud-detector"
@@ -46,7 +45,7 @@ def apply(repo: Path, tmp_path: Path, action: str, to: int | None, **changes) ->
     code, output = run(repo, "canary", "fraud-detector", "--env", "prod", "--decision", str(path), "--commit")
     assert (repository.head.commit.hexsha, repository.git.status("--porcelain")) == (head, status)
     if code == 0:
-        repository.git.checkout(re.search(r"^committed \w+ on branch (\S+);", output, re.M).group(1))
+        repository.git.checkout(committed_branch(output))
     return code, output
 
 

@@ -4,7 +4,6 @@ adoption figures and registry versions after real promotions of a first and seco
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import statistics
 from datetime import datetime
@@ -22,7 +21,7 @@ from tests.compiler.test_promotion import (  # noqa: F401 - fixtures
     run,
     store,
 )
-from tests.conftest import REPO, init_git
+from tests.conftest import REPO, committed_branch, init_git
 
 NO_REGISTRY = "sqlite:///{}/absent/registry.db"
 
@@ -121,11 +120,6 @@ def test_what_a_killed_catalog_left_beside_its_output_is_removed(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["site", mine.name])
 
 
-def branch_of(out: str) -> str:
-    """The branch `mlplat promote` names on its first line (it commits beside the work tree)."""
-    return re.search(r"^committed \w+ on branch (\S+);", out, re.M).group(1)
-
-
 def test_adoption_and_registry_versions_after_real_promotions(tmp_path: Path, compiled: Path, store: Path,  # noqa: F811
                                                               model_dir: Path,  # noqa: F811
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,13 +151,13 @@ def test_adoption_and_registry_versions_after_real_promotions(tmp_path: Path, co
         args = ["promote", MODEL, "--to", env, "--version", version, "--tracking-uri", registry.uri]
         code, out = run(root, *args, *(["--approved-by", "@ines-moreau"] if env == "prod" else []))
         assert code == 0, out
-        repository.git.merge("--ff-only", branch_of(out))  # as its pull request merges
+        repository.git.merge("--ff-only", committed_branch(out))  # as its pull request merges
 
     pin = register("2026-11-20T00:00:00Z")
     on("2026-11-21")
     code, out = run(root, "promote", MODEL, "--to", "dev", "--version", "1", "--tracking-uri", registry.uri)
     assert code == 0, out
-    hand = repository.commit(branch_of(out))  # the same pin, committed again by a person without the trailer
+    hand = repository.commit(committed_branch(out))  # the same pin, committed again by a person without the trailer
     repository.git.checkout(hand.hexsha, "--", ".")
     repository.index.commit("pin tumor-classifier 1 in dev by hand")
     promote("1", "staging", "2026-11-22")

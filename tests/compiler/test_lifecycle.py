@@ -6,29 +6,14 @@ committed piece of evidence validates and round-trips through its model."""
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 from pathlib import Path
 
 import git
 import pytest
 
 from compiler.spec.evidence import VersionEvidence
-from tests.conftest import copy_repo, init_git, move_artifact_stores
-from tests.runtime.conftest import MODEL, mlplat, sqlite_uri
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def merge(root: Path, out: str) -> None:
-    """Merge the branch `mlplat promote|rollback` committed to into main, as its pull request would."""
-    branch = re.search(r"^committed \w+ on branch (\S+);", out, re.M).group(1)
-    repository = git.Repo(root)
-    repository.git.checkout("main")
-    repository.git.merge("--ff-only", branch)
+from tests.conftest import copy_repo, init_git, merge_committed, move_artifact_stores
+from tests.runtime.conftest import MODEL, mlplat, ok, sqlite_uri
 
 
 def pins(root: Path, env: str) -> dict[str, int]:
@@ -62,17 +47,18 @@ def test_promote_promote_rollback_across_versions(platform_repo: Path) -> None:
     tracking = sqlite_uri(root)
     trained_at = [git.Repo(root).head.commit.hexsha]
     assert "version 1 as champion" in ok(mlplat(root, "run", MODEL, "--env", "dev"))
-    merge(root, ok(mlplat(root, "promote", MODEL, "--to", "dev", "--tracking-uri", tracking)))
+    merge_committed(root, ok(mlplat(root, "promote", MODEL, "--to", "dev", "--tracking-uri", tracking)))
     assert pins(root, "dev") == {MODEL: 1}
 
     trained_at.append(git.Repo(root).head.commit.hexsha)  # main, with v1's pin merged
     second = ok(mlplat(root, "run", MODEL, "--env", "dev"))
     assert "vs champion v1" in second and "version 2 as champion" in second
-    merge(root, ok(mlplat(root, "promote", MODEL, "--to", "dev", "--tracking-uri", tracking)))
-    merge(root, ok(mlplat(root, "promote", MODEL, "--to", "staging", "--version", "2", "--tracking-uri", tracking)))
+    merge_committed(root, ok(mlplat(root, "promote", MODEL, "--to", "dev", "--tracking-uri", tracking)))
+    merge_committed(root, ok(mlplat(root, "promote", MODEL, "--to", "staging", "--version", "2",
+                                    "--tracking-uri", tracking)))
     assert pins(root, "dev") == {MODEL: 2} and pins(root, "staging")[MODEL] == 2
 
-    merge(root, ok(mlplat(root, "rollback", MODEL, "--env", "dev", "--tracking-uri", tracking)))
+    merge_committed(root, ok(mlplat(root, "rollback", MODEL, "--env", "dev", "--tracking-uri", tracking)))
     assert pins(root, "dev") == {MODEL: 1} and pins(root, "staging") == {"fraud-detector": 13, MODEL: 2}
     ok(mlplat(root, "validate"))
     ok(mlplat(root, "compile", "--check"))

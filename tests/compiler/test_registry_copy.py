@@ -20,27 +20,13 @@ import pytest
 import yaml
 
 from compiler.local.serve import free_port
-from tests.conftest import copy_repo, init_git, move_artifact_stores
-from tests.runtime.conftest import MODEL, mlplat, registry
+from tests.conftest import copy_repo, init_git, merge_committed, move_artifact_stores
+from tests.runtime.conftest import MODEL, mlplat, ok, registry
 
 pytestmark = pytest.mark.xdist_group("registry-copy")
 ENVS = ("dev", "staging", "prod")
 APPROVER = "@ines-moreau"  # a person of tumor-classifier's team (platform) in platform.yaml
 STARTUP_SECONDS = 300  # three MLflow servers on a loaded 2-core machine: a bound on a hang, not a target
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def merge(root: Path, out: str) -> str:
-    """Merge the branch `mlplat promote|rollback` committed to into main, as its pull request would; the branch."""
-    branch = re.search(r"^committed \w+ on branch (\S+);", out, re.M).group(1)
-    repository = git.Repo(root)
-    repository.git.checkout("main")
-    repository.git.merge("--ff-only", branch)
-    return branch
 
 
 def pinned(root: Path, env: str) -> dict:
@@ -117,7 +103,7 @@ def promote(root: Path, env: str, *args: str) -> tuple[str, str, str]:
     """(the promotion's branch, its message, the main it was made from), merged."""
     base = git.Repo(root).head.commit.hexsha
     out = ok(mlplat(root, "promote", MODEL, "--to", env, *args))
-    return merge(root, out), out, base
+    return merge_committed(root, out), out, base
 
 
 def test_one_artifact_travels_from_dev_to_prod_and_back(platform_repo: Path, servers: dict[str, str]) -> None:
@@ -179,7 +165,7 @@ def test_one_artifact_travels_from_dev_to_prod_and_back(platform_repo: Path, ser
 def promote_rollback(root: Path) -> tuple[str, str, str]:
     base = git.Repo(root).head.commit.hexsha
     out = ok(mlplat(root, "rollback", MODEL, "--env", "prod", "--reason", "the test's incident"))
-    return merge(root, out), out, base
+    return merge_committed(root, out), out, base
 
 
 def test_the_gate_refuses_a_copy_whose_bytes_differ_from_the_source(platform_repo: Path,

@@ -23,6 +23,12 @@ def mlplat(root: Path, *args: str, env: dict[str, str] | None = None) -> subproc
                           text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The output of a command that must succeed (its output and errors in the failure)."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def registry(tracking_uri: str):
     from mlflow.tracking import MlflowClient
 
