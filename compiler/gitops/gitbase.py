@@ -21,12 +21,24 @@ class GitError(Exception):
 
 
 def repo(root: Path):
+    """The repository `root` lies in. Its git commands take no optional lock: `git status` otherwise
+    refreshes the index under .git/index.lock, which a kill at that moment leaves behind and every later
+    git command in the repository then refuses."""
     import git
 
     try:
-        return git.Repo(root, search_parent_directories=True)
+        repository = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise GitError(f"{root} is not inside a git repository") from exc
+    repository.git.update_environment(GIT_OPTIONAL_LOCKS="0")
+    return repository
+
+
+def is_dirty(repository, untracked: bool) -> bool:
+    """Whether the work tree or the index differ from HEAD (untracked files too, where `untracked`), asked
+    without writing the index: GitPython's is_dirty runs `git diff`, which refreshes it under index.lock
+    whatever GIT_OPTIONAL_LOCKS says."""
+    return bool(repository.git.status("--porcelain", f"--untracked-files={'all' if untracked else 'no'}"))
 
 
 def is_input(path: str) -> bool:

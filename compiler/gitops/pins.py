@@ -87,7 +87,7 @@ def trailers(change: str, model: str, env: str) -> str:
 def clean_repo(root: Path):
     """The repository, refusing a work tree with uncommitted changes."""
     repository = gitbase.repo(root)
-    if repository.is_dirty(untracked_files=True):
+    if gitbase.is_dirty(repository, untracked=True):
         raise PromoteError("the work tree has uncommitted changes; commit or stash them first")
     return repository
 

@@ -53,7 +53,10 @@ def git_commit(root: Path) -> str:
         import git
 
         repo = git.Repo(root, search_parent_directories=True)
-        return repo.head.commit.hexsha + ("-dirty" if repo.is_dirty(untracked_files=False) else "")
+        # asked without writing the index (is_dirty's `git diff` does, under an index.lock a kill leaves behind)
+        repo.git.update_environment(GIT_OPTIONAL_LOCKS="0")
+        dirty = repo.git.status("--porcelain", "--untracked-files=no")
+        return repo.head.commit.hexsha + ("-dirty" if dirty else "")
     except Exception:  # noqa: BLE001 - not a git checkout, or no commit yet: the run says so
         return "unknown"
 

@@ -93,5 +93,22 @@ def test_a_killed_promotion_leaves_the_repository_as_it_was_or_the_branch_comple
     assert list((root / ".mlplat" / "commit").glob("commit-*")) == []
 
 
+def test_the_dirty_check_leaves_the_index_alone(tmp_path: Path) -> None:
+    """`git status` refreshes a stale index under .git/index.lock, a lock that a kill at that moment leaves
+    behind (CI saw one after a kill trial); the promotion's read-only check takes no such lock."""
+    from compiler.gitops.pins import clean_repo
+
+    (tmp_path / "a.txt").write_text("a\n")
+    repository = init_git(tmp_path)
+    os.utime(tmp_path / "a.txt", ns=(1_000_000_000, 1_000_000_000))  # stat data the index no longer matches
+    index = Path(repository.git_dir) / "index"
+    before = index.stat()
+    clean_repo(tmp_path)
+    after = index.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    repository.git.status("--porcelain")  # what a lock-taking status does to the same index: rewrites it
+    assert index.stat().st_ino != before.st_ino
+
+
 if __name__ == "__main__":  # the note's figure: MLPLAT_KILL_TRIALS=30 python -m tests.compiler.test_promote_kill
     sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider", "-o", "addopts="]))
