@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
-from compiler.spec.types import duration_seconds
 from renderers import argo_objects as a
 from renderers.argo import (
     OUTPUTS,

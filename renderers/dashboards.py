@@ -16,11 +16,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from compiler.contract import (
+    DRIFT_SCORE,
+    EXECUTOR_REQUESTS,
+    PREDICTED_CLASS,
+    PREDICTION_SCORE_BUCKET,
+    PREDICTION_SUM,
+    PREDICTIONS,
+    QUALITY_METRIC,
+)
 from compiler.spec.platform import Prices
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from compiler.spec.schedules import HOURS_PER_MONTH
 from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
-from renderers.monitoring import HEALTH, LATENCY_QUANTILES, REQUESTS, error_ratio, latency, own, quality_gates
+from renderers.monitoring import HEALTH, LATENCY_QUANTILES, error_ratio, latency, own, quality_gates
 
 # The Grafana Helm chart's sidecar loads ConfigMaps with this label, and files them into the folder
 # the annotation names when `sidecar.dashboards.folderAnnotation` is set to it.
@@ -89,7 +98,7 @@ def _model_panels(model: ResolvedModel, currency: str, first_id: int, top: int) 
         _panel("timeseries", "Health", "health score 0-100 (docs/monitoring.md)", [("health", f"{HEALTH}{{{sel}}}")],
                extra={"fieldConfig": {"defaults": {"min": 0, "max": 100}, "overrides": []}}),
         _panel("timeseries", "Traffic", "requests per second by predictor and HTTP status",
-               [("{{predictor}} {{code}}", f"sum by (predictor, code) (rate({REQUESTS}_count{{{sel}}}[5m]))")],
+               [("{{predictor}} {{code}}", f"sum by (predictor, code) (rate({EXECUTOR_REQUESTS}_count{{{sel}}}[5m]))")],
                unit="reqps"),
         _panel("timeseries", "Latency", f"SLO p95: {slo.latency_p95_ms} ms" if slo else "no latency SLO",
                [(f"{{{{predictor}}}} p{q}", f"{latency(q)}{{{sel}}}") for q in LATENCY_QUANTILES], unit="s",
@@ -101,11 +110,11 @@ def _model_panels(model: ResolvedModel, currency: str, first_id: int, top: int) 
         _predictions_panel(model),
         _panel("timeseries", "Drift", f"{drift.method} per feature; drifted at {drift.threshold}" if drift
                else "no drift job for this model",
-               [("{{feature}}", f"max by (feature) (mlplat_drift_score{{{sel}}})")] if drift else [],
+               [("{{feature}}", f"max by (feature) ({DRIFT_SCORE}{{{sel}}})")] if drift else [],
                threshold=drift.threshold if drift else None),
         _panel("timeseries", "Live quality", ", ".join(f"{g.metric} gate {g.min if g.min is not None else g.max}"
                                                       for g in gates) if gates else "no quality job for this model",
-               [("{{metric}}", f"mlplat_quality_metric{{{sel}}}")] if gates else []),
+               [("{{metric}}", f"{QUALITY_METRIC}{{{sel}}}")] if gates else []),
         _cost_panel(model, currency),
     ]
     layout = [(0, 1, 6), (6, 1, 6), (12, 1, 6), (18, 1, 6), (0, 9, 6), (6, 9, 6), (12, 9, 6), (18, 9, 6)]  # x, y, w
@@ -121,20 +130,20 @@ def _predictions_panel(model: ResolvedModel) -> dict[str, Any]:
     sel = own(model)
     if model.spec.task == "binary-classification":
         return _panel("heatmap", "Score distribution", "share of predictions per score bucket",
-                      [("{{le}}", f"sum by (le) (increase(mlplat_prediction_score_bucket_total{{{sel}}}"
+                      [("{{le}}", f"sum by (le) (increase({PREDICTION_SCORE_BUCKET}_total{{{sel}}}"
                                   "[$__rate_interval]))")],
                       extra={"options": {"calculate": False, "yAxis": {"unit": "percentunit"}}}, heatmap=True)
     if model.spec.task == "multiclass-classification":
         return _panel("timeseries", "Predicted classes", "share of predictions per class",
-                      [("class {{class}}", f"sum by (class) (rate(mlplat_predicted_class_total{{{sel}}}[5m])) / "
-                                           f"scalar(sum(rate(mlplat_predictions_total{{{sel}}}[5m])))")],
+                      [("class {{class}}", f"sum by (class) (rate({PREDICTED_CLASS}_total{{{sel}}}[5m])) / "
+                                           f"scalar(sum(rate({PREDICTIONS}_total{{{sel}}}[5m])))")],
                       unit="percentunit")
     if model.spec.task in ("regression", "forecasting"):
         return _panel("timeseries", "Mean prediction", "mean predicted value by predictor",
-                      [("{{predictor}}", f"sum by (predictor) (rate(mlplat_prediction_sum_total{{{sel}}}[5m])) / "
-                                         f"sum by (predictor) (rate(mlplat_predictions_total{{{sel}}}[5m]))")])
+                      [("{{predictor}}", f"sum by (predictor) (rate({PREDICTION_SUM}_total{{{sel}}}[5m])) / "
+                                         f"sum by (predictor) (rate({PREDICTIONS}_total{{{sel}}}[5m]))")])
     return _panel("timeseries", "Predictions", "predictions per second by predictor",
-                  [("{{predictor}}", f"sum by (predictor) (rate(mlplat_predictions_total{{{sel}}}[5m]))")],
+                  [("{{predictor}}", f"sum by (predictor) (rate({PREDICTIONS}_total{{{sel}}}[5m]))")],
                   unit="ops")
 
 

@@ -9,8 +9,8 @@ second step submits the model's training WorkflowTemplate when the first found d
 
 from __future__ import annotations
 
+from compiler.contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
-from compiler.spec.types import duration_seconds
 from renderers.argo import OUTPUTS
 from renderers.base import Manifest, model_manifest
 from renderers.monitor_job import MonitorJob, render_job

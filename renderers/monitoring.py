@@ -16,12 +16,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.contract import (
+    CANARY_BLIND,
+    CLASS_SHIFT,
+    DRIFT_SCORE,
+    EXECUTOR_REQUESTS,
+    FEATURE_ERRORS,
+    FEATURE_REQUESTS,
+    MEAN_SHIFT,
+    PREDICTED_CLASS,
+    PREDICTION_SCORE_SUM,
+    PREDICTION_SQUARE_SUM,
+    PREDICTION_SUM,
+    PREDICTIONS,
+    QUALITY_METRIC,
+    data_error,
+    last_run,
+)
 from compiler.spec.model import BUILTIN_METRICS, Gate
 from compiler.spec.resolved import ResolvedModel
 from renderers import canary
 from renderers.base import Manifest, model_manifest, model_metadata
 
-REQUESTS = "seldon_api_executor_server_requests_seconds"
 BY = "model, environment, predictor"
 FEATURE_ERROR_RATIO = 0.01  # of requests by entity key whose features could not be served
 # (alert, severity, burn rate, long window, short window, for): the SRE workbook's multi-window pairs.
@@ -31,8 +47,6 @@ BURN_RATES = (
 )
 LATENCY_QUANTILES = (50, 95, 99)
 SCORE_SHIFT = 0.1  # absolute change of the mean score, last hour against the last 7 days
-CLASS_SHIFT = 0.1  # total variation distance between the class shares of the last hour and the last 7 days
-MEAN_SHIFT = 0.5  # change of the mean prediction, in standard deviations of the last 7 days
 # Health score weights (docs/monitoring.md): SLO and liveness, drift, live quality, data errors.
 HEALTH_WEIGHTS = {"serving": 0.4, "drift": 0.25, "quality": 0.25, "data": 0.1}
 
@@ -71,14 +85,14 @@ def _recording_rules(model: ResolvedModel) -> list[dict[str, Any]]:
     sel = own(model)
     rules = []
     for window in sorted({w for *_, long, short, _ in BURN_RATES for w in (long, short)}, key=_seconds):
-        requests = f"sum by ({BY}) (rate({REQUESTS}_count{{{sel}}}[{window}]))"
-        failed = f'sum by ({BY}) (rate({REQUESTS}_count{{{sel}, code=~"5.."}}[{window}]))'
+        requests = f"sum by ({BY}) (rate({EXECUTOR_REQUESTS}_count{{{sel}}}[{window}]))"
+        failed = f'sum by ({BY}) (rate({EXECUTOR_REQUESTS}_count{{{sel}, code=~"5.."}}[{window}]))'
         # No 5xx series exists until a request fails: `or ... * 0` makes the ratio 0 rather than empty.
         rules.append({"record": error_ratio(window), "expr": f"({failed} or {requests} * 0) / {requests}"})
     for quantile in LATENCY_QUANTILES:
         rules.append({"record": latency(quantile),
                       "expr": f"histogram_quantile(0.{quantile}, sum by ({BY}, le) "
-                              f"(rate({REQUESTS}_bucket{{{sel}}}[5m])))"})
+                              f"(rate({EXECUTOR_REQUESTS}_bucket{{{sel}}}[5m])))"})
     rules.append({"record": HEALTH, "expr": health_expression(model),
                   "labels": {"model": model.name, "environment": model.environment}})
     return rules
@@ -98,13 +112,13 @@ def health_expression(model: ResolvedModel) -> str:
                    "or vector(1))")
     parts = {"serving": serving}
     drift = model.spec.monitoring.drift
-    parts["drift"] = (f"(clamp(1.5 - max(mlplat_drift_score{{{sel}}}) / {drift.threshold}, 0, 1) or vector(1))"
+    parts["drift"] = (f"(clamp(1.5 - max({DRIFT_SCORE}{{{sel}}}) / {drift.threshold}, 0, 1) or vector(1))"
                       if drift else "vector(1)")
     gates = quality_gates(model)
     parts["quality"] = " * ".join(
-        f"(min(mlplat_quality_metric{{{sel}, metric=\"{g.metric}\"}} {_passes(g)}) or vector(1))" for g in gates
+        f"(min({QUALITY_METRIC}{{{sel}, metric=\"{g.metric}\"}} {_passes(g)}) or vector(1))" for g in gates
     ) if gates else "vector(1)"
-    errors = [f"(max(mlplat_{job}_data_error{{{sel}}}) or vector(0))" for job in ("drift", "quality")
+    errors = [f"(max({data_error(job)}{{{sel}}}) or vector(0))" for job in ("drift", "quality")
               if getattr(model.spec.monitoring, job)]
     parts["data"] = f"(1 - clamp_max({' + '.join(errors)}, 1))" if errors else "vector(1)"
     return "100 * (" + " + ".join(f"{HEALTH_WEIGHTS[k]} * {v}" for k, v in parts.items()) + ")"
@@ -147,8 +161,8 @@ def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
                                 f"The {quantile}th percentile of request latency over 5 minutes exceeds the SLO."))
     if model.served_features:
         rules.append(alert_rule(model, "FeatureErrors", "ticket", "10m",
-                            f"sum by ({BY}) (rate(mlplat_feature_errors_total{{{sel}}}[10m])) / sum by ({BY}) "
-                            f"(rate(mlplat_feature_requests_total{{{sel}}}[10m])) > {FEATURE_ERROR_RATIO}",
+                            f"sum by ({BY}) (rate({FEATURE_ERRORS}_total{{{sel}}}[10m])) / sum by ({BY}) "
+                            f"(rate({FEATURE_REQUESTS}_total{{{sel}}}[10m])) > {FEATURE_ERROR_RATIO}",
                             f"{model.name} ({{{{ $labels.predictor }}}}) cannot read the features of more than "
                             f"{FEATURE_ERROR_RATIO:.0%} of its requests by entity key",
                             "Entities missing from the online store, values past their TTL (materialisation is "
@@ -171,24 +185,24 @@ def _shift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         return f"sum{f' by ({by})' if by else ''} (rate({series}{{{sel}}}[{window}]))"
 
     if task == "binary-classification":
-        mean = {w: f"{rate('mlplat_prediction_score_sum_total', w)} / {rate('mlplat_predictions_total', w)}"
+        mean = {w: f"{rate(f'{PREDICTION_SCORE_SUM}_total', w)} / {rate(f'{PREDICTIONS}_total', w)}"
                 for w in ("1h", "7d")}
         return [alert_rule(model, "PredictionScoreShift", "ticket", "30m",
                        f"abs(({mean['1h']}) - ({mean['7d']})) > {SCORE_SHIFT}",
                        f"{model.name}'s mean score moved by more than {SCORE_SHIFT}",
                        "The mean predicted probability of the last hour differs from the last 7 days.")]
     if task == "multiclass-classification":
-        share = {w: f"{rate('mlplat_predicted_class_total', w, 'class')} / "
-                    f"scalar({rate('mlplat_predictions_total', w)})" for w in ("1h", "7d")}
+        share = {w: f"{rate(f'{PREDICTED_CLASS}_total', w, 'class')} / "
+                    f"scalar({rate(f'{PREDICTIONS}_total', w)})" for w in ("1h", "7d")}
         return [alert_rule(model, "PredictedClassShift", "ticket", "30m",
                        f"0.5 * sum(abs(({share['1h']}) - ({share['7d']}))) > {CLASS_SHIFT}",
                        f"{model.name}'s predicted class shares moved",
                        f"The total variation distance between the predicted class shares of the last hour and "
                        f"the last 7 days is above {CLASS_SHIFT}.")]
     if task in ("regression", "forecasting"):
-        n = {w: rate("mlplat_predictions_total", w) for w in ("1h", "7d")}
-        mean = {w: f"({rate('mlplat_prediction_sum_total', w)} / {n[w]})" for w in ("1h", "7d")}
-        squares = rate("mlplat_prediction_square_sum_total", "7d")
+        n = {w: rate(f"{PREDICTIONS}_total", w) for w in ("1h", "7d")}
+        mean = {w: f"({rate(f'{PREDICTION_SUM}_total', w)} / {n[w]})" for w in ("1h", "7d")}
+        squares = rate(f"{PREDICTION_SQUARE_SUM}_total", "7d")
         spread = f"sqrt(clamp_min({squares} / {n['7d']} - {mean['7d']} ^ 2, 0))"
         return [alert_rule(model, "PredictionMeanShift", "ticket", "30m",
                        f"abs({mean['1h']} - {mean['7d']}) > {MEAN_SHIFT} * {spread}",
@@ -205,11 +219,11 @@ def _drift_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     sel = own(model)
     return [
         alert_rule(model, "DataDrift", "ticket", "0m",
-               f"max by (feature) (mlplat_drift_score{{{sel}}}) >= {drift.threshold}",
+               f"max by (feature) ({DRIFT_SCORE}{{{sel}}}) >= {drift.threshold}",
                f"{model.name}: feature {{{{ $labels.feature }}}} drifted",
                f"{drift.method} score at or above {drift.threshold} on the last {drift.window}"
                + (" ; retraining was submitted" if drift.on_drift == "retrain" else "")),
-        alert_rule(model, "DriftBadData", "ticket", "0m", f"max(mlplat_drift_data_error{{{sel}}}) > 0",
+        alert_rule(model, "DriftBadData", "ticket", "0m", f"max({data_error('drift')}{{{sel}}}) > 0",
                f"the drift job of {model.name} cannot compare its data",
                "The last drift run found bad data (empty window, missing, renamed, all-NaN or retyped columns); "
                "the drift pod's log lists every problem."),
@@ -227,13 +241,13 @@ def _quality_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
         bound, word = (f"< {gate.min}", f"below {gate.min}") if gate.min is not None else (f"> {gate.max}",
                                                                                            f"above {gate.max}")
         rules.append(alert_rule(model, "QualityBelowGate", "ticket", "0m",
-                            f'mlplat_quality_metric{{{sel}, metric="{gate.metric}"}} {bound}',
+                            f'{QUALITY_METRIC}{{{sel}, metric="{gate.metric}"}} {bound}',
                             f"{model.name}: live {gate.metric} is {word}",
                             f"On labelled traffic of the last {quality.window} "
                             f"(labels due after {quality.labels.delay}) "
                             f"{gate.metric} misses the evaluation gate"
                             + (" ; retraining was submitted" if quality.on_degradation == "retrain" else "")))
-    rules.append(alert_rule(model, "QualityBadData", "ticket", "0m", f"max(mlplat_quality_data_error{{{sel}}}) > 0",
+    rules.append(alert_rule(model, "QualityBadData", "ticket", "0m", f"max({data_error('quality')}{{{sel}}}) > 0",
                         f"the quality job of {model.name} cannot judge its data",
                         "The last quality run found no labels, no match between labels and logged predictions, "
                         "duplicate ids or too few rows; the quality pod's log lists every problem."))
@@ -250,7 +264,7 @@ def _canary_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     cron, _, every = canary.schedule(rollout.analysis.interval)
     return [
         alert_rule(model, "CanaryAnalysisBlind", "ticket", f"{max(2 * every // 60, 1)}m",
-               f"max(mlplat_canary_blind{{{own(model)}}}) == 1",
+               f"max({CANARY_BLIND}{{{own(model)}}}) == 1",
                f"the canary analysis of {model.name} is blind",
                "Prometheus did not answer the analysis, or has no canary target: the canary holds its share, and "
                "is neither stepped up nor rolled back until the analysis sees again (its pod's log says why)."),
@@ -265,7 +279,7 @@ def _silent_job(model: ResolvedModel, job: str, schedule: str) -> dict[str, Any]
     period = cron_period_seconds(schedule)
     stale = 2 * period
     grace = f"{(period + 900) // 60}m"
-    series = f"mlplat_{job}_last_run_timestamp_seconds{{{sel}}}"
+    series = f"{last_run(job)}{{{sel}}}"
     return alert_rule(model, f"{job.capitalize()}JobNotReporting", "ticket", grace,
                   f"(time() - max({series}) > {stale}) or absent({series})",
                   f"the {job} job of {model.name} has not reported",

@@ -10,8 +10,8 @@ training WorkflowTemplate when a gate was missed.
 
 from __future__ import annotations
 
+from compiler.contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
-from compiler.spec.types import duration_seconds
 from renderers.base import Manifest, model_manifest
 from renderers.monitor_job import MonitorJob, render_job
 

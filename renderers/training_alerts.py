@@ -9,13 +9,14 @@ deployed or not: a model's first versions are trained before anything serves the
 
 from __future__ import annotations
 
+from compiler.contract import TRAINING_FAILED
 from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 from renderers.monitoring import alert_rule, own
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
-    failed = alert_rule(model, "TrainingFailed", "ticket", "0m", f"max(mlplat_training_failed{{{own(model)}}}) == 1",
+    failed = alert_rule(model, "TrainingFailed", "ticket", "0m", f"max({TRAINING_FAILED}{{{own(model)}}}) == 1",
                         f"the last training run of {model.name} failed",
                         "The training workflow's last run did not succeed: a step failed, or the gate refused the "
                         "version (registered as challenger, not champion). `argo list -l mlplat.io/model="

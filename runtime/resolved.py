@@ -1,23 +1,19 @@
-"""The resolved spec a step runs with: the JSON of the `<model>-spec` ConfigMap (ResolvedModel.summary)."""
+"""The resolved spec a step runs with: the JSON of the `<model>-spec` ConfigMap (ResolvedModel.summary,
+its keys in compiler/contract.py)."""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-def duration_seconds(text: str) -> int:
-    """Seconds of a spec Duration such as 1h30m (compiler/spec/types.py)."""
-    factor = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    return sum(int(n) * factor[unit] for n, unit in re.findall(r"([0-9]+)([dhms])", text))
+from compiler.contract import ResolvedSummary
 
 
 @dataclass(frozen=True)
 class ResolvedSpec:
-    raw: dict[str, Any]
+    raw: ResolvedSummary
 
     @classmethod
     def load(cls, path: Path) -> ResolvedSpec:

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from compiler.contract import TRAINING_FAILED, last_run
+
 JOB = "mlplat-training"
 PHASES = ("Succeeded", "Failed", "Error")  # what Argo gives {{workflow.status}} in an exit handler
 
@@ -42,9 +44,9 @@ def main(argv: list[str], now: float | None = None) -> int:
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     registry = CollectorRegistry()
-    Gauge("mlplat_training_failed", "1 when the last training workflow did not succeed (a failed step, a refused "
+    Gauge(TRAINING_FAILED, "1 when the last training workflow did not succeed (a failed step, a refused "
           "gate, an error)", registry=registry).set(int(failed))
-    Gauge("mlplat_training_last_run_timestamp_seconds", "When the last training workflow ended",
+    Gauge(last_run("training"), "When the last training workflow ended",
           registry=registry).set(time.time() if now is None else now)
     try:
         push_to_gateway(args.pushgateway, job=JOB, registry=registry,

@@ -3,8 +3,9 @@
     compiler.spec <- renderers <- compiler.pipeline <- compiler.local <- compiler.gitops <- compiler.cli
 
 A module imports only from its own room and the rooms before it. The compiler and the renderers never
-import the runtime; the runtime imports nothing of compiler/ and, of renderers/, only the contract
-module renderers.mlbom, which imports nothing of mlplat. Every import statement counts: at module
+import the runtime; the runtime imports nothing of compiler/ and renderers/ but the two contract modules,
+compiler.contract (metric names, thresholds, durations, the resolved spec's keys) and renderers.mlbom
+(the ML-BOM), which every room may import and which import nothing of mlplat. Every import statement counts: at module
 level, inside functions and under TYPE_CHECKING. Heavy libraries are imported inside functions only.
 """
 
@@ -21,7 +22,7 @@ from tests.conftest import REPO
 
 PACKAGES = ("compiler", "renderers", "runtime")
 ROOMS = ("compiler.spec", "renderers", "compiler.pipeline", "compiler.local", "compiler.gitops", "compiler.cli")
-CONTRACT = "renderers.mlbom"
+CONTRACTS = ("compiler.contract", "renderers.mlbom")
 # What the CLI's start path must never load at import time (torch, MLflow and Evidently belong to the runtime).
 HEAVY = ("torch", "mlflow", "evidently", "feast", "hera", "git", "cyclonedx", "packageurl", "jinja2")
 
@@ -103,7 +104,7 @@ def violations(code: dict[str, str]) -> list[str]:
     problems = []
     for module in sorted(modules):
         top = module.split(".")[0]
-        if top == "compiler" and module != "compiler" and room(module) is None:
+        if top == "compiler" and module not in ("compiler", *CONTRACTS) and room(module) is None:
             problems.append(f"{module}: is in no room; put it in one of {', '.join(ROOMS)}")
         for found in imports(module, code[module], modules):
             target_top = found.target.split(".")[0]
@@ -112,11 +113,14 @@ def violations(code: dict[str, str]) -> list[str]:
                 if top != "runtime" and found.module_level and target_top in HEAVY:
                     problems.append(f"{where}, a heavy library, at import time; import it inside the function")
                 continue
-            if module == CONTRACT:
-                problems.append(f"{where}; the runtime's contract module imports nothing of mlplat")
+            if module in CONTRACTS:
+                problems.append(f"{where}; a contract module imports nothing of mlplat")
+            elif found.target in CONTRACTS:
+                continue
             elif top == "runtime":
-                if target_top != "runtime" and found.target != CONTRACT:
-                    problems.append(f"{where}; the runtime imports only {CONTRACT} of compiler/ and renderers/")
+                if target_top != "runtime":
+                    problems.append(f"{where}; the runtime imports only {' and '.join(CONTRACTS)} of compiler/ "
+                                    "and renderers/")
             elif target_top == "runtime":
                 problems.append(f"{where}; the compiler and the renderers reach the runtime only as a subprocess")
             elif module != "compiler" and found.target != "compiler":
@@ -146,9 +150,10 @@ def test_every_room_is_a_package_with_its_docstring() -> None:
      "renderers comes before compiler.pipeline"),
     ("renderers.seldon", "from runtime import artifact\n", "reach the runtime only as a subprocess"),
     ("runtime.steps.register", "from compiler.spec.evidence import VersionEvidence\n",
-     f"the runtime imports only {CONTRACT}"),
-    ("runtime.steps.register", "from renderers import sbom\n", f"the runtime imports only {CONTRACT}"),
-    (CONTRACT, "from renderers.base import Manifest\n", "contract module imports nothing of mlplat"),
+     "the runtime imports only compiler.contract"),
+    ("runtime.steps.register", "from renderers import sbom\n", "the runtime imports only compiler.contract"),
+    ("renderers.mlbom", "from renderers.base import Manifest\n", "contract module imports nothing of mlplat"),
+    ("compiler.contract", "from compiler.spec.types import DNS_LABEL\n", "contract module imports nothing of mlplat"),
     ("renderers.model_card", "import jinja2\n", "a heavy library, at import time"),
     ("compiler.helpers", "", "is in no room"),
 ])
@@ -159,8 +164,8 @@ def test_an_import_against_the_direction_fails(module: str, added: str, complain
     assert len(found) == 1 and complaint in found[0], found
 
 
-def test_the_runtime_loads_only_the_contract_module_of_the_compilers_side() -> None:
-    probe = ("import sys, runtime.cli, runtime.steps.register, runtime.serving, renderers.mlbom\n"
+def test_the_runtime_loads_only_the_contract_modules_of_the_compilers_side() -> None:
+    probe = ("import sys, runtime.cli, runtime.steps.register, runtime.serving, runtime.canary.step, renderers.mlbom\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('compiler', 'renderers')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
-    assert result.stdout.strip() == "['renderers', 'renderers.mlbom']"
+    assert result.stdout.strip() == "['compiler', 'compiler.contract', 'renderers', 'renderers.mlbom']"

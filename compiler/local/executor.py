@@ -27,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-REQUESTS = "seldon_api_executor_server_requests_seconds"
+from compiler.contract import EXECUTOR_REQUESTS
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # Go client's DefBuckets, as Seldon's
 PUID_HEADER = "Seldon-Puid"
 REQUEST_TYPE = "io.seldon.serving.inference.request"
@@ -44,7 +45,7 @@ class Executor:
         self.deployment, self.predictor, self.version, self.namespace = deployment, predictor, version, namespace
         self.logger = urlsplit(logger_url) if logger_url else None
         self.registry = CollectorRegistry()
-        self.requests = Histogram(REQUESTS, "A histogram of latencies for executor server",
+        self.requests = Histogram(EXECUTOR_REQUESTS, "A histogram of latencies for executor server",
                                   ["deployment_name", "predictor_name", "predictor_version", "service", "method",
                                    "code"],
                                   buckets=BUCKETS, registry=self.registry)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 
+from compiler.contract import duration_seconds
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.resolve import SpecLocator
 from compiler.spec.model import BUILTIN_METRICS, PLATFORM_METRICS, Rollout
 from compiler.spec.resolved import ResolvedModel
-from compiler.spec.types import duration_seconds
 
 
 def spec_rules(model: ResolvedModel, where: SpecLocator) -> list[SpecError]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from compiler.contract import ResolvedSummary
 from compiler.spec.features import Features
 from compiler.spec.model import Spec
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team
@@ -93,7 +94,7 @@ class ResolvedModel:
         """summary() as the runtime reads it: the <model>-spec ConfigMap's model.json, byte for byte."""
         return json.dumps(self.summary(), indent=2, sort_keys=True) + "\n"
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ResolvedSummary:
         """The resolved spec as plain JSON data (what the runtime steps read in their pods)."""
         return {
             "apiVersion": "mlplat/v1",

@@ -30,7 +30,6 @@ _LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
                         r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?")
 _DURATION = re.compile(r"(?=[0-9])([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?")
-_DURATION_PARTS = re.compile(r"([0-9]+)([dhms])")
 _IMAGE = re.compile(
     r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
@@ -134,12 +133,6 @@ def _check_cron(value: str) -> str:
 
 
 Cron = Annotated[str, AfterValidator(_check_cron)]
-
-
-def duration_seconds(value: str) -> int:
-    """Seconds in a Duration string such as 1h30m."""
-    factor = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    return sum(int(n) * factor[unit] for n, unit in _DURATION_PARTS.findall(value))
 
 
 def quantity_value(value: str) -> float:

@@ -30,8 +30,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-CLASS_SHIFT = 0.1  # total variation distance past which a distribution shift counts (renderers/monitoring.py)
-MEAN_SHIFT = 0.5  # change of a regression's mean, in main's standard deviations, past which it counts
+from compiler.contract import CLASS_SHIFT, MEAN_SHIFT
+
 MIN_EXPECTED = 5  # counts each side must expect in a bin for the chi-square test (Cochran's rule)
 SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/evidence.py)
 FAILED_OUTCOME = "failed"  # failed requests, an outcome of the distribution beside the classes or score bins

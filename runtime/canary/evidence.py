@@ -21,9 +21,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compiler.contract import (
+    EXECUTOR_REQUESTS,
+    PREDICTED_CLASS,
+    PREDICTION_SCORE_BUCKET,
+    PREDICTION_SQUARE_SUM,
+    PREDICTION_SUM,
+    PREDICTIONS,
+    QUALITY_SIDE_ROWS,
+    QUALITY_SIDE_WRONG,
+    REQUEST_FAILURES,
+)
 from runtime.canary.decide import FAILED_OUTCOME, SCORE_BIN, Arm, Evidence
 from runtime.canary.prometheus_query import Blind, Prometheus
-from runtime.metric_names import EXECUTOR_REQUESTS, REQUEST_FAILURES
 
 FAILED = 'code!~"2.."'  # every answer that is not a success, 4xx included
 
@@ -78,22 +88,22 @@ def _arm(prometheus: Prometheus, own: str, side: Side, window: int, at: float, s
     slow = None
     if slo is not None:
         slow = _over(increase("latency", f"{EXECUTOR_REQUESTS}_bucket", by="le"), slo)
-    classes = increase("distribution", "mlplat_predicted_class_total", by="class")
+    classes = increase("distribution", f"{PREDICTED_CLASS}_total", by="class")
     if classes:
         distribution = {f"class {k}": round(v) for k, v in classes.items()}
     else:
-        distribution = _bins(increase("distribution", "mlplat_prediction_score_bucket_total", by="le"))
+        distribution = _bins(increase("distribution", f"{PREDICTION_SCORE_BUCKET}_total", by="le"))
     if distribution:
         distribution[FAILED_OUTCOME] = errors
     moments = None
-    sums = increase("mean", "mlplat_prediction_sum_total", signed=True)
+    sums = increase("mean", f"{PREDICTION_SUM}_total", signed=True)
     if sums:
-        squares = increase(None, "mlplat_prediction_square_sum_total")
-        count = increase(None, "mlplat_predictions_total")
+        squares = increase(None, f"{PREDICTION_SQUARE_SUM}_total")
+        count = increase(None, f"{PREDICTIONS}_total")
         moments = (_total(count), sum(sums.values()), sum(squares.values()))
     wrong = None
-    labelled = f"max(mlplat_quality_side_rows{{{sel}}})"
-    queries[f"quality.{name}"] = f"max(mlplat_quality_side_wrong{{{sel}}})"
+    labelled = f"max({QUALITY_SIDE_ROWS}{{{sel}}})"
+    queries[f"quality.{name}"] = f"max({QUALITY_SIDE_WRONG}{{{sel}}})"
     judged = _total(prometheus.vector(labelled, at))
     if judged > 0:
         wrong = (_total(prometheus.vector(queries[f"quality.{name}"], at)), judged)

@@ -28,11 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from compiler.contract import CANARY_BLIND, duration_seconds, last_run
 from runtime.canary import proposal
 from runtime.canary.decide import Decision, Plan, decide
 from runtime.canary.evidence import Side, gather
 from runtime.canary.prometheus_query import Deadline, Prometheus
-from runtime.resolved import duration_seconds
 
 DECIDED, BLIND = 0, 2
 JOB = "mlplat-canary"
@@ -202,14 +202,14 @@ def _push(args: argparse.Namespace, action: str, blind: bool, traffic: int | Non
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     registry = CollectorRegistry()
-    Gauge("mlplat_canary_blind", "1 when the last analysis got no usable answer from Prometheus",
+    Gauge(CANARY_BLIND, "1 when the last analysis got no usable answer from Prometheus",
           registry=registry).set(1 if blind else 0)
     Gauge("mlplat_canary_decision", "Last decision: -1 rollback, 0 hold, 1 step up, 2 promote",
           registry=registry).set(ACTION_CODES[action])
     if traffic is not None:
         Gauge("mlplat_canary_traffic_percent", "The canary's share when it was judged",
               registry=registry).set(traffic)
-    Gauge("mlplat_canary_last_run_timestamp_seconds", "When the canary was last judged",
+    Gauge(last_run("canary"), "When the canary was last judged",
           registry=registry).set(now)
     try:
         push_to_gateway(args.pushgateway, job=JOB, registry=registry,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from compiler.contract import DRIFT_SCORE, data_error, last_run
 from runtime.drift.detect import DriftResult
 
 JOB = "mlplat-drift"
@@ -18,7 +19,7 @@ def push_result(gateway: str, model: str, environment: str, result: DriftResult,
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     registry = CollectorRegistry()
-    score = Gauge("mlplat_drift_score", f"Per-feature drift score ({result.method})", ["feature"],
+    score = Gauge(DRIFT_SCORE, f"Per-feature drift score ({result.method})", ["feature"],
                   registry=registry)
     for feature in result.features:
         score.labels(feature=feature.feature).set(feature.score)
@@ -28,8 +29,8 @@ def push_result(gateway: str, model: str, environment: str, result: DriftResult,
     Gauge("mlplat_drift_detected", "1 when any monitored feature drifted", registry=registry).set(
         int(result.drifted))
     Gauge("mlplat_drift_current_rows", "Rows in the compared window", registry=registry).set(result.current_rows)
-    Gauge("mlplat_drift_data_error", "1 when the last run found bad data", registry=registry).set(0)
-    Gauge("mlplat_drift_last_run_timestamp_seconds", "When the last drift result was computed",
+    Gauge(data_error("drift"), "1 when the last run found bad data", registry=registry).set(0)
+    Gauge(last_run("drift"), "When the last drift result was computed",
           registry=registry).set(time.time() if now is None else now)
     push_to_gateway(gateway, job=JOB, registry=registry, grouping_key=_group(model, environment), timeout=10)
 
@@ -38,7 +39,7 @@ def push_bad_data(gateway: str, model: str, environment: str) -> None:
     from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
     registry = CollectorRegistry()
-    Gauge("mlplat_drift_data_error", "1 when the last run found bad data", registry=registry).set(1)
+    Gauge(data_error("drift"), "1 when the last run found bad data", registry=registry).set(1)
     pushadd_to_gateway(gateway, job=JOB, registry=registry, grouping_key=_group(model, environment), timeout=10)
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from runtime.resolved import duration_seconds
+from compiler.contract import duration_seconds
 
 EXAMPLE_DATA = ".mlplat/example-data"  # where example:// sources are written, in the checkout (git ignores it)
 

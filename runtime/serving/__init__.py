@@ -51,8 +51,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from compiler.contract import (
+    FEATURE_ERRORS,
+    FEATURE_REQUESTS,
+    PREDICTED_CLASS,
+    PREDICTION_SCORE_BUCKET,
+    PREDICTION_SCORE_SUM,
+    PREDICTION_SQUARE_SUM,
+    PREDICTION_SUM,
+    PREDICTIONS,
+    REQUEST_FAILURES,
+)
 from runtime import artifact
-from runtime.metric_names import REQUEST_FAILURES
 from runtime.serving.online_features import MISMATCH, MISSING, FeatureLookupError, OnlineFeatures, epoch_seconds
 
 MAX_ROWS = 10_000
@@ -419,23 +429,23 @@ class _Counts:
 
     def metrics(self) -> list[dict[str, Any]]:
         # Fresh tag dicts each time: Seldon adds a "method" tag to the dicts it is given.
-        out = [_counter("mlplat_feature_requests", self.feature_requests)] if self.feature_requests else []
-        out += [_counter("mlplat_feature_errors", count, reason=reason)
+        out = [_counter(FEATURE_REQUESTS, self.feature_requests)] if self.feature_requests else []
+        out += [_counter(FEATURE_ERRORS, count, reason=reason)
                 for reason, count in sorted(self.feature_errors.items())]
         out += [_counter(REQUEST_FAILURES, count, reason=reason) for reason, count in sorted(self.failures.items())]
         if not self.predictions:
             return out
-        out.append(_counter("mlplat_predictions", self.predictions))
+        out.append(_counter(PREDICTIONS, self.predictions))
         if self.output == "probability":
-            out.append(_counter("mlplat_prediction_score_sum", self.score_sum))
-            out += [_counter("mlplat_prediction_score_bucket", count, le=str(bound))
+            out.append(_counter(PREDICTION_SCORE_SUM, self.score_sum))
+            out += [_counter(PREDICTION_SCORE_BUCKET, count, le=str(bound))
                     for bound, count in zip(SCORE_BUCKETS, self.buckets, strict=True)]
         elif self.output == "class-probabilities":
-            out += [_counter("mlplat_predicted_class", count, **{"class": str(label)})
+            out += [_counter(PREDICTED_CLASS, count, **{"class": str(label)})
                     for label, count in sorted(self.classes.items())]
         else:
-            out += [_counter("mlplat_prediction_sum", self.value_sum),
-                    _counter("mlplat_prediction_square_sum", self.square_sum)]
+            out += [_counter(PREDICTION_SUM, self.value_sum),
+                    _counter(PREDICTION_SQUARE_SUM, self.square_sum)]
         return out
 
 

@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from compiler.contract import QUALITY_METRIC, QUALITY_SIDE_ROWS, QUALITY_SIDE_WRONG, data_error, last_run
+
 HEALTHY, DEGRADED, BAD_DATA = 0, 1, 2
 JOB = "mlplat-quality"
 
@@ -237,24 +239,24 @@ def _push(gateway: str, model: str, environment: str, metrics: dict[str, float] 
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
     registry = CollectorRegistry()
-    error = Gauge("mlplat_quality_data_error", "1 when the last quality run found bad data", registry=registry)
+    error = Gauge(data_error("quality"), "1 when the last quality run found bad data", registry=registry)
     group = {"model": model, "environment": environment}
     if metrics is None:
         error.set(1)
         pushadd_to_gateway(gateway, job=JOB, registry=registry, grouping_key=group, timeout=10)
         return
     error.set(0)
-    gauge = Gauge("mlplat_quality_metric", "Live model quality on labelled traffic", ["metric"], registry=registry)
+    gauge = Gauge(QUALITY_METRIC, "Live model quality on labelled traffic", ["metric"], registry=registry)
     for name, value in metrics.items():
         gauge.labels(metric=name).set(value)
     Gauge("mlplat_quality_rows", "Labelled predictions judged", registry=registry).set(rows)
-    judged = Gauge("mlplat_quality_side_rows", "Labelled predictions judged, per predictor and version",
+    judged = Gauge(QUALITY_SIDE_ROWS, "Labelled predictions judged, per predictor and version",
                    ["predictor", "version"], registry=registry)
-    wrong = Gauge("mlplat_quality_side_wrong", "Wrong predicted classes among them", ["predictor", "version"],
+    wrong = Gauge(QUALITY_SIDE_WRONG, "Wrong predicted classes among them", ["predictor", "version"],
                   registry=registry)
     for side in sides:
         judged.labels(side["predictor"], side["version"]).set(side["rows"])
         wrong.labels(side["predictor"], side["version"]).set(side["wrong"])
-    Gauge("mlplat_quality_last_run_timestamp_seconds", "When the last quality result was computed",
+    Gauge(last_run("quality"), "When the last quality result was computed",
           registry=registry).set(time.time())
     push_to_gateway(gateway, job=JOB, registry=registry, grouping_key=group, timeout=10)

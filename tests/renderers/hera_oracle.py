@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.contract import duration_seconds
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
-from compiler.spec.types import duration_seconds
 from renderers.argo import _LIGHT, CODE_PATH, OUTPUTS, REPORT, RUNTIME_USER, SPEC_MOUNT, proposes, workflow_metadata
 from renderers.canary import DECISION_FILE, PIPELINE, schedule
 from renderers.canary import RESOURCES as CANARY_RESOURCES
