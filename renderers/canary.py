@@ -23,7 +23,8 @@ from typing import Any
 from compiler.contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
 from renderers import argo_objects as a
-from renderers.argo import (
+from renderers.base import Manifest, model_manifest
+from renderers.workflow_pod import (
     OUTPUTS,
     SPEC_MOUNT,
     compute,
@@ -33,7 +34,6 @@ from renderers.argo import (
     step_rbac,
     workflow_metadata,
 )
-from renderers.base import Manifest, model_manifest
 
 PIPELINE = "canary"
 RESOURCES = {"cpu": "250m", "memory": "512Mi"}  # git, a few PromQL queries and one recompile

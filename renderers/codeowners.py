@@ -8,6 +8,7 @@ platform's own code and CI last, so that no team rule can take them over (later 
 from __future__ import annotations
 
 from compiler.spec.platform import Platform
+from renderers.base import Manifest
 
 PATH = ".github/CODEOWNERS"
 PLATFORM_PATHS = ("/platform/", "/compiler/", "/renderers/", "/runtime/", "/.github/", "/.ci/", "/pyproject.toml",
@@ -15,7 +16,13 @@ PLATFORM_PATHS = ("/platform/", "/compiler/", "/renderers/", "/runtime/", "/.git
                   "/environments/*/argocd/", "/environments/GENERATED.sha256")
 
 
-def render(platform: Platform) -> str:
+def render(platform: Platform) -> list[Manifest]:
+    """The file, its path relative to the repository's root."""
+    return [Manifest(PATH, text(platform), "platform/platform.yaml", format="text", kubernetes=False,
+                     file_kind="CODEOWNERS")]
+
+
+def text(platform: Platform) -> str:
     owners = {team.name: " ".join(team.owners) for team in platform.spec.teams}
     platform_owners = owners[platform.spec.platform_team]
     rows = [("*", platform_owners)]

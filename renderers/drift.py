@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from compiler.contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
-from renderers.argo import OUTPUTS
 from renderers.base import Manifest, model_manifest
 from renderers.monitor_job import MonitorJob, render_job
+from renderers.workflow_pod import OUTPUTS
 
 REPORT = f"{OUTPUTS}/drift-report.html"
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from compiler.spec.features import Features
 from compiler.spec.names import feast_project
-from compiler.spec.platform import Environment, Platform
+from compiler.spec.platform import Environment
+from compiler.spec.resolved import ResolvedEnvironment
 from renderers import materialize
 from renderers.base import Manifest
 
@@ -26,13 +27,14 @@ _OFFLINE_TYPES = {"file": "file", "duckdb": "duckdb", "spark": "spark", "bigquer
 _KINDS = ("entities", "sources", "featureViews", "featureServices")
 
 
-def render(env: Environment, platform: Platform, features: list[tuple[str, Features]]) -> list[Manifest]:
+def render(environment: ResolvedEnvironment, features: list[tuple[str, Features]]) -> list[Manifest]:
     """`features`: each team's definitions with the file they came from; nothing where there are none."""
+    env, platform = environment.env, environment.platform
     if not features:
         return []
     sources = ", ".join(file for file, _ in features)
     project = feast_project(platform.metadata.name, env.name)
-    return [*materialize.render(env, platform, features, f"environments/{env.name}/{FOLDER}"),
+    return [*materialize.cron_workflows(env, platform, features, f"environments/{env.name}/{FOLDER}"),
             Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, project), "platform/platform.yaml",
                      kubernetes=False, file_kind="FeastConfig"),
             Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features], env.name), sources,

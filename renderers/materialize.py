@@ -16,14 +16,14 @@ from compiler.spec.features import Features, FeatureView
 from compiler.spec.names import materialize_name, namespace_for
 from compiler.spec.platform import Environment, Platform
 from renderers import argo_objects as a
-from renderers.argo import CODE_PATH, TMP_MOUNT, compute, container_security, workflow_settings
 from renderers.base import TEAM_APPS_DIR, Manifest
+from renderers.workflow_pod import CODE_PATH, TMP_MOUNT, compute, container_security, workflow_settings
 
 RESOURCES = {"cpu": "1", "memory": "4Gi"}  # DuckDB's point-in-time reads: about 2.2 GB at 1M x 20 (docs/features.md)
 DEADLINE_SECONDS = 3600
 
 
-def render(env: Environment, platform: Platform, features: list[tuple[str, Features]], folder: str
+def cron_workflows(env: Environment, platform: Platform, features: list[tuple[str, Features]], folder: str
            ) -> list[Manifest]:
     """`folder`: where the environment's Feast files are, relative to the repository's root."""
     return [Manifest(f"{TEAM_APPS_DIR}/{team.metadata.team}/features/cronworkflow-{materialize_name(view.name)}.yaml",

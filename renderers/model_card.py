@@ -19,7 +19,7 @@ from renderers.sbom import path as bom_path
 CARDS_DIR = "model-cards"
 
 
-def render(models: list[ResolvedModel]) -> Manifest:
+def render(models: list[ResolvedModel]) -> list[Manifest]:
     """The card of one model; `models` holds its resolution in every environment, in promotion order."""
     first = models[0]
     card = first.spec.governance.model_card
@@ -38,8 +38,8 @@ def render(models: list[ResolvedModel]) -> Manifest:
         "environments": [_environment(m) for m in models],
     }
     text = _template().render(**context)
-    return Manifest(path(first.team, first.name), text, first.source, format="text", kubernetes=False,
-                    file_kind="ModelCard")
+    return [Manifest(path(first.team, first.name), text, first.source, format="text", kubernetes=False,
+                     file_kind="ModelCard")]
 
 
 def path(team: str, model: str) -> str:

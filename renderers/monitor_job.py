@@ -12,7 +12,7 @@ from typing import Any
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
 from renderers import argo_objects as a
-from renderers.argo import (
+from renderers.workflow_pod import (
     OUTPUTS,
     SPEC_MOUNT,
     compute,

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
-from renderers.argo import RUNTIME_USER
 from renderers.base import TEAM_APPS_DIR, Manifest, served_by_team
+from renderers.workflow_pod import RUNTIME_USER
 
 NAME = "mlplat-prediction-log"
 HTTP_PORT = 8080

@@ -1,21 +1,30 @@
 """The one place that lists the renderers; the compiler renders each in this order.
 
-Model renderers take one resolved model, environment and team renderers one resolved environment. The
-model cards (one per model across environments) and CODEOWNERS (one per repository) are rendered
-by the plan beside them, from renderers.model_card and renderers.codeowners.
+Each table holds the renderers of one scope, by what they take:
+- a model in one environment (MODEL_RENDERERS);
+- an environment (ENVIRONMENT_RENDERERS), one team's objects in it (TEAM_RENDERERS), and the Feast files
+  of every team's feature definitions in it (FEATURE_RENDERERS);
+- a model in all its environments, in promotion order (ACROSS_ENVIRONMENTS_RENDERERS: the model card,
+  its path relative to environments/);
+- the whole repository (REPOSITORY_RENDERERS: CODEOWNERS, its path relative to the repository's root).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from compiler.spec.features import Features
+from compiler.spec.platform import Platform
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 from renderers import (
     argo,
     argocd,
     canary,
+    codeowners,
     dashboards,
     drift,
+    features,
+    model_card,
     monitoring,
     prediction_log,
     quality,
@@ -30,6 +39,9 @@ from renderers.base import Manifest
 
 ModelRenderer = Callable[[ResolvedModel], list[Manifest]]
 EnvironmentRenderer = Callable[[ResolvedEnvironment], list[Manifest]]
+FeatureRenderer = Callable[[ResolvedEnvironment, list[tuple[str, Features]]], list[Manifest]]
+AcrossEnvironmentsRenderer = Callable[[list[ResolvedModel]], list[Manifest]]
+RepositoryRenderer = Callable[[Platform], list[Manifest]]
 
 MODEL_RENDERERS: dict[str, ModelRenderer] = {
     "resolved-spec": resolved_spec.render,
@@ -53,4 +65,14 @@ TEAM_RENDERERS: dict[str, EnvironmentRenderer] = {
     "dashboards": dashboards.render,
     "scraping": scraping.render,
     "prediction-log": prediction_log.render,
+}
+# `features` holds each team's definitions with the file they came from.
+FEATURE_RENDERERS: dict[str, FeatureRenderer] = {
+    "features": features.render,
+}
+ACROSS_ENVIRONMENTS_RENDERERS: dict[str, AcrossEnvironmentsRenderer] = {
+    "model-card": model_card.render,
+}
+REPOSITORY_RENDERERS: dict[str, RepositoryRenderer] = {
+    "codeowners": codeowners.render,
 }

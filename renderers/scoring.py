@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from compiler.spec.resolved import ResolvedModel
 from renderers import argo_objects as a
-from renderers.argo import TMP_MOUNT, compute, container_security, pod_settings, workflow_metadata
 from renderers.base import Manifest, model_manifest
+from renderers.workflow_pod import TMP_MOUNT, compute, container_security, pod_settings, workflow_metadata
 
 DEADLINE_SECONDS = 6 * 3600
 

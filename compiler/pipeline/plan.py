@@ -29,10 +29,15 @@ from compiler.spec.emit import to_json, to_yaml
 from compiler.spec.features import Features
 from compiler.spec.platform import Platform
 from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
-from renderers import codeowners, model_card
-from renderers import features as feature_files
 from renderers.base import Manifest
-from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
+from renderers.registry import (
+    ACROSS_ENVIRONMENTS_RENDERERS,
+    ENVIRONMENT_RENDERERS,
+    FEATURE_RENDERERS,
+    MODEL_RENDERERS,
+    REPOSITORY_RENDERERS,
+    TEAM_RENDERERS,
+)
 
 
 class DuplicateOutput(Exception):
@@ -135,18 +140,18 @@ def _render_team(environment: ResolvedEnvironment) -> list[PlannedFile]:
 
 
 def _render_features(environment: ResolvedEnvironment, features: list[tuple[str, Features]]) -> list[PlannedFile]:
-    return [_planned(environment.env.name, "features", manifest)
-            for manifest in feature_files.render(environment.env, environment.platform, features)]
+    return [_planned(environment.env.name, renderer, manifest)
+            for renderer, render in FEATURE_RENDERERS.items() for manifest in render(environment, features)]
 
 
 def _render_card(models: list[ResolvedModel]) -> list[PlannedFile]:
-    card = model_card.render(models)
-    return [_planned("repository", "model-card", card, f"{OUTPUT_DIR}/{card.path}")]
+    return [_planned("repository", renderer, manifest, f"{OUTPUT_DIR}/{manifest.path}")
+            for renderer, render in ACROSS_ENVIRONMENTS_RENDERERS.items() for manifest in render(models)]
 
 
 def _render_codeowners(platform: Platform) -> list[PlannedFile]:
-    return [PlannedFile.of(codeowners.PATH, codeowners.render(platform).encode(), "repository", "CODEOWNERS",
-                           codeowners.PATH, "", "platform/platform.yaml", "codeowners")]
+    return [_planned("repository", renderer, manifest, manifest.path)
+            for renderer, render in REPOSITORY_RENDERERS.items() for manifest in render(platform)]
 
 
 def _planned(environment: str, renderer: str, manifest: Manifest, path: str = "") -> PlannedFile:

@@ -14,7 +14,7 @@ from tests.conftest import REPO, check_golden
 
 def test_codeowners_golden() -> None:
     checked, _ = check_project(REPO)
-    text = codeowners.render(checked.project.platform)
+    text = codeowners.text(checked.project.platform)
     check_golden(REPO / "tests/golden/CODEOWNERS", text)
     lines = [line.split() for line in text.splitlines() if not line.startswith("#")]
     assert lines[0] == ["*", "@acme/ml-platform"]

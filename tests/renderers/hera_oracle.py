@@ -10,12 +10,13 @@ from typing import Any
 from compiler.contract import duration_seconds
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
-from renderers.argo import _LIGHT, CODE_PATH, OUTPUTS, REPORT, RUNTIME_USER, SPEC_MOUNT, proposes, workflow_metadata
+from renderers.argo import _LIGHT, REPORT, proposes
 from renderers.canary import DECISION_FILE, PIPELINE, schedule
 from renderers.canary import RESOURCES as CANARY_RESOURCES
 from renderers.monitor_job import DEADLINE_SECONDS, MonitorJob
 from renderers.monitor_job import RESOURCES as MONITOR_RESOURCES
 from renderers.monitor_job import _training_workflow as training_workflow
+from renderers.workflow_pod import CODE_PATH, OUTPUTS, RUNTIME_USER, SPEC_MOUNT, workflow_metadata
 
 
 def workflow_template(model: ResolvedModel) -> dict[str, Any]:

@@ -18,7 +18,7 @@ GOLDEN = REPO / "tests" / "golden" / "features"
 def rendered(checked, env: str) -> dict[str, features.Manifest]:
     environment = next(e for e in checked.environments if e.env.name == env)
     loaded = [(f.doc.file, f.features) for f in checked.project.features]
-    return {m.path: m for m in features.render(environment.env, environment.platform, loaded)}
+    return {m.path: m for m in features.render(environment, loaded)}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -60,4 +60,4 @@ def test_a_source_reads_its_environments_own_location(checked) -> None:
 
 def test_nothing_without_features(checked) -> None:
     environment = checked.environments[0]
-    assert features.render(environment.env, environment.platform, []) == []
+    assert features.render(environment, []) == []

@@ -24,7 +24,7 @@ CRON = "apps/payments/features/cronworkflow-customer-transactions-materialize.ya
 def test_golden(checked) -> None:
     for environment in checked.environments:
         loaded = [(f.doc.file, f.features) for f in checked.project.features]
-        manifests = materialize.render(environment.env, environment.platform, loaded,
+        manifests = materialize.cron_workflows(environment.env, environment.platform, loaded,
                                        f"environments/{environment.env.name}/features")
         assert [m.path for m in manifests] == [CRON]  # growth owns no view; payments' one is online
         if environment.env.name == "prod":

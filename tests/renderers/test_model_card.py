@@ -19,7 +19,7 @@ def cards(root: Path) -> dict[str, str]:
     by_model: dict[str, list] = {}
     for model in checked.models:
         by_model.setdefault(model.name, []).append(model)
-    return {name: model_card.render(models).body for name, models in by_model.items()}
+    return {name: model_card.render(models)[0].body for name, models in by_model.items()}
 
 
 def test_golden() -> None:
