@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
 from renderers import argo_objects as a
 from renderers.base import Manifest, model_manifest

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.contract import (
+from compiler.runtime_contract import (
     DRIFT_SCORE,
     EXECUTOR_REQUESTS,
     PREDICTED_CLASS,

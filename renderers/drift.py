@@ -9,7 +9,7 @@ second step submits the model's training WorkflowTemplate when the first found d
 
 from __future__ import annotations
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest
 from renderers.monitor_job import MonitorJob, render_job

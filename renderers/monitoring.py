@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.contract import (
+from compiler.runtime_contract import (
     CANARY_BLIND,
     CLASS_SHIFT,
     DRIFT_SCORE,

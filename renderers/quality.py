@@ -10,7 +10,7 @@ training WorkflowTemplate when a gate was missed.
 
 from __future__ import annotations
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest
 from renderers.monitor_job import MonitorJob, render_job

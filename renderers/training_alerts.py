@@ -9,7 +9,7 @@ deployed or not: a model's first versions are trained before anything serves the
 
 from __future__ import annotations
 
-from compiler.contract import TRAINING_FAILED
+from compiler.runtime_contract import TRAINING_FAILED
 from compiler.spec.resolved import ResolvedModel
 from renderers.base import Manifest, model_manifest, model_metadata
 from renderers.monitoring import alert_rule, own

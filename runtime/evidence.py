@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.datasets import SERVED_TAG
+from runtime.data.datasets import SERVED_TAG
 from runtime.resolved import ResolvedSpec
 
 RECORD_PATH = "mlplat/evidence.json"

@@ -13,7 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from runtime import artifact, data, evidence, tracking
+from runtime import artifact, evidence, tracking
+from runtime.data import uris
 
 
 def main(argv: list[str]) -> int:
@@ -50,9 +51,9 @@ def main(argv: list[str]) -> int:
         eval_uri = client.get_run(version.run_id).data.tags.get("mlplat.data.eval.uri")
         if eval_uri:
             try:
-                frame = data.load(eval_uri, _target(client, version.run_id))
+                frame = uris.load(eval_uri, _target(client, version.run_id))
                 example = [float(v) for v in frame[meta["features"]].iloc[0].tolist()]
-            except (data.DataError, KeyError):
+            except (uris.DataError, KeyError):
                 example = None
     except Exception as exc:  # noqa: BLE001 - reported to the caller as one line
         print(f"fetch: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """The resolved spec a step runs with: the JSON of the `<model>-spec` ConfigMap (ResolvedModel.summary,
-its keys in compiler/contract.py)."""
+its keys in compiler/runtime_contract.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.contract import ResolvedSummary
+from compiler.runtime_contract import ResolvedSummary
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from compiler.contract import TRAINING_FAILED, last_run
+from compiler.runtime_contract import TRAINING_FAILED, last_run
 
 JOB = "mlplat-training"
 PHASES = ("Succeeded", "Failed", "Error")  # what Argo gives {{workflow.status}} in an exit handler

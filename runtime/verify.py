@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import artifact, tracking
-from runtime.data_digests import digest_checks
+from runtime.data.digests import digest_checks
 from runtime.fetch import logged_evidence
 from runtime.steps.gate import judge
 

@@ -1,10 +1,11 @@
 """The folder tree is the architecture: one dependency direction between the rooms, enforced here.
 
-    compiler.spec <- renderers <- compiler.pipeline <- compiler.local <- compiler.gitops <- compiler.cli
+    compiler.spec <- renderers <- compiler.pipeline <- compiler.reports <- compiler.local <- compiler.gitops
+        <- compiler.catalog <- compiler.cli
 
 A module imports only from its own room and the rooms before it. The compiler and the renderers never
 import the runtime; the runtime imports nothing of compiler/ and renderers/ but the two contract modules,
-compiler.contract (metric names, thresholds, durations, the resolved spec's keys) and renderers.mlbom
+compiler.runtime_contract (metric names, thresholds, durations, the resolved spec's keys) and renderers.mlbom
 (the ML-BOM), which every room may import and which import nothing of mlplat. Every import statement counts: at module
 level, inside functions and under TYPE_CHECKING. Heavy libraries are imported inside functions only.
 """
@@ -12,6 +13,7 @@ level, inside functions and under TYPE_CHECKING. Heavy libraries are imported in
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,8 +23,9 @@ import pytest
 from tests.conftest import REPO
 
 PACKAGES = ("compiler", "renderers", "runtime")
-ROOMS = ("compiler.spec", "renderers", "compiler.pipeline", "compiler.local", "compiler.gitops", "compiler.cli")
-CONTRACTS = ("compiler.contract", "renderers.mlbom")
+ROOMS = ("compiler.spec", "renderers", "compiler.pipeline", "compiler.reports", "compiler.local", "compiler.gitops",
+         "compiler.catalog", "compiler.cli")
+CONTRACTS = ("compiler.runtime_contract", "renderers.mlbom")
 # What the CLI's start path must never load at import time (torch, MLflow and Evidently belong to the runtime).
 HEAVY = ("torch", "mlflow", "evidently", "feast", "hera", "git", "cyclonedx", "packageurl", "jinja2")
 
@@ -135,6 +138,75 @@ def test_the_code_follows_the_dependency_direction() -> None:
     assert violations(sources()) == []
 
 
+def circles(code: dict[str, str]) -> list[list[str]]:
+    """Every import circle among the first-party modules, as the modules on it (any import statement counts,
+    inside functions and under TYPE_CHECKING too: a circle is one tangle whichever way it is imported)."""
+    modules = set(code)
+    edges = {m: sorted({i.target for i in imports(m, code[m], modules) if i.target in modules and i.target != m})
+             for m in sorted(modules)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in edges[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(modules):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert circles(sources()) == []
+
+
+def test_an_import_circle_is_found() -> None:
+    code = sources()
+    code["compiler.pipeline.errors"] += "if TYPE_CHECKING:\n    from compiler.pipeline.check import Checked\n"
+    assert any({"compiler.pipeline.check", "compiler.pipeline.errors"} <= set(circle) for circle in circles(code))
+
+
+def child_modules(package: str) -> list[str]:
+    """The modules and packages right inside `package`, as a map names them: `name.py` or `name/`."""
+    folder = REPO.joinpath(*package.split("."))
+    return sorted([p.name for p in folder.glob("*.py") if p.name != "__init__.py"]
+                  + [f"{p.name}/" for p in folder.iterdir() if (p / "__init__.py").is_file()])
+
+
+def unnamed_modules(package: str, docstring: str) -> list[str]:
+    return [name for name in child_modules(package) if not re.search(rf"(?<![\w./]){re.escape(name)}", docstring)]
+
+
+def test_every_package_docstring_names_all_its_modules() -> None:
+    code = sources()
+    packages = sorted(m for m in code if (REPO.joinpath(*m.split(".")) / "__init__.py").is_file())
+    missing = {p: unnamed_modules(p, ast.get_docstring(ast.parse(code[p])) or "") for p in packages}
+    assert {p: names for p, names in missing.items() if names} == {}
+
+
+def test_a_module_the_map_leaves_out_is_found() -> None:
+    assert unnamed_modules("compiler.catalog", "data.py adoption.py site.py") == ["svg.py"]
+    assert unnamed_modules("runtime", "") == child_modules("runtime")
+
+
 def test_every_room_is_a_package_with_its_docstring() -> None:
     code = sources()
     for name in ("compiler", *ROOMS, "runtime"):
@@ -150,12 +222,19 @@ def test_every_room_is_a_package_with_its_docstring() -> None:
      "renderers comes before compiler.pipeline"),
     ("renderers.seldon", "from runtime import artifact\n", "reach the runtime only as a subprocess"),
     ("runtime.steps.register", "from compiler.spec.evidence import VersionEvidence\n",
-     "the runtime imports only compiler.contract"),
-    ("runtime.steps.register", "from renderers import sbom\n", "the runtime imports only compiler.contract"),
+     "the runtime imports only compiler.runtime_contract"),
+    ("runtime.steps.register", "from renderers import sbom\n", "the runtime imports only compiler.runtime_contract"),
     ("renderers.mlbom", "from renderers.base import Manifest\n", "contract module imports nothing of mlplat"),
-    ("compiler.contract", "from compiler.spec.types import DNS_LABEL\n", "contract module imports nothing of mlplat"),
+    ("compiler.runtime_contract", "from compiler.spec.types import DNS_LABEL\n",
+     "contract module imports nothing of mlplat"),
     ("renderers.model_card", "import jinja2\n", "a heavy library, at import time"),
     ("compiler.helpers", "", "is in no room"),
+    ("compiler.gitops.pins", "from compiler.catalog import adoption\n",
+     "compiler.gitops comes before compiler.catalog"),
+    ("compiler.reports.cost", "from compiler.local.run import run_pipeline\n",
+     "compiler.reports comes before compiler.local"),
+    ("compiler.pipeline.plan", "from compiler.reports import cost\n",
+     "compiler.pipeline comes before compiler.reports"),
 ])
 def test_an_import_against_the_direction_fails(module: str, added: str, complaint: str) -> None:
     code = sources()
@@ -168,4 +247,4 @@ def test_the_runtime_loads_only_the_contract_modules_of_the_compilers_side() -> 
     probe = ("import sys, runtime.cli, runtime.steps.register, runtime.serving, runtime.canary.step, renderers.mlbom\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('compiler', 'renderers')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
-    assert result.stdout.strip() == "['compiler', 'compiler.contract', 'renderers', 'renderers.mlbom']"
+    assert result.stdout.strip() == "['compiler', 'compiler.runtime_contract', 'renderers', 'renderers.mlbom']"

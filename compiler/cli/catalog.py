@@ -1,4 +1,4 @@
-"""`mlplat catalog --output DIR`: the model catalog as a static site (compiler/gitops/catalog_site.py).
+"""`mlplat catalog --output DIR`: the model catalog as a static site (compiler/catalog/site.py).
 
 Built from the repository, its git history and, where it can be read, one registry (--tracking-uri, or
 --registry-env: an environment's MLflow as platform.yaml names it; default: the embedded SQLite registry
@@ -15,13 +15,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from compiler.catalog import data as catalog_data
+from compiler.catalog import site as catalog_site
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.cli.inventory import registry_of
-from compiler.gitops import catalog_data, catalog_site
 from compiler.local.leftovers import remove_left_behind
+from compiler.pipeline.incremental.render_cache import RenderCache
 from compiler.pipeline.plan import build_plan
-from compiler.pipeline.render_cache import RenderCache
 
 MARKER = ".mlplat-catalog"  # names a folder as a catalog this command may replace
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compiler.pipeline.errors import format_errors
-from compiler.pipeline.plan_memo import ProjectPlan
+from compiler.pipeline.incremental.plan_memo import ProjectPlan
+from compiler.pipeline.incremental.project_plan import plan_project
 from compiler.pipeline.progress import Progress
-from compiler.pipeline.project_plan import plan_project
 
 if TYPE_CHECKING:  # a plan from the memo loads neither (project_plan.py)
     from compiler.pipeline.check import Checked

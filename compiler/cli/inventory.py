@@ -20,7 +20,7 @@ from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.local import runtime_call
 from compiler.local.embedded import default_tracking
-from compiler.pipeline import inventory
+from compiler.reports import inventory
 
 
 def list(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name

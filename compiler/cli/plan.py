@@ -9,14 +9,14 @@ from pathlib import Path
 from compiler.cli.common import planned_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.gitops import gitbase, plan_cost, plandiff
-from compiler.pipeline import cost
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.incremental.plan_memo import ProjectPlan
+from compiler.pipeline.incremental.project_plan import plan_project, remembered_files
+from compiler.pipeline.incremental.render_cache import CorruptContent
 from compiler.pipeline.plan_files import Plan
-from compiler.pipeline.plan_memo import ProjectPlan
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.project import load_platform
-from compiler.pipeline.project_plan import plan_project, remembered_files
-from compiler.pipeline.render_cache import CorruptContent
+from compiler.reports import cost
 
 
 def plan(root: Path, args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """`mlplat schema [--check]`: the JSON Schemas editors use for model.yaml, features.yaml, platform.yaml and
-releases.yaml, and README.md's reference of allowed values (compiler/pipeline/reference.py)."""
+releases.yaml, and README.md's reference of allowed values (compiler/reports/reference.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ SCHEMAS = {
 
 
 def schema(root: Path, args: argparse.Namespace) -> int:
-    from compiler.pipeline.reference import replaced
+    from compiler.reports.reference import replaced
 
     stale = []
     generated = {path: json.dumps(json_schema(getattr(importlib.import_module(module), name)), indent=2,

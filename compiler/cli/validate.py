@@ -8,7 +8,7 @@ from pathlib import Path
 
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
-from compiler.pipeline.project_plan import remembered
+from compiler.pipeline.incremental.project_plan import remembered
 
 
 def validate(root: Path, args: argparse.Namespace) -> int:

@@ -203,7 +203,7 @@ def verify(root: Path, model: str, pin: PinnedVersion, gates: list[Gate], baseli
            evidence: dict[str, Any] | None = None, require_data_digests: bool = False,
            environment: str | None = None) -> PinCheck:
     """Check one pin in the registry (`python -m runtime verify`): evidence, gates, regression vs `baseline`
-    and, where `require_data_digests`, the identity of its data (runtime/data_digests.py).
+    and, where `require_data_digests`, the identity of its data (runtime/data/digests.py).
 
     `evidence`, where given, is the committed document to compare with the registry's; the verifier is
     mlplat's own runtime in an isolated interpreter, never a module from the repository being gated."""

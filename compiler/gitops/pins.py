@@ -17,8 +17,8 @@ from compiler.gitops import commit_tree, gitbase
 from compiler.local import runtime_call
 from compiler.pipeline.check import Checked, check_project
 from compiler.pipeline.errors import format_errors
+from compiler.pipeline.incremental.render_cache import RenderCache
 from compiler.pipeline.plan import DuplicateOutput, build_plan
-from compiler.pipeline.render_cache import RenderCache
 from compiler.pipeline.write import INDEX, desired_files, inside_output
 from compiler.spec.emit import dump_yaml
 from compiler.spec.releases import PinnedVersion, Releases, releases_path

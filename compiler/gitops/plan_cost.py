@@ -1,12 +1,12 @@
 """The monthly cost change of a pull request, under `mlplat plan`: per environment, and per workload that
-changed (compiler/pipeline/cost.py says how each is priced). Only the models whose priced objects
+changed (compiler/reports/cost.py says how each is priced). Only the models whose priced objects
 changed are priced, so a plan of a thousand models reads a few files, not all of them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.pipeline.cost import Workload
+from compiler.reports.cost import Workload
 from renderers import markdown
 
 

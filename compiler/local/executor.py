@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from compiler.contract import EXECUTOR_REQUESTS
+from compiler.runtime_contract import EXECUTOR_REQUESTS
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # Go client's DefBuckets, as Seldon's
 PUID_HEADER = "Seldon-Puid"

@@ -1,4 +1,5 @@
-"""check_project: load -> validate -> platform policy -> resolve per environment -> rules and policy.
+"""check_project: load -> validate -> feature and platform policy -> resolve per environment -> rules and
+policy.
 
 This is all of `mlplat validate`; `mlplat compile` goes on with plan.py and write.py. Nothing here
 imports the renderers, so validation never loads Hera, cyclonedx or Jinja2.
@@ -9,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.pipeline.deployed_features import deployed_feature_problems
 from compiler.pipeline.entrypoints import entrypoint_problems
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.features import feature_problems, model_feature_problems
 from compiler.pipeline.policy import (
     environment_policy,
     local_data_policy,
@@ -56,6 +59,7 @@ def check_loaded(project: Project, errors: list[SpecError]) -> tuple[Checked | N
     """The checks that follow loading, on a loaded project (`errors`: what loading found)."""
     root = project.root
     platform = project.platform
+    errors = errors + feature_policy(project)
     platform_errors = platform_policy(platform, project.platform_doc)
     if platform_errors:  # specs cannot be resolved against a broken platform
         return None, sorted(set(errors + platform_errors))
@@ -89,3 +93,15 @@ def check_loaded(project: Project, errors: list[SpecError]) -> tuple[Checked | N
         for env in platform.spec.environments
     )
     return Checked(project, environments), []
+
+
+def feature_policy(project: Project) -> list[SpecError]:
+    """Each features.yaml against the platform; where every one loaded (otherwise the names of a broken file
+    would look undefined elsewhere), the references across them, the models' feature services, and the
+    features that pinned versions are served with."""
+    loaded = list(project.features)
+    errors = feature_problems(loaded, project.platform, complete=project.features_complete)
+    if project.features_complete:
+        errors += model_feature_problems(((m.doc, m.model) for m in project.models), loaded)
+        errors += deployed_feature_problems(loaded, project.releases)
+    return errors

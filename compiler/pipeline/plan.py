@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import fields
 
 from compiler.pipeline.check import Checked
-from compiler.pipeline.fingerprint import Keys
+from compiler.pipeline.incremental.fingerprint import Keys
+from compiler.pipeline.incremental.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.pipeline.progress import Progress
-from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
 from compiler.spec.features import Features

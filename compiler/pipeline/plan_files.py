@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from compiler.pipeline.render_cache import CachedFile
+from compiler.pipeline.incremental.render_cache import CachedFile
 
 
 @dataclass(frozen=True)

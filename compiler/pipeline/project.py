@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.pipeline.deployed_features import deployed_feature_problems
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.features import LoadedFeatures, feature_problems, load_features, model_feature_problems
+from compiler.pipeline.features import LoadedFeatures, load_features
+from compiler.pipeline.incremental.spec_cache import SpecCache
 from compiler.pipeline.loader import Document, load_file, load_json, read_regular
-from compiler.pipeline.spec_cache import SpecCache
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, interrupted
 from compiler.pipeline.validation import load_valid, validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
@@ -71,6 +70,7 @@ class Project:
     releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
     spec_cache: SpecCache | None = field(default=None, compare=False, repr=False)  # what loaded them
     features: tuple[LoadedFeatures, ...] = ()  # every team's specs/<team>/features.yaml
+    features_complete: bool = True  # every features.yaml loaded and validated (check.feature_policy)
 
     def release(self, environment: str, model: str) -> Release | None:
         loaded = self.releases.get(environment)
@@ -127,9 +127,6 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
     errors += feature_errors
     if platform is None or platform_doc is None:
         return None, errors
-    errors += feature_problems(features, platform, complete=not feature_errors)
-    if not feature_errors:
-        errors += model_feature_problems(((m.doc, m.model) for m in models), features)
     if interrupted(root):  # the pins are in the old tree, set aside: reading on would find none
         errors.append(SpecError(OUTPUT_DIR, 1, 1, "", f"{OUTPUT_DIR}/ is missing: a compile was killed while "
                                 f"swapping it, and its previous contents are in {BACKUP}/",
@@ -147,9 +144,8 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
                         evidence[(name, version)], found = load_evidence(root, env, name, version, spec_cache)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
-    if not feature_errors:
-        errors += deployed_feature_problems(features, releases)
-    return Project(root, platform_doc, platform, tuple(models), releases, spec_cache, tuple(features)), errors
+    return Project(root, platform_doc, platform, tuple(models), releases, spec_cache, tuple(features),
+                   features_complete=not feature_errors), errors
 
 
 def load_platform(root: Path) -> Platform | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
-from compiler.contract import duration_seconds
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.resolve import SpecLocator
+from compiler.runtime_contract import duration_seconds
 from compiler.spec.model import BUILTIN_METRICS, PLATFORM_METRICS, Rollout
 from compiler.spec.resolved import ResolvedModel
 

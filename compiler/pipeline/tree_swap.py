@@ -9,7 +9,7 @@ The staging tree holds hard links to the files that do not change, so building i
 file, not a copy of every byte; a changed file is unlinked there and written anew, so the old tree's
 file is never written through its link.
 
-Where the caches are used (compiler/pipeline/cache_dir.py), the tree an exchange replaced is kept as a
+Where the caches are used (compiler/pipeline/incremental/cache_dir.py), the tree an exchange replaced is kept as a
 spare (.mlplat/cache/tree) instead of being removed, and the next compile builds its staging tree from
 it: the spare is made to hold exactly environments/' entries, each file the same inode (a folder's
 listing compared, and only what differs linked, unlinked or made), and then the changes are applied.
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from compiler.pipeline import cache_dir
+from compiler.pipeline.incremental import cache_dir
 
 OUTPUT_DIR = "environments"
 # Where the new tree is built and, with the fallback swap, where the old one waits to be removed.

@@ -1,5 +1,5 @@
 """The data URIs a model's training and evaluation data may use: what the runtime's loader reads
-(runtime/data.py; tests/runtime/test_artifact_data.py holds the two lists together). The README's
+(runtime/data/uris.py; tests/runtime/test_artifact_data.py holds the two lists together). The README's
 "Add your first model" lists them from here (`mlplat schema` writes it)."""
 
 from __future__ import annotations

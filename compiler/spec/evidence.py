@@ -23,7 +23,7 @@ class DataVersion(Strict):
     version: Annotated[str, Field(min_length=1, max_length=128)]
     """The data version the spec declared."""
     sha256: Sha256 | None = None
-    """SHA-256 of the rows the run read (runtime/datasets.py); absent for versions trained before digests."""
+    """SHA-256 of the rows the run read (runtime/data/datasets.py); absent for versions trained before digests."""
     feature_service: Identifier | None = None
     """The feature service whose features were joined onto the split's label table, where one was."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from compiler.contract import ResolvedSummary
+from compiler.runtime_contract import ResolvedSummary
 from compiler.spec.features import Features
 from compiler.spec.model import Spec
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team

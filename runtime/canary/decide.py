@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.contract import CLASS_SHIFT, MEAN_SHIFT
+from compiler.runtime_contract import CLASS_SHIFT, MEAN_SHIFT
 
 MIN_EXPECTED = 5  # counts each side must expect in a bin for the chi-square test (Cochran's rule)
 SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/evidence.py)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.contract import (
+from compiler.runtime_contract import (
     EXECUTOR_REQUESTS,
     PREDICTED_CLASS,
     PREDICTION_SCORE_BUCKET,

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from compiler.contract import CANARY_BLIND, duration_seconds, last_run
+from compiler.runtime_contract import CANARY_BLIND, duration_seconds, last_run
 from runtime.canary import proposal
 from runtime.canary.decide import Decision, Plan, decide
 from runtime.canary.evidence import Side, gather

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from compiler.contract import DRIFT_SCORE, data_error, last_run
+from compiler.runtime_contract import DRIFT_SCORE, data_error, last_run
 from runtime.drift.detect import DriftResult
 
 JOB = "mlplat-drift"

@@ -2,7 +2,7 @@
 
 Parquet (a file, a folder, or the files of a window: runtime.drift.window) is read column by column, so memory stays
 bounded by one column whatever the width; CSV has no column index and is read once, its monitored
-columns only; `sklearn://` and `example://` datasets come through runtime.data.
+columns only; `sklearn://` and `example://` datasets come through runtime.data.uris.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def training_reference(spec: Any) -> ColumnSource:
     """The frame a feature-service model was trained on (its label table joined with its features)."""
     import pyarrow as pa
 
-    from runtime.data import DataError
-    from runtime.datasets import load_split
+    from runtime.data.datasets import load_split
+    from runtime.data.uris import DataError
 
     try:
         return table_source("reference", pa.Table.from_pandas(load_split(spec, "train").frame, preserve_index=False))
@@ -73,7 +73,7 @@ def open_source(label: str, location: str, columns: list[str], target: str = "ta
 
     parsed = urlparse(location)
     if parsed.scheme in ("sklearn", "example"):
-        from runtime.data import DataError, load
+        from runtime.data.uris import DataError, load
 
         try:
             table = pa.Table.from_pandas(load(location, target), preserve_index=False)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 
 EXAMPLE_DATA = ".mlplat/example-data"  # where example:// sources are written, in the checkout (git ignores it)
 
@@ -79,9 +79,9 @@ def _path(uri: str, repo: Path) -> str:
     """A file:// URI as the local path Feast's file source reads, an example:// table as the file generated
     for it; other schemes (s3://, gs://) as given."""
     if uri.startswith("example://"):
-        from runtime import example_data
+        from runtime.data import example
 
-        return str(example_data.parquet_path(uri.removeprefix("example://"), (repo / EXAMPLE_DATA).resolve()))
+        return str(example.parquet_path(uri.removeprefix("example://"), (repo / EXAMPLE_DATA).resolve()))
     if uri.startswith("file://"):
         path = uri.removeprefix("file://")
         # validation refuses these (compiler/spec/data_uris.py); a definitions file made elsewhere is not trusted

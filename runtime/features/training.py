@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from runtime import data
+from runtime.data import uris
 from runtime.features.definitions import feast_objects, feature_store, load_settings
 from runtime.features.retrieval import TIMESTAMP, training_frame
 from runtime.resolved import ResolvedSpec
@@ -29,7 +29,7 @@ def rendered_files(environment: str, start: Path | None = None) -> tuple[Path, P
         settings = folder / "environments" / environment / "features" / "feature_store.yaml"
         if settings.is_file():
             return settings, settings.with_name("definitions.json")
-    raise data.DataError(f"no environments/{environment}/features/feature_store.yaml in {start} or above it: "
+    raise uris.DataError(f"no environments/{environment}/features/feature_store.yaml in {start} or above it: "
                          "the checkout has no rendered feature definitions (run mlplat compile)")
 
 
@@ -43,10 +43,10 @@ def labelled_frame(spec: ResolvedSpec, labels_uri: str) -> tuple[Any, list[dict[
     definitions = json.loads(definitions_file.read_text("utf-8"))
     served, keys = service_columns(definitions, spec.feature_service)
     features = [f["name"] for f in served]
-    labels = data.load(labels_uri, spec.target)
+    labels = uris.load(labels_uri, spec.target)
     missing = [c for c in [*keys, TIMESTAMP] if c not in labels.columns]
     if missing:
-        raise data.DataError(f"label table {labels_uri} lacks {', '.join(missing)}: a feature service's labels "
+        raise uris.DataError(f"label table {labels_uri} lacks {', '.join(missing)}: a feature service's labels "
                              f"carry the entity keys and {TIMESTAMP} beside {spec.target!r}")
     labels = labels.assign(**{TIMESTAMP: pd.to_datetime(labels[TIMESTAMP], utc=True)})
     with tempfile.TemporaryDirectory(prefix="mlplat-features-") as tmp:
@@ -65,7 +65,7 @@ def service_columns(definitions: dict[str, Any], service: str) -> tuple[list[dic
     join_keys = {e["name"]: e["joinKey"] for e in definitions.get("entities", [])}
     found = next((s for s in definitions.get("featureServices", []) if s["name"] == service), None)
     if found is None:
-        raise data.DataError(f"feature service {service!r} is not in the rendered definitions")
+        raise uris.DataError(f"feature service {service!r} is not in the rendered definitions")
     features, keys = [], []
     for selection in found["features"]:
         view = views[selection["view"]]

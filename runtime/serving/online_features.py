@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 
 MISSING, STALE, UNREACHABLE, MISMATCH = "missing", "stale", "unreachable", "mismatch"
 # A sent float equals the online one within this relative tolerance: a client may hold it as float32

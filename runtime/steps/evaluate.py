@@ -8,7 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runtime import artifact, code, datasets, metrics, tracking
+from runtime import artifact, code, metrics, tracking
+from runtime.data import datasets
 from runtime.resolved import ResolvedSpec
 
 

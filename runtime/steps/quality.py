@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from compiler.contract import QUALITY_METRIC, QUALITY_SIDE_ROWS, QUALITY_SIDE_WRONG, data_error, last_run
+from compiler.runtime_contract import QUALITY_METRIC, QUALITY_SIDE_ROWS, QUALITY_SIDE_WRONG, data_error, last_run
 
 HEALTHY, DEGRADED, BAD_DATA = 0, 1, 2
 JOB = "mlplat-quality"

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import artifact, data
+from runtime import artifact
+from runtime.data import uris
 
 PREDICTOR = "batch"
 
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
         _write(scored, target)
         if args.prediction_log:
             _log(scored, model.features, args, now)
-    except (ScoreError, artifact.ArtifactError, data.DataError, OSError, ValueError) as exc:
+    except (ScoreError, artifact.ArtifactError, uris.DataError, OSError, ValueError) as exc:
         print(f"score: {exc}", file=sys.stderr)
         return 2
     print(f"score: {len(scored)} rows scored by {args.model} version {args.version} -> {target}")
@@ -98,7 +99,7 @@ def _checked(directory: Path, args: argparse.Namespace) -> artifact.LoadedModel:
 def _input(location: str, features: list[str]) -> Any:
     """The rows to score; a path without a scheme is a local file."""
     uri = location if "://" in location else Path(location).resolve().as_uri()
-    frame = data.load_rows(uri)
+    frame = uris.load_rows(uri)
     missing = [f for f in features if f not in frame.columns]
     if missing:
         raise ScoreError(f"{location} lacks the model's features {', '.join(missing)}")

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime import artifact, code, datasets, environment, tracking
+from runtime import artifact, code, environment, tracking
 from runtime.contract import TrainingInput
+from runtime.data import datasets
 from runtime.device import missing_gpus, prepare_device, training_device
 from runtime.resolved import ResolvedSpec
 

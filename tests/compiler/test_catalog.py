@@ -58,7 +58,7 @@ def test_a_page_per_model_and_team_the_same_bytes_every_time(tmp_path: Path) -> 
 def test_a_models_ml_boms_are_its_own_not_those_of_a_model_its_name_begins() -> None:
     from types import SimpleNamespace
 
-    from compiler.gitops.catalog_data import _mlboms
+    from compiler.catalog.data import _mlboms
 
     artifacts = {"environments/prod/sbom/churn-v3.cdx.json", "environments/prod/sbom/churn-v2-v1.cdx.json",
                  "environments/staging/sbom/churn-v4.cdx.json", "environments/prod/evidence/churn-v3.json"}

@@ -120,7 +120,7 @@ def test_committed_json_schemas_are_current() -> None:
 
 def test_the_readmes_reference_is_generated_from_the_spec_language(tmp_path: Path) -> None:
     """A value the spec language gains reaches README.md through `mlplat schema`; a stale block fails --check."""
-    from compiler.pipeline.reference import BEGIN, first_model_reference
+    from compiler.reports.reference import BEGIN, first_model_reference
 
     readme = (REPO / "README.md").read_text()
     assert first_model_reference() in readme

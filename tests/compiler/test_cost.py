@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import cost
 from compiler.pipeline.check import check_project
 from compiler.pipeline.plan import build_plan
+from compiler.reports import cost
 from compiler.spec.schedules import runs_per_month
 from tests.compiler.test_promotion import run
 from tests.conftest import REPO, check_golden, init_git

@@ -10,7 +10,7 @@ import git
 import pytest
 
 from compiler.gitops import gitbase
-from compiler.pipeline.plan_memo import files_digest, inputs_digest
+from compiler.pipeline.incremental.plan_memo import files_digest, inputs_digest
 from tests.conftest import copy_repo
 
 

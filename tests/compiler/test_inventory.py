@@ -51,8 +51,8 @@ def test_a_model_scored_in_batch_says_what_it_scores() -> None:
     import dataclasses
 
     from compiler.cli.inventory import _describe_text
-    from compiler.pipeline import inventory
     from compiler.pipeline.check import check_project
+    from compiler.reports import inventory
     from compiler.spec.releases import Release
 
     checked, errors = check_project(REPO, remember=False)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import compiler.pipeline.check
-from compiler.pipeline import fingerprint, project_plan
-from compiler.pipeline.plan_memo import CACHE_DIR, inputs_digest
+from compiler.pipeline.incremental import fingerprint, project_plan
+from compiler.pipeline.incremental.plan_memo import CACHE_DIR, inputs_digest
 from compiler.pipeline.tree_swap import SPARE
 from compiler.pipeline.write import differences
 from tests.compiler.test_render_cache import CHANGES, clean_plan, edit, run
@@ -80,7 +80,7 @@ def test_a_code_change_is_checked_again(repo_copy: Path, checks: list[Path], mon
 def test_the_code_version_covers_the_checks() -> None:
     covered = {p.relative_to(fingerprint._REPO).as_posix() for p in fingerprint._code_files(fingerprint._CHECKING)}
     assert {"compiler/pipeline/check.py", "compiler/pipeline/policy.py", "compiler/pipeline/loader.py",
-            "compiler/pipeline/entrypoints.py", "compiler/pipeline/plan_memo.py"} <= covered
+            "compiler/pipeline/entrypoints.py", "compiler/pipeline/incremental/plan_memo.py"} <= covered
 
 
 def test_a_link_among_the_inputs_gives_no_memo(repo_copy: Path, checks: list[Path]) -> None:
@@ -145,7 +145,7 @@ def test_validate_from_the_memo_loads_no_spec_model(repo_copy: Path) -> None:
     assert (result.returncode, result.stdout) == (0, "ok: 6 model specs valid in 3 environments\n"), result.stderr
     imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "compiler.pipeline.plan_memo" in imported
+    assert "compiler.pipeline.incremental.plan_memo" in imported
     assert not {"compiler.spec.model", "pydantic", "hera", "renderers"} & imported
 
 

@@ -32,7 +32,7 @@ from tests.conftest import REPO, copy_repo, init_git, move_artifact_stores
 
 MODEL = "tumor-classifier"
 GOOD = {"roc_auc": 0.99, "accuracy": 0.97, "log_loss": 0.1}
-# The content digests of each split's data, as the train step tags its run (runtime/datasets.py).
+# The content digests of each split's data, as the train step tags its run (runtime/data/datasets.py).
 DATA = {"train": "1" * 64, "eval": "2" * 64}
 
 

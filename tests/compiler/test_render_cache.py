@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
+import compiler.pipeline.incremental.spec_cache
 import compiler.pipeline.project
-import compiler.pipeline.spec_cache
 from compiler.cli import main
-from compiler.pipeline import fingerprint
 from compiler.pipeline.check import check_project
+from compiler.pipeline.incremental import fingerprint
+from compiler.pipeline.incremental.render_cache import CACHE_DIR, RenderCache
+from compiler.pipeline.incremental.spec_cache import CACHE_DIR as SPEC_CACHE_DIR
 from compiler.pipeline.plan import Plan, build_plan
 from compiler.pipeline.progress import Progress
-from compiler.pipeline.render_cache import CACHE_DIR, RenderCache
-from compiler.pipeline.spec_cache import CACHE_DIR as SPEC_CACHE_DIR
 from compiler.pipeline.tree_swap import SPARE
 from compiler.pipeline.write import differences
 from renderers import registry, seldon
@@ -135,6 +135,7 @@ def test_a_renderer_change_is_a_new_key(repo_copy: Path, monkeypatch: pytest.Mon
 def test_the_code_version_covers_every_renderer_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for entry in ("renderers", "compiler/spec", "compiler/pipeline"):
         shutil.copytree(fingerprint._REPO / entry, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(fingerprint._REPO / "compiler/runtime_contract.py", tmp_path / "compiler/runtime_contract.py")
     monkeypatch.setattr(fingerprint, "_REPO", tmp_path)
     versions = (fingerprint.code_version, fingerprint.project_code_version)
     for version in versions:
@@ -142,13 +143,14 @@ def test_the_code_version_covers_every_renderer_file(tmp_path: Path, monkeypatch
     try:
         before = [version() for version in versions]
         for path in ("renderers/seldon.py", "renderers/templates/model_card.md.j2", "compiler/spec/emit.py",
-                     "compiler/pipeline/plan.py", "compiler/pipeline/resolve.py", "compiler/pipeline/loader.py"):
+                     "compiler/runtime_contract.py", "compiler/pipeline/plan.py", "compiler/pipeline/resolve.py",
+                     "compiler/pipeline/loader.py"):
             (tmp_path / path).write_text((tmp_path / path).read_text() + "\n# edited\n")
             for version in versions:
                 version.cache_clear()
             after = [version() for version in versions]
             assert after[1] != before[1], path  # what keys use: every change to loading, checking or rendering
-            if path.startswith(("renderers", "compiler/spec", "compiler/pipeline/plan")):
+            if path.startswith(("renderers", "compiler/spec", "compiler/runtime_contract", "compiler/pipeline/plan")):
                 assert after[0] != before[0], path
             before = after
     finally:
@@ -322,7 +324,7 @@ def test_an_error_found_after_loading_is_located_from_a_cached_spec(repo_copy: P
     assert run(repo_copy, "compile")[0] == 0
     edit(repo_copy, "platform/platform.yaml", 'members: ["@dev-patel", "@sam-okafor"]', 'members: ["@sam-okafor"]')
     loaded = []
-    real = compiler.pipeline.spec_cache.SpecCache._get
+    real = compiler.pipeline.incremental.spec_cache.SpecCache._get
 
     def counted(cache, key):  # noqa: ANN001, ANN202 - the real one's signature
         found = real(cache, key)
@@ -330,7 +332,7 @@ def test_an_error_found_after_loading_is_located_from_a_cached_spec(repo_copy: P
         return found
 
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(compiler.pipeline.spec_cache.SpecCache, "_get", counted)
+        patched.setattr(compiler.pipeline.incremental.spec_cache.SpecCache, "_get", counted)
         first = run(repo_copy, "validate")
     assert any(loaded)  # the spec came from the cache
     assert first[0] != 0 and f"{FRAUD}:" in first[1] and "metadata.owners[1]" in first[1], first[1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.contract import duration_seconds
+from compiler.runtime_contract import duration_seconds
 from compiler.spec.emit import dump_yaml
 from compiler.spec.resolved import ResolvedModel
 from renderers.argo import _LIGHT, REPORT, proposes

@@ -34,7 +34,7 @@ def test_golden(checked) -> None:
 
 def test_the_cron_workflow_s_step_materialises_the_view(tmp_path: Path) -> None:
     pytest.importorskip("feast")
-    from runtime import example_data
+    from runtime.data import example
 
     repo = copy_repo(tmp_path / "src")  # dev's source is the example's generated table (example://)
     compiled = subprocess.run([sys.executable, "-m", "compiler", "--root", str(repo), "compile"], capture_output=True,
@@ -43,7 +43,7 @@ def test_the_cron_workflow_s_step_materialises_the_view(tmp_path: Path) -> None:
     template = yaml.safe_load((repo / "environments/dev" / CRON).read_text())["spec"]["workflowSpec"]["templates"][0]
     container = template["container"]
     env = {**os.environ, **{e["name"]: e["value"] for e in container["env"]}, "PYTHONPATH": str(REPO)}
-    events = example_data.table("customer-transactions")
+    events = example.table("customer-transactions")
     end = events["event_timestamp"].max().to_pydatetime() + dt.timedelta(seconds=1)
     assert container["command"] == ["python"]  # the image's interpreter: this one here
     for _ in range(2):  # the second run starts where the first ended; the clock is the test's, not the machine's

@@ -63,9 +63,10 @@ def save_models(folder: Path) -> dict[int, dict[str, Any]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    from runtime import artifact, data
+    from runtime import artifact
+    from runtime.data import uris
 
-    frame = data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
+    frame = uris.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
     features = [c for c in frame.columns if c != "benign"]
     x, y = frame[features].to_numpy(), frame["benign"].to_numpy()
     versions = {}
@@ -240,7 +241,7 @@ def main(work: Path, benchmark: bool) -> int:
     loopback_up()
     from compiler.local import serve as local_serve
     from compiler.local import serving_stack
-    from runtime import data
+    from runtime.data import uris
     from tests.conftest import REPO
 
     facts: dict[str, Any] = {"phases": []}
@@ -287,7 +288,7 @@ def main(work: Path, benchmark: bool) -> int:
         until("main and canary scraped", lambda: len(prom.query('up{predictor=~"main|canary"} == 1')) == 4,
               timeout=180)
         phase("stacks up")
-        frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+        frame = uris.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
         features = loop.versions[1]["features"]
         rows = frame[features].to_numpy().tolist()
         mean = loop.versions[2]["mean"]  # v2 fails where the first feature is below its training mean

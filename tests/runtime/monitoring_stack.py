@@ -156,7 +156,7 @@ def main(project: Path, work: Path) -> int:
     loopback_up()
     from compiler.local import serve as local_serve
     from compiler.local import serving_stack
-    from runtime import data
+    from runtime.data import uris
 
     facts: dict[str, Any] = {"phases": []}
     started = time.monotonic()
@@ -204,7 +204,7 @@ def main(project: Path, work: Path) -> int:
         until("every target up", lambda: len(prom.query('up{job!="pushgateway"} == 1')) == 3)
         phase("prometheus up")
         # -- a bounded stream of unshifted requests, each with the puid a label producer would record
-        frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+        frame = uris.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
         features = fetched["features"]
         rows, truth = frame[features].to_numpy().tolist(), frame["benign"].tolist()
         sent = []

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from runtime import artifact, data, metrics
+from runtime import artifact, metrics
+from runtime.data import uris
 
 
 def test_torch_model_round_trip_and_digest(tmp_path: Path) -> None:
@@ -78,11 +79,11 @@ def test_the_server_refuses_an_artifact_without_a_pinned_digest(sklearn_model: P
 
 
 def test_sklearn_splits_are_disjoint_deterministic_and_named_as_identifiers() -> None:
-    train = data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
-    evaluation = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+    train = uris.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
+    evaluation = uris.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
     assert (len(train), len(evaluation)) == (426, 143)
-    assert data.feature_columns(train, "benign")[:3] == ["mean_radius", "mean_texture", "mean_perimeter"]
-    assert train.equals(data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign"))
+    assert uris.feature_columns(train, "benign")[:3] == ["mean_radius", "mean_texture", "mean_perimeter"]
+    assert train.equals(uris.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign"))
     joined = train.merge(evaluation, how="inner")
     assert joined.empty
 
@@ -93,15 +94,15 @@ def test_sklearn_splits_are_disjoint_deterministic_and_named_as_identifiers() ->
     ("file:///nonexistent/x.csv", "no such file"),
 ])
 def test_data_errors(uri: str, message: str) -> None:
-    with pytest.raises(data.DataError, match=message):
-        data.load(uri, "target")
+    with pytest.raises(uris.DataError, match=message):
+        uris.load(uri, "target")
 
 
 def test_csv_without_target(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(data.DataError, match="has no target column 'y'"):
-        data.load(path.as_uri(), "y")
+    with pytest.raises(uris.DataError, match="has no target column 'y'"):
+        uris.load(path.as_uri(), "y")
 
 
 def test_binary_metrics() -> None:
@@ -161,13 +162,13 @@ def test_an_estimators_random_generators_load_in_the_model_servers_numpy(tmp_pat
 
 
 def test_the_spec_language_lists_the_data_the_runtime_reads() -> None:
-    """compiler/spec/data_uris.py refuses what runtime/data.py cannot read, and the README lists it from there."""
+    """compiler/spec/data_uris.py refuses what runtime/data/uris.py cannot read, and the README lists it from there."""
     from compiler.spec.data_uris import DATA_URI_SCHEMES, EXAMPLE_TABLES, SKLEARN_DATASETS
-    from runtime import example_data
+    from runtime.data import example
 
-    assert sorted(data._SKLEARN) == sorted(SKLEARN_DATASETS)
-    assert sorted(example_data.TABLES) == sorted(EXAMPLE_TABLES)
+    assert sorted(uris._SKLEARN) == sorted(SKLEARN_DATASETS)
+    assert sorted(example.TABLES) == sorted(EXAMPLE_TABLES)
     for scheme in ("sklearn", "example"):
-        with pytest.raises(data.DataError, match="unknown"):
-            data.load(f"{scheme}://nothing-such?split=train", "target")
+        with pytest.raises(uris.DataError, match="unknown"):
+            uris.load(f"{scheme}://nothing-such?split=train", "target")
     assert {"sklearn", "example", "file", "s3", "gs"} == set(DATA_URI_SCHEMES)

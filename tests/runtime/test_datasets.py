@@ -16,8 +16,8 @@ from tests.conftest import REPO
 pd = pytest.importorskip("pandas")
 pytest.importorskip("mlflow")
 
-from runtime import example_data  # noqa: E402
-from runtime.datasets import Split, frame_digest, load_split, record  # noqa: E402
+from runtime.data import example  # noqa: E402
+from runtime.data.datasets import Split, frame_digest, load_split, record  # noqa: E402
 from runtime.resolved import ResolvedSpec  # noqa: E402
 
 # The generated tables' digests: a change to the generator (or to numpy's streams) must come with a new
@@ -29,23 +29,23 @@ DIGESTS = {
 }
 
 
-@pytest.mark.parametrize("name", example_data.TABLES)
+@pytest.mark.parametrize("name", example.TABLES)
 def test_the_example_tables_are_generated_identically(name: str) -> None:
-    assert frame_digest(example_data.table(name)) == DIGESTS[name], f"bump GENERATOR_VERSION for {name}"
+    assert frame_digest(example.table(name)) == DIGESTS[name], f"bump GENERATOR_VERSION for {name}"
 
 
 def test_label_splits_divide_the_labels_by_time() -> None:
-    train, evaluate = (example_data.table("churn-labels", split) for split in ("train", "eval"))
-    assert len(train) + len(evaluate) == len(example_data.table("churn-labels"))
+    train, evaluate = (example.table("churn-labels", split) for split in ("train", "eval"))
+    assert len(train) + len(evaluate) == len(example.table("churn-labels"))
     assert train["event_timestamp"].max() < evaluate["event_timestamp"].min()
     assert 0.1 < train["churned"].mean() < 0.9  # both classes, for a classifier to learn
-    with pytest.raises(example_data.ExampleDataError, match="unknown example table 'churn'"):
-        example_data.table("churn")
+    with pytest.raises(example.ExampleDataError, match="unknown example table 'churn'"):
+        example.table("churn")
 
 
 def test_parquet_is_written_once_and_reads_back_the_same_rows(tmp_path: Path) -> None:
-    path = example_data.parquet_path("chargeback-labels", tmp_path)
-    assert path == example_data.parquet_path("chargeback-labels", tmp_path)
+    path = example.parquet_path("chargeback-labels", tmp_path)
+    assert path == example.parquet_path("chargeback-labels", tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial file left beside it
     assert frame_digest(pd.read_parquet(path)) == DIGESTS["chargeback-labels"]
 
@@ -83,12 +83,12 @@ def test_a_feature_service_split_is_the_point_in_time_join_of_its_labels(monkeyp
     configmap = REPO / "environments/dev/apps/payments/chargeback-risk/configmap-chargeback-risk-spec.yaml"
     spec = ResolvedSpec(json.loads(yaml.safe_load(configmap.read_text())["data"]["model.json"]))
     split = load_split(spec, "eval")
-    labels = example_data.table("chargeback-labels", "eval")
+    labels = example.table("chargeback-labels", "eval")
     assert split.features == ["txn_count_7d", "txn_amount_7d", "avg_amount_30d", "days_active_30d"]
     assert split.rows == len(labels)  # every label row kept, in order
     assert split.frame["charged_back"].tolist() == labels["charged_back"].tolist()
     # each row's features are its customer's latest snapshot at or before the label, within the 30d TTL
-    expected = pd.merge_asof(labels, example_data.table("customer-transactions"), on="event_timestamp",
+    expected = pd.merge_asof(labels, example.table("customer-transactions"), on="event_timestamp",
                              by="customer_id", direction="backward", tolerance=pd.Timedelta(days=30))
     pd.testing.assert_frame_equal(split.frame[split.features].astype("float64"),
                                   expected[split.features].astype("float64"), check_exact=True)

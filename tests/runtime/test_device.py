@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from runtime import artifact, data
+from runtime import artifact
 from runtime.contract import TrainingInput
+from runtime.data import uris
 from runtime.device import prepare_device, training_device
 from tests.conftest import REPO, checked_model
 
@@ -46,8 +47,8 @@ def test_reference_model_artifact_runs_on_another_device(tmp_path: Path, monkeyp
     monkeypatch.syspath_prepend(str(REPO / "specs" / "platform" / "tumor-classifier"))
     from tumor_classifier.train import fit
 
-    frame = data.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
-    features = data.feature_columns(frame, "benign")
+    frame = uris.load("sklearn://breast_cancer?split=train&holdout=0.25&seed=0", "benign")
+    features = uris.feature_columns(frame, "benign")
     deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         model = fit(TrainingInput(train=frame, features=features, target="benign", task="binary-classification",

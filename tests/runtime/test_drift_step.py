@@ -217,18 +217,18 @@ def test_a_feature_service_models_reference_is_its_point_in_time_training_frame(
     of each label's time), not its label table, which has none of the monitored features."""
     import yaml
 
-    from runtime import example_data
+    from runtime.data import example
     from tests.conftest import REPO
 
     configmap = REPO / "environments/dev/apps/growth/churn-predictor/configmap-churn-predictor-spec.yaml"
     spec = tmp_path / "model.json"
     spec.write_text(yaml.safe_load(configmap.read_text())["data"]["model.json"])
     monkeypatch.setenv("MLPLAT_CODE_DIR", str(REPO / "specs/growth/churn-predictor"))
-    later = example_data.table("customer-transactions")
+    later = example.table("customer-transactions")
     current = later[later["event_timestamp"] >= later["event_timestamp"].max() - np.timedelta64(7, "D")]
     result = drift(spec, "--current", csv(tmp_path / "current.csv", pa.Table.from_pandas(current)))
     assert result.returncode in (0, 1), result.stderr
     first = result.stdout.splitlines()[0]
-    rows = len(example_data.table("churn-labels", "train"))
+    rows = len(example.table("churn-labels", "train"))
     assert first.startswith(f"drift: churn-predictor (dev): ks, threshold 0.1; reference {rows:,} rows"), first
     assert [line.split()[0] for line in result.stdout.splitlines()[2:4]] == ["txn_count_7d", "days_active_30d"]

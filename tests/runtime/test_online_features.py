@@ -24,13 +24,13 @@ from tests.conftest import REPO
 pd = pytest.importorskip("pandas")
 pytest.importorskip("feast")
 
-from runtime import example_data  # noqa: E402
+from runtime.data import example  # noqa: E402
 from runtime.features.definitions import feast_objects, feature_store  # noqa: E402
 from runtime.features.retrieval import training_frame  # noqa: E402
 from runtime.serving.online_features import MISSING, STALE, UNREACHABLE, FeatureLookupError, OnlineFeatures  # noqa: E402
 
 DEFINITIONS = json.loads((REPO / "environments/dev/features/definitions.json").read_text())
-EVENTS = example_data.table("customer-transactions")
+EVENTS = example.table("customer-transactions")
 END = EVENTS["event_timestamp"].max().to_pydatetime() + dt.timedelta(seconds=1)
 CUSTOMERS = list(range(1, 41))
 

@@ -57,9 +57,9 @@ def test_the_step_scores_every_row_with_the_pinned_version(project: Path, first_
     version = args[args.index("--version") + 1]
     assert written.name == f"{MODEL}-{version}.parquet"
     scored = pd.read_parquet(written)
-    from runtime import data
+    from runtime.data import uris
 
-    frame = data.load(INPUT, "target")
+    frame = uris.load(INPUT, "target")
     assert len(scored) == len(frame) and list(scored["version"].unique()) == [version]
     assert scored["prediction"].between(0, 1).all() and "target" in scored.columns  # identifiers are kept
     logged = pd.read_parquet(tmp_path / "log" / MODEL)

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from compiler.local import serve as local_serve
-from runtime import artifact, data
+from runtime import artifact
+from runtime.data import uris
 from tests.runtime.conftest import MODEL, sqlite_uri
 
 # The session's trained registry (tests/runtime/conftest.py) is shared: one worker runs these files.
@@ -44,7 +45,7 @@ def server(project: Path, first_run):
 
 @pytest.fixture(scope="module")
 def eval_rows(server) -> np.ndarray:
-    frame = data.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
+    frame = uris.load("sklearn://breast_cancer?split=eval&holdout=0.25&seed=0", "benign")
     return frame[server.fetched["features"]].to_numpy()[:25]
 
 
@@ -213,10 +214,12 @@ def test_counts_are_handed_over_when_traffic_stops(server, eval_rows, monkeypatc
     """The last requests' counts reach Seldon from the flush thread's `flush_idle`, not only from a next
     request (which may never come)."""
     import runtime.serving as serving
+    from runtime.serving import seldon_hooks
 
     handed: list[tuple[list, str]] = []
-    monkeypatch.setattr(serving, "_seldon_metrics", object())
-    monkeypatch.setattr(serving, "_seldon_update", lambda _store, metrics, method: handed.append((metrics, method)))
+    monkeypatch.setattr(seldon_hooks, "_seldon_metrics", object())
+    monkeypatch.setattr(seldon_hooks, "_seldon_update",
+                        lambda _store, metrics, method: handed.append((metrics, method)))
     monkeypatch.setenv("MLPLAT_METRICS_FLUSH_SECONDS", "1")
     monkeypatch.setenv("MLPLAT_ARTIFACT_SHA256", server.fetched["artifactSha256"])
     now = [1000.0]
@@ -243,7 +246,7 @@ def test_counts_are_handed_over_when_traffic_stops(server, eval_rows, monkeypatc
      {("mlplat_predictions", ""): 3, ("mlplat_prediction_sum", ""): 6.0, ("mlplat_prediction_square_sum", ""): 14.0}),
 ])
 def test_counters_follow_the_kind_of_output(output: str, scores: list, expected: dict) -> None:
-    from runtime.serving import _Counts
+    from runtime.serving.counts import Counts as _Counts
 
     counts = _Counts()
     counts.add(np.array(scores), output)

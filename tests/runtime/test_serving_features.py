@@ -27,13 +27,14 @@ from tests.runtime.conftest import mlplat, sqlite_uri
 pd = pytest.importorskip("pandas")
 pytest.importorskip("feast")
 
-from runtime import artifact, example_data  # noqa: E402
+from runtime import artifact  # noqa: E402
+from runtime.data import example  # noqa: E402
 from runtime.features.definitions import feast_objects, feature_store  # noqa: E402
 from runtime.features.retrieval import training_frame  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("serving-features")  # one server, stopped by the last test
 MODEL, SERVICE = "churn-predictor", "churn_features"
-AS_OF = example_data.table("customer-transactions")["event_timestamp"].max().to_pydatetime() + dt.timedelta(seconds=1)
+AS_OF = example.table("customer-transactions")["event_timestamp"].max().to_pydatetime() + dt.timedelta(seconds=1)
 CUSTOMERS = list(range(1, 31))
 STOP_SECONDS = 120
 

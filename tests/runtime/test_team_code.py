@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
-from runtime import artifact, data, metrics
+from runtime import artifact, metrics
 from runtime.contract import TrainingInput
+from runtime.data import uris
 from tests.conftest import REPO
 
 CASES = {
@@ -31,14 +32,14 @@ def test_example_code_trains_saves_loads_and_scores(name: str, tmp_path: Path,
     module_name, _, function = spec["training"]["entrypoint"].partition(":")
     monkeypatch.syspath_prepend(str(REPO / folder))  # what MLPLAT_CODE_DIR does in the pod
     fit = getattr(importlib.import_module(module_name), function)
-    train = data.load(uri.format("train"), target)
-    features = data.feature_columns(train, target)
+    train = uris.load(uri.format("train"), target)
+    features = uris.feature_columns(train, target)
     model = fit(TrainingInput(train=train, features=features, target=target,
                               hyperparameters=spec["training"]["hyperparameters"], task=spec["task"], device="cpu",
                               log_metric=lambda *_: None))
     artifact.save(model, tmp_path / "model", framework=spec["framework"], task=spec["task"], features=features)
     loaded = artifact.load(tmp_path / "model")
-    evaluation = data.load(uri.format("eval"), target)
+    evaluation = uris.load(uri.format("eval"), target)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "X does not have valid feature names" would fail here
         from_frame = loaded.predict(evaluation)
@@ -56,8 +57,8 @@ def test_example_code_trains_saves_loads_and_scores(name: str, tmp_path: Path,
 def test_float64_reaches_a_scikit_learn_model(tmp_path: Path) -> None:
     from sklearn.linear_model import LinearRegression
 
-    frame = data.load("sklearn://diabetes?split=train", "target")
-    features = data.feature_columns(frame, "target")
+    frame = uris.load("sklearn://diabetes?split=train", "target")
+    features = uris.feature_columns(frame, "target")
     artifact.save(LinearRegression().fit(frame[features], frame["target"]), tmp_path / "m", framework="sklearn",
                   task="regression", features=features)
     loaded = artifact.load(tmp_path / "m")

@@ -15,12 +15,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from compiler.gitops import adoption
+from compiler.catalog import adoption
 from compiler.local.embedded import WORK_DIR
-from compiler.pipeline import cost
 from compiler.pipeline.check import Checked
 from compiler.pipeline.plan_files import Plan
 from compiler.pipeline.tree_swap import OUTPUT_DIR
+from compiler.reports import cost
 from compiler.spec.resolved import ResolvedModel
 from renderers import model_card, sbom
 

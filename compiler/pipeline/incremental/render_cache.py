@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.pipeline.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.incremental.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
 from compiler.pipeline.tree_swap import OUTPUT_DIR, SPARE
 
 FORMAT = 2  # of the entries here and of the keys (fingerprint.py)

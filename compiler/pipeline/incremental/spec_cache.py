@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
-from compiler.pipeline import fingerprint, loader
-from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
+from compiler.pipeline import loader
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.incremental import fingerprint
+from compiler.pipeline.incremental.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.loader import Document, load_bytes, load_json, read_again, read_regular
 
 CACHE_DIR = f"{CACHE_ROOT}/specs"

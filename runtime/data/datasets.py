@@ -1,10 +1,10 @@
 """A run's datasets: each split read once, identified by its content, and recorded on the tracking run.
 
-A split is read from its URI (runtime/data.py) or, where the spec names a feature service, built from
+A split is read from its URI (runtime/data/uris.py) or, where the spec names a feature service, built from
 its entity/label table with the service's features as of each row's time (runtime/features/training.py).
 Its digest is the SHA-256 of what the model saw: column names, dtypes and every row's values, in order,
 whatever file format or compression held them. A `version` label therefore cannot hide changed bytes:
-promotion compares digests across versions that name the same label (runtime/data_digests.py).
+promotion compares digests across versions that name the same label (runtime/data/digests.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from runtime import data
+from runtime.data import uris
 from runtime.resolved import ResolvedSpec
 
 CONTEXT = {"train": "training", "eval": "evaluation"}  # MLflow's mlflow.data.context tag values
@@ -46,8 +46,8 @@ def load_split(spec: ResolvedSpec, split: str) -> Split:
         frame, served = labelled_frame(spec, described["uri"])
         source["featureService"] = service
         return Split(split, frame, [f["name"] for f in served], frame_digest(frame), source, tuple(served))
-    frame = data.load(described["uri"], spec.target)
-    return Split(split, frame, data.feature_columns(frame, spec.target, spec.group), frame_digest(frame), source)
+    frame = uris.load(described["uri"], spec.target)
+    return Split(split, frame, uris.feature_columns(frame, spec.target, spec.group), frame_digest(frame), source)
 
 
 def frame_digest(frame: Any) -> str:

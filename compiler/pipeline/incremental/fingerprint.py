@@ -21,15 +21,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.pipeline.render_cache import FORMAT
+from compiler.pipeline.incremental.render_cache import FORMAT
 
 if TYPE_CHECKING:  # a plan from the memo (plan_memo.py) is read without loading the spec models
     from compiler.spec.platform import Platform
     from compiler.spec.resolved import ResolvedEnvironment, ResolvedModel
 
-_REPO = Path(__file__).resolve().parents[2]
-_CODE = ("renderers", "compiler/spec", "compiler/pipeline/plan.py", "compiler/pipeline/fingerprint.py",
-         "compiler/pipeline/render_cache.py")
+_REPO = Path(__file__).resolve().parents[3]
+_CODE = ("renderers", "compiler/spec", "compiler/runtime_contract.py", "compiler/pipeline/plan.py",
+         "compiler/pipeline/incremental/fingerprint.py", "compiler/pipeline/incremental/render_cache.py")
 _CHECKING = ("compiler/pipeline",)
 # Libraries whose behaviour shapes the bytes: the YAML and JSON emitters, Jinja2, purls, dumps.
 _LIBRARIES = ("pyyaml", "jinja2", "packageurl-python", "pydantic", "pydantic-core", "mlplat")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compiler.pipeline.errors import SpecError
+from compiler.pipeline.incremental.plan_memo import PlanMemo, ProjectPlan, files_digest, inputs_digest
+from compiler.pipeline.incremental.render_cache import CorruptContent, RenderCache
 from compiler.pipeline.plan_files import Plan
-from compiler.pipeline.plan_memo import PlanMemo, ProjectPlan, files_digest, inputs_digest
 from compiler.pipeline.progress import Progress
-from compiler.pipeline.render_cache import CorruptContent, RenderCache
 
 
 def plan_project(root: Path, cache_root: Path | None = None, progress: Progress | None = None

@@ -1,6 +1,6 @@
 """The catalog as a static site: an index with search and filters, a page per model and per team.
 
-A pure function of the catalog's data (catalog_data.py) and the files it links (model cards, ML-BOMs):
+A pure function of the catalog's data (data.py) and the files it links (model cards, ML-BOMs):
 path -> bytes, the same bytes for the same data. Pages work from file:// and without script: charts
 and lineage are inline SVG; assets/catalog.js (ours, no framework) only filters the index table.
 Every text from a spec is escaped.
@@ -13,7 +13,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from compiler.gitops import catalog_svg
+from compiler.catalog import svg
 
 ASSETS = ("catalog.css", "catalog.js")
 LINEAGE_ROWS = 6  # the newest versions drawn in the lineage picture
@@ -167,7 +167,7 @@ def _charts(m: dict[str, Any]) -> str:
         gates = [g for g in m["gates"] if g["metric"] == metric]
         regression = [g["maxRegressionVsChampion"] for g in gates if "maxRegressionVsChampion" in g]
         note = f" and may fall at most {regression[0]:g} below the champion" if regression else ""
-        chart = catalog_svg.metric_chart(metric, points, gates) if points else \
+        chart = svg.metric_chart(metric, points, gates) if points else \
             f'<p class="empty">no version has logged {escape(metric)} yet</p>'
         out.append(f'<figure>{chart}<figcaption>{escape(metric)}{escape(note)}</figcaption></figure>')
     return source + '<div class="charts">' + "".join(out) + "</div>"
@@ -184,7 +184,7 @@ def _lineage(m: dict[str, Any]) -> str:
                 for split, d in sorted(v["data"].items()) if d]
         rows.append({"data": data, "code": f"code {(v.get('gitCommit') or 'unknown')[:12]}",
                      "version": f"version {v['version']}", "deployments": v["deployedIn"]})
-    return catalog_svg.lineage(rows)
+    return svg.lineage(rows)
 
 
 def _serves_short(serves: dict[str, Any] | None) -> str:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from compiler.pipeline import fingerprint
-from compiler.pipeline.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
+from compiler.pipeline.incremental import fingerprint
+from compiler.pipeline.incremental.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
+from compiler.pipeline.incremental.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.plan_files import Plan, PlannedFile
-from compiler.pipeline.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR
 
 CACHE_DIR = f"{CACHE_ROOT}/plans"

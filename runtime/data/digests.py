@@ -2,7 +2,7 @@
 of a data URI names other contents than an earlier version of the same registered model read under it.
 
 The train step records each split's SHA-256 as the run tag mlplat.data.<split>.sha256 beside its URI
-and label (runtime/datasets.py, runtime/tracking.py); this module only reads those tags.
+and label (runtime/data/datasets.py, runtime/tracking.py); this module only reads those tags.
 """
 
 from __future__ import annotations

@@ -1,0 +1,12 @@
+"""What lets a compile redo only what changed: the caches and the memo, kept under .mlplat/cache/.
+
+    cache_dir.py     where the caches live, when they are used, how entries are written and signed
+    fingerprint.py   the render cache's keys: a hash of everything a unit's files depend on
+    spec_cache.py    loaded YAML and evidence documents by the hash of their bytes (load_project)
+    render_cache.py  each render unit's files by key, their bytes read back from the tree written
+    plan_memo.py     a clean compile's whole plan by the digest of its inputs
+    project_plan.py  plan_project: the plan from the memo, else checked, built and remembered
+
+Part of the pipeline room: it imports the stages (plan.py builds through render_cache.py) and they import
+it; the stages never need it to be right, only to be fast (a miss renders again).
+"""
