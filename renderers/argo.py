@@ -150,6 +150,7 @@ def _report_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:
 def _propose_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:
     """`python -m runtime propose`: the champion's pin as an mlplat/* branch (runtime/propose.py)."""
     secret = model.repository.push_secret
+    assert secret is not None  # proposes(model): there is a push token
     step_env = [*env, a.env("MLPLAT_REPOSITORY", model.repository.url), a.env("MLPLAT_BRANCH", model.repository.branch),
                 a.secret_env("GIT_USERNAME", secret, "username"), a.secret_env("GIT_PASSWORD", secret, "password")]
     args = ["-m", "runtime", "propose", "--version", "{{inputs.parameters.version}}"]
@@ -159,7 +160,9 @@ def _propose_step(model: ResolvedModel, env: list[Any], compute_: Any) -> Any:
 
 
 def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
-    spec = a.cron_spec(model.spec.training.schedule, 3600,
+    schedule = model.spec.training.schedule
+    assert schedule is not None  # rendered for a model on a schedule only
+    spec = a.cron_spec(schedule, 3600,
                        {"workflowTemplateRef": {"name": model.names["trainingTemplate"]}})
     # after its template
     return a.manifest("CronWorkflow", workflow_metadata(model, model.names["trainingSchedule"], "training", 1), spec)

@@ -10,6 +10,7 @@ cost about 6 ms per WorkflowTemplate and 1.1 s to import; it remains the tests' 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -59,8 +60,9 @@ def retry(limit: int, policy: str, backoff: Object | None = None) -> Object:
     return fields(backoff=backoff, limit=str(limit), retryPolicy=policy)
 
 
-def container_template(name: str, container: Object, *, inputs: list[Object] = (), artifacts: list[Object] = (),
-                       outputs: list[Object] = (), output_artifacts: list[Object] = (),
+def container_template(name: str, container: Object, *, inputs: Sequence[Object] = (),
+                       artifacts: Sequence[Object] = (), outputs: Sequence[Object] = (),
+                       output_artifacts: Sequence[Object] = (),
                        **template: Any) -> Object:
     """A template running one container; `inputs` and `outputs` are parameters, `template` more fields
     of the template itself (activeDeadlineSeconds, retryStrategy, nodeSelector, tolerations)."""

@@ -59,7 +59,7 @@ def schedule(interval: str) -> tuple[str, int, int]:
 
 def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
     name = model.names["canarySchedule"]
-    cron_schedule, rounds, every = schedule(model.spec.serving.rollout.analysis.interval)
+    cron_schedule, rounds, every = schedule(model.serving.rollout.analysis.interval)
     repository = model.repository
     env = [
         a.env("MLPLAT_SPEC", f"{SPEC_MOUNT}/model.json"),

@@ -90,7 +90,7 @@ def _row_top(panels: list[dict[str, Any]]) -> int:
 
 def _model_panels(model: ResolvedModel, currency: str, first_id: int, top: int) -> list[dict[str, Any]]:
     assert model.spec.serving is not None
-    slo = model.spec.serving.slo
+    slo = model.serving.slo
     sel = own(model)
     drift = model.spec.monitoring.drift
     gates = quality_gates(model)
@@ -163,7 +163,7 @@ def _cost_panel(model: ResolvedModel, currency: str) -> dict[str, Any]:
 
 def gpu_resource(model: ResolvedModel, component: str) -> str:
     """kube-state-metrics' name of the GPU resource a component requests (nvidia.com/gpu: nvidia_com_gpu)."""
-    resources = model.spec.serving.resources if component == "serving" and model.spec.serving else \
+    resources = model.serving.resources if component == "serving" and model.spec.serving else \
         model.spec.training.resources
     pool = model.cluster.gpu_pools.get(resources.gpu_type or "")
     return (pool.resource_name if pool else "nvidia.com/gpu").replace(".", "_").replace("/", "_")

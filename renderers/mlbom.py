@@ -52,7 +52,7 @@ def document(evidence: dict[str, Any]) -> dict[str, Any]:
     images = {role: _image(role, ref) for role, ref in sorted(evidence["images"].items()) if ref}
     packages = [_package(p) for p in evidence["environment"]["packages"]]
     components = _unique([*datasets, code, *images.values(), *packages])
-    depends = {component["bom-ref"]: set() for component in (model, *components)}
+    depends: dict[str, set[str]] = {component["bom-ref"]: set() for component in (model, *components)}
     depends["model"] |= {"data:train", "data:eval", "code", *(["image:training"] if "training" in images else [])}
     depends["code"] |= {package["bom-ref"] for package in packages}
     if "serving" in images:

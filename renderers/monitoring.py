@@ -83,7 +83,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
 
 def _recording_rules(model: ResolvedModel) -> list[dict[str, Any]]:
     sel = own(model)
-    rules = []
+    rules: list[dict[str, Any]] = []
     for window in sorted({w for *_, long, short, _ in BURN_RATES for w in (long, short)}, key=_seconds):
         requests = f"sum by ({BY}) (rate({EXECUTOR_REQUESTS}_count{{{sel}}}[{window}]))"
         failed = f'sum by ({BY}) (rate({EXECUTOR_REQUESTS}_count{{{sel}, code=~"5.."}}[{window}]))'
@@ -101,7 +101,7 @@ def _recording_rules(model: ResolvedModel) -> list[dict[str, Any]]:
 def health_expression(model: ResolvedModel) -> str:
     """100 x the weighted sum of four parts in [0, 1]; a part without data or settings counts as 1."""
     sel = own(model)
-    slo = model.spec.serving.slo
+    slo = model.serving.slo
     up = f"(max(up{{{sel}}}) or vector(0))"
     serving = up
     if slo:
@@ -139,7 +139,7 @@ def quality_gates(model: ResolvedModel) -> list[Gate]:
 
 def _serving_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     sel = own(model)
-    slo = model.spec.serving.slo
+    slo = model.serving.slo
     rules = []
     if slo:
         budget = round(1 - slo.availability / 100, 6)
@@ -258,7 +258,7 @@ def _quality_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
 def _canary_alerts(model: ResolvedModel) -> list[dict[str, Any]]:
     """While a canary rolls out: its analysis holds blind (no answer from Prometheus, or no canary in it),
     or has stopped reporting. Either way nothing steps the canary up, and nothing rolls it back."""
-    release, rollout = model.release, model.spec.serving.rollout
+    release, rollout = model.release, model.serving.rollout
     if release is None or release.candidate is None or rollout.strategy != "canary":
         return []
     cron, _, every = canary.schedule(rollout.analysis.interval)

@@ -101,7 +101,7 @@ def canary_share(rollout: Rollout, candidate: Candidate) -> int:
 
 def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffic: int = 0,
                shadow: bool = False) -> dict[str, Any]:
-    serving = model.spec.serving
+    serving = model.serving
     replicas = serving.replicas
     labels = {**model.labels, COMPONENT_LABEL: "serving", VERSION_LABEL: str(pinned.version), PREDICTOR_LABEL: role}
     component: dict[str, Any] = {"metadata": {"labels": labels}, "spec": _pod_spec(model, pinned)}
@@ -137,7 +137,7 @@ def _predictor(model: ResolvedModel, role: str, pinned: PinnedVersion, *, traffi
 
 
 def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
-    resources = model.spec.serving.resources
+    resources = model.serving.resources
     pool = model.gpu_pool(resources.gpu_type) if resources.gpus else None
     amounts = {k: v for k, v in (("cpu", resources.cpu), ("memory", resources.memory)) if v}
     limits = dict(amounts)
@@ -152,7 +152,7 @@ def _pod_spec(model: ResolvedModel, pinned: PinnedVersion) -> dict[str, Any]:
     }
     if model.served_features:
         env |= {"MLPLAT_FEATURE_SERVER_URL": f"http://127.0.0.1:{FEATURES_PORT}",
-                "MLPLAT_FEATURE_SERVICE": model.spec.training.data.feature_service,
+                "MLPLAT_FEATURE_SERVICE": model.spec.training.data.feature_service or "",
                 "MLPLAT_FEATURE_DEFINITIONS": f"{FEATURES_MOUNT}/definitions.json"}
     container: dict[str, Any] = {
         "name": CONTAINER,

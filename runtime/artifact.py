@@ -72,7 +72,7 @@ def _numpy1_random_pickles() -> Iterator[None]:
         state = rng.get_state(legacy=False)
         return _pickle.__randomstate_ctor, (state["bit_generator"],), state
 
-    reducers = {np.random.Generator: generator, np.random.RandomState: random_state,
+    reducers: dict[type, Any] = {np.random.Generator: generator, np.random.RandomState: random_state,
                 **{kind: bit_generator for kind in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
                                                     np.random.Philox, np.random.SFC64)}}
     before = {kind: copyreg.dispatch_table.get(kind) for kind in reducers}

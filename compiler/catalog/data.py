@@ -101,7 +101,7 @@ def _serves(model: ResolvedModel) -> dict[str, Any] | None:
         return {"mode": "batch", "main": {"version": release.version, "traffic": 100}, "candidate": None}
     candidate = release.candidate
     strategy = spec.serving.rollout.strategy
-    split = None
+    split: dict[str, Any] | None = None
     if candidate is not None:
         role = "shadow" if strategy == "shadow" else "canary"
         split = {"role": role, "version": candidate.version, "traffic": 0 if role == "shadow" else candidate.traffic}

@@ -19,7 +19,8 @@ from typing import NoReturn
 from compiler.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
 from compiler.spec.scaffold import TEMPLATES
 
-# command -> the module of compiler.cli whose function of the command's name runs it
+# command -> the module of compiler.cli whose function of the command's name runs it (FUNCTIONS: another name)
+FUNCTIONS = {"list": "list_models"}  # not `list`, which would hide the builtin in its module
 COMMAND_MODULES = {
     "validate": "validate", "compile": "compile", "schema": "schema", "run": "run", "serve": "serve",
     "drift": "drift", "quality": "quality", "sbom": "sbom", "plan": "plan", "gate": "gate", "promote": "promote",
@@ -203,7 +204,7 @@ def _run(args: argparse.Namespace) -> int:
             print("mlplat: no platform/platform.yaml here or in any parent folder (use --root)", file=sys.stderr)
             return EXIT_USAGE
         module = importlib.import_module(f"compiler.cli.{COMMAND_MODULES[args.command]}")
-        code = getattr(module, args.command)(root.resolve(), args)
+        code = getattr(module, FUNCTIONS.get(args.command, args.command))(root.resolve(), args)
         sys.stdout.flush()  # here, so that a reader that went away is handled below, not at exit
         return code
     except KeyboardInterrupt:

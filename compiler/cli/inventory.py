@@ -23,7 +23,7 @@ from compiler.local.embedded import default_tracking
 from compiler.reports import inventory
 
 
-def list(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
+def list_models(root: Path, args: argparse.Namespace) -> int:
     checked = checked_or_report(root, "text")
     if checked is None:
         return EXIT_USAGE

@@ -39,7 +39,8 @@ def plan(root: Path, args: argparse.Namespace) -> int:
             return planned.plan
 
         # A base compiled here before (the commit a branch started from) comes from the plan memo, unwritten.
-        base, errors = remembered_files(root, files, full_plan), []
+        errors: list[SpecError] = []
+        base = remembered_files(root, files, full_plan)
         if base is None:
             base, errors = exported_plan()
         if base is None:

@@ -87,9 +87,10 @@ def _docstring(cls: type, field: str) -> str:
 def _attribute_docstrings(cls: type) -> dict[str, str]:
     """A string right after an annotated assignment in the class body documents that attribute."""
     try:
-        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
-    except (OSError, TypeError, SyntaxError, IndexError, AttributeError):
+        node = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
         return {}
+    body = node.body if isinstance(node, ast.ClassDef) else []
     found = {}
     for previous, statement in zip(body, body[1:], strict=False):
         if (isinstance(previous, ast.AnnAssign) and isinstance(previous.target, ast.Name)

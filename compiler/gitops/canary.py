@@ -39,9 +39,10 @@ def apply_decision(root: Path, model: str, env: str, decision: dict[str, Any]) -
     action = decision.get("action")
     if action not in ACTIONS:
         raise PromoteError(f"the decision is {action!r}: only {', '.join(ACTIONS)} change releases.yaml")
-    if candidate is None or resolved.spec.serving is None or resolved.spec.serving.rollout.strategy != "canary":
+    if (release is None or candidate is None or resolved.spec.serving is None
+            or resolved.spec.serving.rollout.strategy != "canary"):
         raise PromoteError(f"{model} has no canary in {env!r}; the decision is about a state that has moved on")
-    steps = resolved.spec.serving.rollout.canary_steps()
+    steps = resolved.serving.rollout.canary_steps()
     judged = (decision["main"]["version"], decision["candidate"]["version"], decision["traffic"]["from"])
     current = (release.version, candidate.version, candidate.traffic or steps[0].traffic)
     if judged != current:

@@ -37,9 +37,10 @@ def commit_files(root: Path, branch: str, message: str, changes: dict[str, bytes
         head = _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
         prefix = _git(root, "rev-parse", "--show-prefix").strip()
         _git(root, "read-tree", head, env=env)
-        written = sorted(path for path, content in changes.items() if content is not None)
+        contents = {path: content for path, content in changes.items() if content is not None}
+        written = sorted(contents)
         for index, path in enumerate(written):  # the new contents as files, for one hash-object of them all
-            (work / f"{index}.blob").write_bytes(changes[path])
+            (work / f"{index}.blob").write_bytes(contents[path])
         names = "".join(f"{work / f'{index}.blob'}\n" for index in range(len(written)))
         blobs = _git(root, "hash-object", "-w", "--stdin-paths", stdin=names).split() if written else []
         entries = [f"100644 {blob}\t{prefix}{path}\n" for path, blob in zip(written, blobs, strict=True)]

@@ -45,7 +45,7 @@ def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]
         return f" (affects {', '.join(models)})" if models else ""
 
     before, after = _features(old), _features(new)
-    lines = []
+    lines: list[str] = []
     for view, feature in sorted(before.keys() | after.keys()):
         was, now = before.get((view, feature)), after.get((view, feature))
         if was == now:
@@ -55,21 +55,21 @@ def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]
     old_views, new_views = _by_name(old, "featureViews"), _by_name(new, "featureViews")
     old_sources, new_sources = _by_name(old, "sources"), _by_name(new, "sources")
     for name in sorted(old_views.keys() & new_views.keys()):
-        was, now = old_views[name], new_views[name]
-        if was["ttl"] != now["ttl"]:
-            lines.append(f"view {name} ttl {was['ttl']} -> {now['ttl']}{affects(name)}")
-        was_uri = old_sources.get(was["source"], {}).get("uri")
-        now_uri = new_sources.get(now["source"], {}).get("uri")
+        old_view, new_view = old_views[name], new_views[name]
+        if old_view["ttl"] != new_view["ttl"]:
+            lines.append(f"view {name} ttl {old_view['ttl']} -> {new_view['ttl']}{affects(name)}")
+        was_uri = old_sources.get(old_view["source"], {}).get("uri")
+        now_uri = new_sources.get(new_view["source"], {}).get("uri")
         if was_uri != now_uri:
             lines.append(f"view {name} reads {now_uri} (was {was_uri}){affects(name)}")
     old_services, new_services = _by_name(old, "featureServices"), _by_name(new, "featureServices")
     for name in sorted(old_services.keys() | new_services.keys()):
-        was, now = _selection(old_services.get(name), old), _selection(new_services.get(name), new)
-        if was == now:
+        was_served, now_served = _selection(old_services.get(name), old), _selection(new_services.get(name), new)
+        if was_served == now_served:
             continue
         models = sorted(users.get(name, ()))
-        what = ", ".join([f"+{v}:{f}" for v, f in now if (v, f) not in was]
-                         + [f"-{v}:{f}" for v, f in was if (v, f) not in now]) or "order"
+        what = ", ".join([f"+{v}:{f}" for v, f in now_served if (v, f) not in was_served]
+                         + [f"-{v}:{f}" for v, f in was_served if (v, f) not in now_served]) or "order"
         state = "added" if name not in old_services else "removed" if name not in new_services else what
         lines.append(f"service {name} {state}" + (f" (affects {', '.join(models)})" if models else ""))
     return lines

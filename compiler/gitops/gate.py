@@ -89,7 +89,7 @@ def base_checked(root: Path, ref: str) -> Checked:
 def changed_pins(checked: Checked, env: str, base: dict[str, Release]) -> list[tuple[str, str, PinnedVersion]]:
     loaded = checked.project.releases.get(env)
     current = loaded.releases.releases if loaded else {}
-    changed = []
+    changed: list[tuple[str, str, PinnedVersion]] = []
     for model, release in sorted(current.items()):
         before = base.get(model)
         if before is None or _pin(before) != _pin(release):
@@ -120,7 +120,8 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
     order = base.project.platform.environment_names if policies else []
     previous = order[order.index(env) - 1] if policies and order.index(env) > 0 else None
     source = base.project.platform.environment(previous).mlflow.tracking_uri if previous else None
-    copies = bool(previous and policies.promotion == "copy" and not shared_registry and source != tracking_uri)
+    copies = bool(previous and policies is not None and policies.promotion == "copy" and not shared_registry
+                  and source != tracking_uri)
     pins = changed_pins(head, env, base_pins)
     covered = {(model, pinned.version) for model, _, pinned in pins}
     loose = [found for found in changed_evidence(root, head, env, ref) if found[:2] not in covered]
@@ -135,7 +136,7 @@ def check_pins(root: Path, head: Checked, base: Checked, env: str, ref: str, tra
         result = verify(root, model, pinned, trusted[model].spec.evaluation.gates, base_pins.get(model),
                         tracking_uri, role, deadline, evidence=evidence or {}, require_data_digests=needs_digests,
                         environment=env)
-        if copies and result.passed:
+        if copies and result.passed and previous is not None and source is not None:
             checks = copy_checks(root, model, pinned, result.provenance, previous, source, deadline)
             result = PinCheck(model, role, pinned.version, all(c["passed"] for c in checks),
                               (*result.checks, *checks))
@@ -221,8 +222,8 @@ def describe(root: Path, model: str, version: str | None, gates: list[Gate], bas
                "baseline": _pin(baseline) if baseline else None, "evidence": None,
                "requireDataDigests": require_data_digests}
     # The version as the registry answers it; text that is no number is the verifier's to refuse.
-    return _verifier(root, request, tracking_uri, None, "version", int(version) if (version or "").isdigit() else 0,
-                     environment)
+    number = int(version) if version is not None and version.isdigit() else 0
+    return _verifier(root, request, tracking_uri, None, "version", number, environment)
 
 
 def _gates(gates: list[Gate]) -> list[dict[str, Any]]:

@@ -102,7 +102,7 @@ def current_releases(checked: Checked, env: str) -> Releases:
 def checked_project(root: Path, situation: str = "the specs do not validate") -> Checked:
     """The checked project, refusing specs that do not validate with every located error in the message."""
     checked, errors = check_project(root)
-    if errors:
+    if errors or checked is None:
         raise PromoteError(f"{situation}:\n{format_errors(errors, 'text').rstrip()}")
     return checked
 
@@ -139,6 +139,9 @@ def commit_pin(root: Path, env: str, releases: Releases, branch: str, message: s
 def _generated_at_head(root: Path) -> dict[str, str]:
     """path -> sha256 of every file HEAD's environments/GENERATED.sha256 lists (what its compile generated)."""
     index = gitbase.file_at(root, "HEAD", INDEX) or b""
-    listed = dict(reversed(line.split("  ", 1)) for line in index.decode("utf-8", "replace").splitlines()
-                  if "  " in line)
+    listed: dict[str, str] = {}
+    for line in index.decode("utf-8", "replace").splitlines():
+        if "  " in line:
+            sha, path = line.split("  ", 1)
+            listed[path] = sha
     return {path: sha for path, sha in listed.items() if inside_output(path)}

@@ -8,6 +8,7 @@ features and the models they affect (feature_diff.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,11 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
         old, new = before.get(path), after.get(path)
         if old is not None and new is not None and old.sha256 == new.sha256:
             continue
-        current = new or old
+        current = new if new is not None else old
+        assert current is not None  # the path is in one plan at least
+        details: Sequence[str]
         if old is None:
-            action, details = "+", _describe_new(_body(new))
+            action, details = "+", _describe_new(_body(current))
         elif new is None:
             action, details = "-", ()
         elif current.kind == "FeastDefinitions":

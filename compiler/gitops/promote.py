@@ -81,8 +81,8 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
     if not result.passed:
         raise PromoteError(f"the gate refuses {model} version {pin.version} for {env!r}: {result.failures}")
     pin = pin.model_copy(update={"approved_by": list(approved_by)})
-    if candidate:
-        new_release = live.model_copy(update={"candidate": _candidate(pin, resolved.spec.serving.rollout, now)})
+    if candidate and live is not None:  # a candidate was refused above where nothing is live
+        new_release = live.model_copy(update={"candidate": _candidate(pin, resolved.serving.rollout, now)})
     else:
         new_release = Release.model_validate(pin.model_dump(by_alias=True))
     updated = releases.model_copy(update={"releases": {**releases.releases, model: new_release}})
@@ -99,7 +99,7 @@ def promote(root: Path, model: str, env: str, version: str | None, tracking_uri:
 
 
 def _copied(root: Path, checked: Checked, model: str, previous: str, env: str, version: str | None, target_uri: str,
-            source_uri: str | None) -> tuple[str, Copied | None]:
+            source_uri: str | None) -> tuple[str | None, Copied | None]:
     """(the target registry's version to pin, the copy made, or None where one registry serves both)."""
     platform = checked.project.platform
     order = " -> ".join(platform.environment_names)

@@ -42,6 +42,9 @@ class Executor:
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
         self.model = urlsplit(model_url)
+        if not self.model.hostname:
+            raise ValueError(f"the model server's URL {model_url!r} names no host")
+        self.model_host: str = self.model.hostname
         self.deployment, self.predictor, self.version, self.namespace = deployment, predictor, version, namespace
         self.logger = urlsplit(logger_url) if logger_url else None
         self.registry = CollectorRegistry()
@@ -61,7 +64,7 @@ class Executor:
         predicting = method == "POST" and path.rstrip("/").endswith("/predictions")
         if predicting:
             self._log(REQUEST_TYPE, puid, body)
-        connection = http.client.HTTPConnection(self.model.hostname, self.model.port, timeout=60)
+        connection = http.client.HTTPConnection(self.model_host, self.model.port, timeout=60)
         try:
             connection.request(method, path, body=body or None,
                                headers={"Content-Type": headers.get("content-type", "application/json")})
@@ -92,15 +95,18 @@ class Executor:
         connection: http.client.HTTPConnection | None = None
         while (item := self.events.get()) is not None:
             kind, puid, body = item
+            logger = self.logger
+            if logger is None:  # nothing is queued without a logger
+                continue
             headers = {"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": str(uuid.uuid4()),
                        "Ce-Type": kind, "Ce-Source": f"http://127.0.0.1/{self.deployment}",
                        "Ce-Time": datetime.now(UTC).isoformat(), "Ce-Requestid": puid, "Ce-Modelid": "model",
                        "Ce-Inferenceservicename": self.deployment, "Ce-Namespace": self.namespace,
                        "Ce-Endpoint": self.predictor, "Ce-Protocol": "seldon"}
             try:
-                connection = connection or http.client.HTTPConnection(self.logger.hostname, self.logger.port,
+                connection = connection or http.client.HTTPConnection(logger.hostname or "", logger.port,
                                                                       timeout=30)
-                connection.request("POST", self.logger.path or "/", body=body, headers=headers)
+                connection.request("POST", logger.path or "/", body=body, headers=headers)
                 connection.getresponse().read()
             except OSError:
                 self.dropped.inc()

@@ -12,7 +12,7 @@ from pathlib import Path
 def remove_left_behind(parent: Path, pattern: str) -> list[Path]:
     """Remove the entries of `parent` whose whole name matches `pattern` (a regular expression with a group
     `pid`) and whose process no longer runs; the removed ones."""
-    removed = []
+    removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for entry in parent.iterdir():

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from compiler.local import runtime_call
 from compiler.local.embedded import WORK_DIR
@@ -194,7 +194,7 @@ def start(root: Path, fetched: dict[str, Any], run_dir: Path, *, port: int = 900
 def wait_http(process: subprocess.Popen, url: str, log: Path, timeout: float = 60, name: str | None = None) -> None:
     """Until `url` answers 200, or the process (`name`; default: its command's words) has exited (ServeError
     with its log's end); `timeout` bounds a hang, it is no speed target."""
-    name = name or str(process.args[2:4])
+    name = name or str(cast(list[str], process.args)[2:4])  # the command list it was started with
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

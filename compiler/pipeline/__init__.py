@@ -1,7 +1,7 @@
 """The compile pipeline, the only path `mlplat validate` and `mlplat compile` take:
 
     load      loader.py            YAML with a position for every node; YAML's traps refused
-    validate  validation.py        Pydantic errors as located SpecErrors (errors.py), all of them at once
+    validate  validation.py        Pydantic errors as located SpecError values (errors.py), all of them at once
               project.py           every input file found, loaded and validated: a Project
               features.py          every team's features.yaml loaded, and checked together
     resolve   resolve.py           spec <- overlay <- platform defaults, per (model, environment)

@@ -33,7 +33,8 @@ def deployed_feature_problems(loaded: list[LoadedFeatures], releases: dict[str, 
                     first_pin.setdefault(feature["view"], (releases[env], model))
     views = {view.name: (item, index, view) for item in loaded
              for index, view in enumerate(item.features.spec.feature_views)}
-    errors, gone_views = [], defaultdict(list)
+    errors: list[SpecError] = []
+    gone_views: dict[str, list[str]] = defaultdict(list)
     for (view_name, name, dtype), users in sorted(needs.items()):
         found = views.get(view_name)
         if found is None:

@@ -6,7 +6,6 @@ Stages collect errors instead of raising, so a user sees every problem of every 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 
@@ -45,14 +44,6 @@ class SpecError:
 
 def _escape_data(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-class SpecErrors(Exception):
-    """Raised once a stage has collected errors that stop the pipeline."""
-
-    def __init__(self, errors: Iterable[SpecError]):
-        self.errors = sorted(set(errors))
-        super().__init__(f"{len(self.errors)} error(s)")
 
 
 def format_errors(errors: list[SpecError], fmt: str) -> str:

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
@@ -70,7 +71,7 @@ def feature_problems(loaded: list[LoadedFeatures], platform: Platform, *, comple
                                          f"specs/{folder}/", f"move the file to specs/{team}/ or say {folder!r}"))
         roots = platform.spec.defaults.local_data_roots
         for index, source in enumerate(item.features.spec.sources):
-            places = [(("spec", "sources", index, "uri"), source.uri)]
+            places: list[tuple[tuple[str | int, ...], str]] = [(("spec", "sources", index, "uri"), source.uri)]
             places += [(("spec", "sources", index, "environments", env, "uri"), at.uri)
                        for env, at in source.environments.items()]
             errors += [item.doc.error(path, f"{uri} is outside the local data roots of platform/platform.yaml "
@@ -103,10 +104,11 @@ def feature_problems(loaded: list[LoadedFeatures], platform: Platform, *, comple
     return errors
 
 
-def _defined(item: LoadedFeatures, kind: str) -> list:
+def _defined(item: LoadedFeatures, kind: str) -> list[Any]:
     spec = item.features.spec
-    return {"entities": spec.entities, "sources": spec.sources, "featureViews": spec.feature_views,
-            "featureServices": spec.feature_services}[kind]
+    defined: dict[str, list[Any]] = {"entities": spec.entities, "sources": spec.sources,
+                                     "featureViews": spec.feature_views, "featureServices": spec.feature_services}
+    return defined[kind]
 
 
 def _view_problems(item: LoadedFeatures, names: dict[str, dict[str, tuple[LoadedFeatures, int]]]) -> list[SpecError]:
@@ -168,7 +170,9 @@ def model_feature_problems(models: Iterable[tuple[Document, Model]], loaded: lis
                                         _did_you_mean(service, services)))
         offered = services.get(model.spec.training.data.feature_service or "")
         drift = model.spec.monitoring.drift if model.spec.monitoring else None
-        for index, feature in enumerate(drift.features if drift and offered is not None else []):
+        if drift is None or offered is None:
+            continue
+        for index, feature in enumerate(drift.features):
             if feature not in offered:
                 errors.append(doc.error(("spec", "monitoring", "drift", "features", index), f"feature {feature!r} is "
                                         f"not served by {model.spec.training.data.feature_service!r}",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
+from typing import Any
 
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
@@ -13,8 +15,9 @@ from compiler.pipeline.project import LoadedModel, LoadedReleases, Project
 from compiler.pipeline.resolve import SpecLocator
 from compiler.spec.data_uris import outside_roots
 from compiler.spec.evidence import evidence_path
+from compiler.spec.model import ComputeResources
 from compiler.spec.names import model_name_problem, namespace_for, namespace_problem
-from compiler.spec.platform import Environment, Platform
+from compiler.spec.platform import Cluster, Environment, Platform, Team
 from compiler.spec.releases import PinnedVersion, Release
 from compiler.spec.resolved import ResolvedModel
 from compiler.spec.types import is_digest_pinned
@@ -24,7 +27,9 @@ def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
     """Cross-references inside platform.yaml."""
     errors: list[SpecError] = []
     spec = platform.spec
-    for section, items in (("environments", spec.environments), ("clusters", spec.clusters), ("teams", spec.teams)):
+    named: list[tuple[str, Sequence[Environment | Cluster | Team]]] = [
+        ("environments", spec.environments), ("clusters", spec.clusters), ("teams", spec.teams)]
+    for section, items in named:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             if item.name in seen:
@@ -46,10 +51,18 @@ def platform_policy(platform: Platform, doc: Document) -> list[SpecError]:
         errors.append(doc.error(("spec", "platformTeam"), f"unknown team {spec.platform_team!r}",
                                 _known(spec.platform_team, [t.name for t in spec.teams])))
     for index, team in enumerate(spec.teams):
-        for env_name in team.gpu_quota:
+        for env_name, quota in team.gpu_quota.items():
             if env_name not in envs:
                 errors.append(doc.error(("spec", "teams", index, "gpuQuota", env_name),
                                         f"unknown environment {env_name!r}", _known(env_name, envs), key=True))
+                continue
+            cluster = next((c for c in spec.clusters if c.name == platform.environment(env_name).cluster), None)
+            capacity = sum(pool.capacity for pool in cluster.gpu_pools.values()) if cluster else quota
+            if quota > capacity:
+                errors.append(doc.error(("spec", "teams", index, "gpuQuota", env_name),
+                                        f"{quota} GPUs can never be used in {env_name!r}: its cluster "
+                                        f"{cluster.name if cluster else ''!r} has {capacity} in all its GPU pools",
+                                        "lower the quota, or add the GPUs to the cluster's gpuPools capacity"))
     return errors
 
 
@@ -99,7 +112,8 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
     """
     errors: list[SpecError] = []
     env, spec = model.env, model.spec
-    sections = [("training", spec.training.resources, spec.training.image, model.training_image)]
+    sections: list[tuple[str, ComputeResources, str | None, str | None]] = [
+        ("training", spec.training.resources, spec.training.image, model.training_image)]
     if spec.serving:
         sections.append(("serving", spec.serving.resources, spec.serving.image, model.serving_image))
     for section, resources, own_image, image in sections:
@@ -117,7 +131,7 @@ def environment_policy(model: ResolvedModel, where: SpecLocator, platform_doc: D
                                              "build of torch would leave the GPUs idle",
                                              "add trainingGpu: the runtime image built from "
                                              "platform/images/runtime-gpu (a CUDA build of torch)"))
-        if _digests_required(env) and not is_digest_pinned(image):
+        if _digests_required(env) and not is_digest_pinned(image or ""):
             hint = "pin it: image@sha256:<digest>"
             if own_image is None:
                 errors.append(platform_doc.error(("spec", "defaults", "images", default_key),
@@ -141,7 +155,8 @@ def local_data_policy(model: ResolvedModel, where: SpecLocator, roots: list[str]
     (`{envs}` as in environment_policy)."""
     spec = model.spec
     data = spec.training.data
-    places = [(("training", "data", split, "uri"), getattr(data, split).uri) for split in ("train", "eval")]
+    places: list[tuple[tuple[str, ...], Any]] = [(("training", "data", split, "uri"), getattr(data, split).uri)
+                                                 for split in ("train", "eval")]
     if spec.scoring:
         places += [(("scoring", "input"), spec.scoring.input), (("scoring", "output"), spec.scoring.output)]
     if spec.monitoring.quality:
@@ -267,7 +282,7 @@ def release_policy(project: Project, models: list[ResolvedModel]) -> list[SpecEr
             errors += _approval_problems(model, loaded, name, release)
             if release.candidate is None:
                 continue
-            strategy = model.spec.serving.rollout.strategy
+            strategy = model.serving.rollout.strategy
             if strategy == "direct":
                 errors.append(doc.error((*path, "candidate"), f"{name} rolls out directly in {env!r}, so a "
                                         "candidate version has nowhere to run",
@@ -288,8 +303,8 @@ def _evidence_problems(env: str, loaded: LoadedReleases, name: str, release: Rel
                                            f"{evidence_path(env, name, pin.version)} is missing",
                                            "`mlplat promote` writes it from the registry; its ML-BOM is rendered "
                                            "from it"))
-        elif loaded.evidence[key] is not None:
-            errors += pin_mismatches(loaded.evidence[key], name, pin)
+        elif (evidence := loaded.evidence[key]) is not None:
+            errors += pin_mismatches(evidence, name, pin)
     return errors
 
 

@@ -255,9 +255,9 @@ def _sync_each(staging: Path, writes: dict[str, bytes], stale: list[str], touche
         return
     for folder in {Path(path).parent for path in (*writes, *stale)}:
         touched.update(_folders_above(staging, folder))
-    for folder in sorted(touched):
-        if os.path.isdir(folder):  # not a folder that a pruned model's files took with them
-            _fsync_folder(Path(folder))
+    for name in sorted(touched):
+        if os.path.isdir(name):  # not a folder that a pruned model's files took with them
+            _fsync_folder(Path(name))
 
 
 def _sync_tree(folder: Path) -> None:

@@ -48,11 +48,11 @@ def load_valid(load_file: Callable[[Path, str], tuple[Document | None, list[Spec
 
 def translate(doc: Document, model: type[BaseModel], exc: ValidationError, data: Any,
               locate: Any = None) -> list[SpecError]:
-    """Turn Pydantic's errors into SpecErrors; errors of one value (union members) are merged.
+    """Turn Pydantic's errors into SpecError values; errors of one value (union members) are merged.
 
     `locate(path, key)` maps a data path to a SpecError factory (resolve.py uses it for overlays).
     """
-    by_path: dict[tuple[Path_, str], list[dict]] = {}
+    by_path: dict[tuple[Path_, str], list[Any]] = {}
     for err in exc.errors(include_url=False):
         path = _data_path(data, err["loc"], err["type"])
         family = "union" if err["type"] in _EXPECTED else err["type"]
@@ -88,7 +88,7 @@ def _data_path(data: Any, loc: tuple, error_type: str) -> Path_:
 def _describe(doc: Document, model: type[BaseModel], path: Path_, group: list[dict]) -> tuple[str, str]:
     err = group[0]
     kind = err["type"]
-    value = err.get("input")
+    value: Any = err.get("input")
     if kind == "missing":
         return f"required field {path[-1]!r} is missing", ""
     if kind == "extra_forbidden":

@@ -51,7 +51,7 @@ def _serving(model: ResolvedModel) -> dict[str, Any] | None:
     if release is None or model.spec.serving is None:
         return None
     return {"version": release.version, "candidate": _candidate(release),
-            "rollout": model.spec.serving.rollout.strategy}
+            "rollout": model.serving.rollout.strategy}
 
 
 def _candidate(release: Release) -> dict[str, Any] | None:

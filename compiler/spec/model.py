@@ -337,7 +337,7 @@ def _partial(model: type[BaseModel]) -> type[BaseModel]:
             annotation = Annotated[annotation, *info.metadata]
         fields[name] = (annotation | None, Field(default=None, alias=info.alias, description=info.description))
     partial = create_model(f"{model.__name__}Overlay", __base__=Strict, __doc__=model.__doc__, **fields)
-    partial.__docstrings_from__ = model  # the schema's field descriptions (compiler/cli/schema.py)
+    setattr(partial, "__docstrings_from__", model)  # noqa: B010 - the schema's field descriptions (compiler/cli/schema.py)
     return partial
 
 

@@ -49,7 +49,7 @@ class GpuPool(Strict):
     resource_name: Annotated[str, Field(min_length=1)] = "nvidia.com/gpu"
     """Extended resource name the device plugin advertises."""
     capacity: Annotated[int, Field(ge=0)]
-    """GPUs in the pool, for capacity reporting."""
+    """GPUs in the pool: no team's gpuQuota in an environment on the cluster may exceed its pools' sum."""
     prices: Prices | None = None
     """Hourly prices on this pool's nodes (GPU, CPU and memory), for cost estimates; none: unpriced."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from compiler.runtime_contract import ResolvedSummary
 from compiler.spec.features import Features
-from compiler.spec.model import Spec
+from compiler.spec.model import Serving, Spec
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team
 from compiler.spec.releases import Release, releases_path
 
@@ -58,6 +58,13 @@ class ResolvedModel:
     # whether a version this environment's own training registers can be pinned here: the first environment,
     # or one whose policy is retrain (elsewhere a pin is a copy of the previous environment's)
     pins_own_training: bool = True
+
+    @property
+    def serving(self) -> Serving:
+        """The spec's serving section, for what only a served model has (asking it of another is a bug)."""
+        if self.spec.serving is None:
+            raise ValueError(f"{self.name} has no serving section")
+        return self.spec.serving
 
     @property
     def code_folder(self) -> str:

@@ -90,7 +90,9 @@ def main(argv: list[str], sleep: Callable[[float], None] = time.sleep,
         try:
             if clone is not None:
                 clone.refresh()
-            releases = args.releases or clone.path / "environments" / args.environment / "releases.yaml"
+                releases = clone.path / "environments" / args.environment / "releases.yaml"
+            else:
+                releases = args.releases
             code, decision = analyse(args, spec, rollout, releases, Deadline(deadline_seconds(rollout), clock))
         except Exception as exc:  # noqa: BLE001 - whatever failed, the analysis holds and reports it
             code, decision = _blind(args, f"the analysis failed: {type(exc).__name__}: {exc}"), None

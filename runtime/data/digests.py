@@ -27,8 +27,8 @@ def digest_checks(client: Any, model: str, version: Any) -> list[tuple[str, bool
                "that did not record digests); this environment requires them: retrain the version")]
     if missing:
         return checks
-    own = {split: _digest_of(tags, split) for split in SPLITS}
-    clashes = []
+    own = {split: _digest_of(tags, split) for split in SPLITS}  # every sha is there: none is missing
+    clashes: list[str] = []
     for other in sorted(client.search_model_versions(f"name='{model}'"), key=lambda v: int(v.version)):
         # The first version read under a label owns it: only a later reuse is refused, so a bad retrain
         # never blocks re-promoting (or rolling back to) the version that read the label first.
@@ -38,7 +38,7 @@ def digest_checks(client: Any, model: str, version: Any) -> list[tuple[str, bool
         for split, (uri, label, sha) in own.items():
             for other_split in SPLITS:
                 their_uri, their_label, their_sha = _digest_of(other_tags, other_split)
-                if their_sha and (their_uri, their_label) == (uri, label) and their_sha != sha:
+                if sha and their_sha and (their_uri, their_label) == (uri, label) and their_sha != sha:
                     clashes.append(f"{split} data {uri} version {label!r} is sha256 {sha[:12]} here but "
                                    f"{their_sha[:12]} in version {other.version}")
     checks.append(("data version labels", not clashes,

@@ -74,8 +74,8 @@ def _transactions() -> Any:
     engagement = rng.uniform(0.05, 1.0, CUSTOMERS)
     fading = rng.uniform(0, 1, CUSTOMERS) < 0.3  # these customers' activity falls away over the 90 days
     spend = rng.lognormal(3.0, 0.6, CUSTOMERS)
-    customer, day = np.meshgrid(np.arange(CUSTOMERS), np.arange(DAYS), indexing="ij")
-    customer, day = customer.ravel(), day.ravel()
+    grid = np.meshgrid(np.arange(CUSTOMERS), np.arange(DAYS), indexing="ij")
+    customer, day = grid[0].ravel(), grid[1].ravel()
     observed = rng.uniform(0, 1, customer.size) < 0.7
     customer, day = customer[observed], day[observed]
     level = engagement[customer] * np.where(fading[customer], np.clip(1.2 - day / 60, 0.05, 1.0), 1.0)

@@ -38,10 +38,13 @@ def labelled_frame(spec: ResolvedSpec, labels_uri: str) -> tuple[Any, list[dict[
     them) for the label table at the URI."""
     import pandas as pd
 
+    service = spec.feature_service
+    if service is None:
+        raise uris.DataError(f"{spec.name} names no feature service: its data are plain tables")
     settings_file, definitions_file = rendered_files(spec.environment)
     repo = settings_file.parents[3]
     definitions = json.loads(definitions_file.read_text("utf-8"))
-    served, keys = service_columns(definitions, spec.feature_service)
+    served, keys = service_columns(definitions, service)
     features = [f["name"] for f in served]
     labels = uris.load(labels_uri, spec.target)
     missing = [c for c in [*keys, TIMESTAMP] if c not in labels.columns]
@@ -54,7 +57,7 @@ def labelled_frame(spec: ResolvedSpec, labels_uri: str) -> tuple[Any, list[dict[
                "online_store": {"type": "sqlite", "path": str(Path(tmp) / "online.db")}}
         store = feature_store(own, repo)
         store.apply(feast_objects(definitions, repo))
-        frame = training_frame(store, spec.feature_service, labels[[*keys, TIMESTAMP, spec.target]])
+        frame = training_frame(store, service, labels[[*keys, TIMESTAMP, spec.target]])
     return frame[[*features, spec.target]], served
 
 

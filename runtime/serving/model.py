@@ -68,6 +68,13 @@ class MlplatModel:
         self.online = _online_features(self.model.features)
         self._tags = {"model": self.name, "version": self.version}  # response tags, not metric labels
 
+    @property
+    def loaded(self) -> artifact.LoadedModel:
+        """The model, once load() ran (Seldon calls it before any request)."""
+        if self.model is None:
+            raise BadRequest("model not loaded", status_code=503, reason="MICROSERVICE_NOT_READY")
+        return self.model
+
     def _framework(self) -> str:
         return artifact.load_meta(self.model_uri)["framework"]
 
@@ -97,7 +104,7 @@ class MlplatModel:
                              '{"data": {"names": [...], "ndarray": [[...]]}}')
         rows, served = self._rows(request)
         try:
-            scores = self.model.predict(rows)
+            scores = self.loaded.predict(rows)
         except Exception as exc:  # noqa: BLE001 - the model's fault, not the request's: a 500 that says so
             raise BadRequest(f"the model failed on these rows: {type(exc).__name__}: {str(exc)[:300]}",
                              status_code=500, reason=MODEL_ERROR) from None
@@ -109,9 +116,9 @@ class MlplatModel:
                              status_code=500, reason=MODEL_NON_FINITE)
         meta: dict[str, Any] = {"tags": dict(self._tags)}
         if served:  # the features read online: the prediction log records them as it records sent ones
-            meta["tags"]["features"] = {"names": self.model.features, "ndarray": rows}
+            meta["tags"]["features"] = {"names": self.loaded.features, "ndarray": rows}
         with self._lock:
-            self._pending.add(scores, self.model.meta["output"])
+            self._pending.add(scores, self.loaded.meta["output"])
             metrics = self._take(self._clock(), force=self._flushed_at is None)
         if metrics:
             meta["metrics"] = metrics
@@ -210,18 +217,20 @@ class MlplatModel:
     # -- request checks ------------------------------------------------------------------------
     def _rows(self, request: dict[str, Any]) -> tuple[list[list[Any]], bool]:
         """The model's rows, and whether their features were read online (the request named entity keys)."""
-        data = request.get("data")
+        data: Any = request.get("data")
         rows = request_rows(data)
         names = data.get("names")
-        if self.online is not None and isinstance(names, list) and any(k in names for k in self.online.keys):
-            return self._served_rows(names, rows)
-        return feature_rows(names, rows, self.model.features, value_limit(self.model.meta["framework"])), False
+        online = self.online
+        if online is not None and isinstance(names, list) and any(k in names for k in online.keys):
+            return self._served_rows(online, names, rows)
+        return feature_rows(names, rows, self.loaded.features, value_limit(self.loaded.meta["framework"])), False
 
-    def _served_rows(self, names: list[Any], rows: list[Any]) -> tuple[list[list[Any]], bool]:
+    def _served_rows(self, online: OnlineFeatures, names: list[Any], rows: list[Any]
+                     ) -> tuple[list[list[Any]], bool]:
         """The model's rows for a request naming entity keys: the features read online, or (where the
         request sends them too) the sent ones, once they are checked against the online values; and
         whether they are the online ones (the request did not send them)."""
-        online, features = self.online, self.model.features
+        features = self.loaded.features
         keys = list(online.keys)
         if not all(isinstance(n, str) for n in names):
             raise BadRequest("data.names must be strings: entity keys and feature names")
@@ -252,11 +261,11 @@ class MlplatModel:
                 online.compare(entities, features, [[row[names.index(f)] for f in features] for row in rows], served)
         except FeatureLookupError as exc:
             raise self._refuse_features(exc) from None
-        check_finite(served, value_limit(self.model.meta["framework"]))
+        check_finite(served, value_limit(self.loaded.meta["framework"]))
         return served, not sent
 
     def _output_names(self, scores: Any) -> list[str]:
-        output = self.model.meta["output"]
+        output = self.loaded.meta["output"]
         if output == "probability":
             return ["probability"]
         if output == "class-probabilities":

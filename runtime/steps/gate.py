@@ -29,7 +29,7 @@ class Check:
 
 
 def judge(gates: list[dict[str, Any]], candidate: dict[str, float], champion: dict[str, float] | None,
-          champion_version: int | None) -> list[Check]:
+          champion_version: int | str | None) -> list[Check]:
     """Every gate condition against the candidate's metrics; absent numbers fail, never pass."""
     checks = []
     for gate in gates:

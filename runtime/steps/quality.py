@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ def _write(outputs: Path, body: dict[str, Any], degraded: bool) -> None:
 
 
 def _push(gateway: str, model: str, environment: str, metrics: dict[str, float] | None, rows: int,
-          sides: list[dict[str, Any]] = ()) -> None:
+          sides: Sequence[dict[str, Any]] = ()) -> None:
     """A result replaces the group; a bad-data run only sets the error (the last good metrics stay)."""
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 

@@ -93,7 +93,7 @@ class Keys:
         if model.spec_source_sha256:
             # the merged spec is the spec file's data merged for the environment (the key has both, and the
             # loading and merging code): its dump, the largest part of a model, is not needed
-            model = dataclasses.replace(model, spec=None)
+            model = dataclasses.replace(model, spec=None)  # type: ignore[arg-type]  # a key, never rendered
         return _hash("model", self._canonical(model))
 
     def environment(self, environment: ResolvedEnvironment, model_keys: list[str]) -> str:
