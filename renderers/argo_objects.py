@@ -4,8 +4,8 @@ build their CronWorkflows and WorkflowTemplates from.
 Each object's fields come in the order Argo's own models, and Hera, which is generated from them,
 write them (alphabetical), and a field without a value is left out, as Hera leaves it out; maps the
 renderers pass in (resources, node selectors) keep their order. Hera built these objects until it
-cost about 6 ms per WorkflowTemplate and 1.1 s to import; it remains the tests' oracle
-(tests/renderers/hera_oracle.py), which the renderers must match key for key.
+cost about 6 ms per WorkflowTemplate and 1.1 s to import; the tests read every rendered one through
+Hera's generated models of Argo's API (tests/renderers/test_argo_hera_models.py).
 """
 
 from __future__ import annotations
