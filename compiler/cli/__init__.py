@@ -1,6 +1,7 @@
 """The command line: `app.py` wires argparse and dispatches; every other module is one command (or a
-pair) that parses nothing, calls the room that does the work, prints the result and returns an exit
-code (exit_codes.py). common.py holds what several commands share (the checked project, model lookup).
+pair) that adds its options (ARGUMENTS, with the shared ones of options.py), calls the room that does
+the work, prints the result and returns an exit code (exit_codes.py). common.py holds what several
+commands share (the checked project, model lookup).
 
     validate.py   `mlplat validate`          compile.py   `mlplat compile [--check]`
     plan.py       `mlplat plan --base REF`   gate.py      `mlplat gate`

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report, find_model
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.cli.promote import report_commit
@@ -21,6 +22,19 @@ from compiler.gitops.canary import apply_decision
 from compiler.local.embedded import WORK_DIR
 from compiler.local.runtime_call import runtime_command, runtime_env
 from compiler.spec.releases import releases_path
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.environment(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prometheus", help="Prometheus to ask, e.g. http://127.0.0.1:9090")
+    source.add_argument("--decision", type=Path, help="a decision.json the analysis wrote, to apply with --commit")
+    parser.add_argument("--commit", action="store_true",
+                        help="commit a step, promotion or rollback on a new branch of the work tree's repository")
+
+
+ARGUMENTS = {"canary": arguments}  # command -> what adds its options
 
 
 def canary(root: Path, args: argparse.Namespace) -> int:

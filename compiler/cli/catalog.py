@@ -17,6 +17,7 @@ from pathlib import Path
 
 from compiler.catalog import data as catalog_data
 from compiler.catalog import site as catalog_site
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.cli.inventory import registry_of
@@ -25,6 +26,15 @@ from compiler.pipeline.incremental.render_cache import RenderCache
 from compiler.pipeline.plan import build_plan
 
 MARKER = ".mlplat-catalog"  # names a folder as a catalog this command may replace
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", required=True, type=Path, help="folder to write the site to (replaced whole)")
+    options.tracking_uri(parser, "SQLite under .mlplat/, if it exists")
+    parser.add_argument("--registry-env", help="read the versions from this environment's MLflow (platform.yaml)")
+
+
+ARGUMENTS = {"catalog": arguments}  # command -> what adds its options
 
 
 def catalog(root: Path, args: argparse.Namespace) -> int:

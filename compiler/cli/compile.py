@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import planned_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.tree_swap import locked, recover
 from compiler.pipeline.write import UnsafeTree, differences, write_plan
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.error_format(parser)
+    options.check(parser, "write nothing; exit 1 when environments/ differs from what the specs produce")
+
+
+ARGUMENTS = {"compile": arguments}  # command -> what adds its options
 
 
 def compile(root: Path, args: argparse.Namespace) -> int:  # noqa: A001 - the command's name

@@ -19,6 +19,13 @@ from compiler.local.embedded import WORK_DIR, default_tracking
 DEMO_MODEL = "tumor-classifier"
 
 
+def arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options: it runs the README's main job as it is
+
+
+ARGUMENTS = {"demo": arguments}  # command -> what adds its options
+
+
 def demo(root: Path, args: argparse.Namespace) -> int:
     print("== [1/3] validate and compile the specs")
     code = compile_command(root, argparse.Namespace(format="text", check=False))

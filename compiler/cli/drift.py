@@ -5,9 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import find_monitored_model
 from compiler.cli.exit_codes import EXIT_USAGE
 from compiler.local.drift import run_drift
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    parser.add_argument("--reference", required=True, help="reference data: CSV, Parquet, or sklearn:// URI")
+    parser.add_argument("--current", required=True, help="current data: CSV or Parquet")
+    options.environment(parser, "drift settings", default="dev")
+    parser.add_argument("--report", type=Path, help="HTML report (default: .mlplat/drift/<model>-<env>/)")
+    options.pushgateway(parser)
+
+
+ARGUMENTS = {"drift": arguments}  # command -> what adds its options
 
 
 def drift(root: Path, args: argparse.Namespace) -> int:

@@ -7,10 +7,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.gitops import approvals, gitbase
 from compiler.gitops import gate as gatecheck
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.environment(parser, "environment whose releases.yaml to check, or all")
+    parser.add_argument("--base", default="HEAD", help="base revision (default: HEAD)")
+    options.tracking_uri(parser, options.ENVIRONMENT_REGISTRY)
+    options.report_format(parser, "markdown")
+    parser.add_argument("--approvals", type=Path, metavar="FILE",
+                        help="the pull request's reviews, one GitHub API review object per line; pins in "
+                             "environments that require approval pass only with approvedBy among the approvers")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="deadline for the whole gate, every pin included (default 300); a pin not judged "
+                             "by then fails")
+
+
+ARGUMENTS = {"gate": arguments}  # command -> what adds its options
 
 
 def gate(root: Path, args: argparse.Namespace) -> int:

@@ -16,11 +16,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.local import runtime_call
 from compiler.local.embedded import default_tracking
 from compiler.reports import inventory
+
+
+def list_arguments(parser: argparse.ArgumentParser) -> None:
+    options.report_format(parser, "json")
+
+
+def describe_arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.tracking_uri(parser, "SQLite under .mlplat/, if it exists")
+    options.report_format(parser, "json")
+
+
+ARGUMENTS = {"list": list_arguments, "describe": describe_arguments}  # command -> what adds its options
 
 
 def list_models(root: Path, args: argparse.Namespace) -> int:

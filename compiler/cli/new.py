@@ -9,6 +9,18 @@ from pathlib import Path
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from compiler.local.new_model import ScaffoldError, new_model
+from compiler.spec.scaffold import TEMPLATES
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="model name: lower-case letters, digits and dashes (metadata.name)")
+    parser.add_argument("--team", required=True, help="owning team (a team of platform/platform.yaml)")
+    parser.add_argument("--template", required=True, choices=list(TEMPLATES),
+                        help="; ".join(f"{name}: {what}" for name, what in TEMPLATES.items()))
+    parser.add_argument("--description", help="one line: what the model predicts, for whom")
+
+
+ARGUMENTS = {"new": arguments}  # command -> what adds its options
 
 
 def new(root: Path, args: argparse.Namespace) -> int:

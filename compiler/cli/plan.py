@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import planned_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.gitops import gitbase, plan_cost, plandiff
@@ -17,6 +18,14 @@ from compiler.pipeline.plan_files import Plan
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.project import load_platform
 from compiler.reports import cost
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", required=True, help="base revision, e.g. origin/main")
+    options.report_format(parser, "markdown")
+
+
+ARGUMENTS = {"plan": arguments}  # command -> what adds its options
 
 
 def plan(root: Path, args: argparse.Namespace) -> int:

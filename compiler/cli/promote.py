@@ -8,11 +8,35 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.gitops import gitbase
 from compiler.gitops import promote as promotion
 from compiler.gitops import rollback as rollbacks
 from compiler.gitops.pins import Committed, PromoteError
+
+
+def promote_arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.environment(parser, "target environment", flag="--to")
+    options.version(parser, "registry version (default: the champion; where the environment copies versions, the "
+                    "previous environment's version to copy, default its main pin)")
+    parser.add_argument("--candidate", action="store_true", help="pin as the canary or shadow candidate")
+    parser.add_argument("--approved-by", action="append", default=[],
+                        help="approver handle, a person of the model's team (repeatable)")
+    options.tracking_uri(parser, options.ENVIRONMENT_REGISTRY)
+    parser.add_argument("--source-tracking-uri", help="the previous environment's MLflow server, which a copied "
+                        "version comes from (default: its platform.yaml one; with only --tracking-uri, the same)")
+
+
+def rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.environment(parser)
+    options.tracking_uri(parser, options.ENVIRONMENT_REGISTRY)
+    parser.add_argument("--reason", help="why, for the commit message (an incident, an alert)")
+
+
+ARGUMENTS = {"promote": promote_arguments, "rollback": rollback_arguments}  # command -> what adds its options
 
 
 def promote(root: Path, args: argparse.Namespace) -> int:

@@ -6,9 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.local.embedded import default_tracking
 from compiler.local.sbom import BomError, version_bom
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.version(parser)
+    options.tracking_uri(parser, options.LOCAL_REGISTRY)
+    parser.add_argument("--output", type=Path, help="write the document here instead of printing it")
+
+
+ARGUMENTS = {"sbom": arguments}  # command -> what adds its options
 
 
 def sbom(root: Path, args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
+from compiler.cli import options
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 
 README = "README.md"
@@ -26,6 +27,13 @@ SCHEMAS = {
     "platform/platform.schema.json": ("compiler.spec.platform", "Platform"),
     "platform/releases.schema.json": ("compiler.spec.releases", "Releases"),
 }
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.check(parser, "exit 1 when the committed schemas are out of date")
+
+
+ARGUMENTS = {"schema": arguments}  # command -> what adds its options
 
 
 def schema(root: Path, args: argparse.Namespace) -> int:

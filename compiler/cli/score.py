@@ -15,12 +15,24 @@ import sys
 import time
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.cli.serve import PREDICTION_LOGS
 from compiler.local import serve as local_serve
 from compiler.local.embedded import WORK_DIR, default_tracking
 from compiler.local.runtime_call import runtime_command, runtime_env
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    parser.add_argument("--input", required=True, help="rows to score: CSV, Parquet, or a data URI")
+    parser.add_argument("--output", required=True, type=Path, help="Parquet file for the rows with their predictions")
+    options.version(parser)
+    options.tracking_uri(parser, options.LOCAL_REGISTRY)
+
+
+ARGUMENTS = {"score": arguments}  # command -> what adds its options
 
 
 def score(root: Path, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from compiler.local import feature_server, serving_stack
@@ -22,6 +23,27 @@ from compiler.pipeline.features import served_definitions
 
 PREDICTION_LOGS = f"{WORK_DIR}/prediction-logs"
 LOCAL_ENVIRONMENT = "dev"  # whose feature definitions a local serve reads, as `mlplat run` trains in dev
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.model(parser)
+    options.version(parser)
+    options.tracking_uri(parser, options.LOCAL_REGISTRY)
+    parser.add_argument("--port", type=int, default=9000, help="HTTP port of the executor clients call")
+    parser.add_argument("--metrics-port", type=int, default=6000, help="the model server's metrics port")
+    parser.add_argument("--executor-metrics-port", type=int, default=8000, help="the executor's metrics port")
+    parser.add_argument("--prediction-log", type=Path,
+                        help="where served predictions are logged (default: .mlplat/prediction-logs)")
+    parser.add_argument("--no-prediction-log", action="store_true", help="log no predictions")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (see benchmarks/serving)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--features-as-of", type=options.moment, metavar="TIME",
+                        help="a model on a feature service: materialise its features up to TIME (ISO 8601) and "
+                             "check their TTL as of TIME, e.g. 2026-11-30T12:00:00Z for the example's events "
+                             "(default: now)")
+
+
+ARGUMENTS = {"serve": arguments}  # command -> what adds its options
 
 
 def serve(root: Path, args: argparse.Namespace) -> int:

@@ -6,9 +6,17 @@ import argparse
 import json
 from pathlib import Path
 
+from compiler.cli import options
 from compiler.cli.common import checked_or_report
 from compiler.cli.exit_codes import EXIT_ERRORS, EXIT_OK
 from compiler.pipeline.incremental.project_plan import remembered
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    options.error_format(parser)
+
+
+ARGUMENTS = {"validate": arguments}  # command -> what adds its options
 
 
 def validate(root: Path, args: argparse.Namespace) -> int:

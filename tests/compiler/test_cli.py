@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.cli.app import COMMANDS
 from compiler.cli.schema import json_schema
 from compiler.spec.model import Model
 from compiler.spec.platform import Platform
@@ -111,6 +112,22 @@ def test_validate_start_path_measured_with_importtime() -> None:
     heavy = {name for name in imported if name.split(".")[0] in {
         "git", "hera", "cyclonedx", "jinja2", "renderers", "torch", "mlflow", "evidently", "feast"}}
     assert heavy == set()
+    commands = {name for name in imported if name.startswith("compiler.cli.")}
+    assert commands <= {"compiler.cli.app", "compiler.cli.exit_codes", "compiler.cli.options", "compiler.cli.common",
+                        "compiler.cli.validate"}  # no other command's module is loaded for its options
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_module_adds_its_own_options(command: str) -> None:
+    import importlib
+
+    from compiler.cli.app import _parser
+
+    module = importlib.import_module(f"compiler.cli.{COMMANDS[command][0]}")
+    assert command in module.ARGUMENTS
+    with pytest.raises(SystemExit) as done:
+        _parser([command, "--help"]).parse_args([command, "--help"])
+    assert done.value.code == 0
 
 
 def test_committed_json_schemas_are_current() -> None:
