@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec.names import namespace_for
+from compiler.spec.paths import OUTPUT_DIR, PLATFORM_FILE
 from compiler.spec.resolved import MANAGED_BY, ResolvedEnvironment
 from renderers.base import ARGOCD_DIR, TEAM_APPS_DIR, Manifest
 
-PLATFORM_SOURCE = "platform/platform.yaml"
 APPLICATIONS = f"{ARGOCD_DIR}/applications"
 IN_CLUSTER = "https://kubernetes.default.svc"
 # ML-BOMs and other non-Kubernetes files never live under apps/, and are excluded again here.
@@ -37,16 +37,16 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             source={
                 "repoURL": repository.url,
                 "targetRevision": repository.branch,
-                "path": f"environments/{env.name}/{TEAM_APPS_DIR}/{team}",
+                "path": f"{OUTPUT_DIR}/{env.name}/{TEAM_APPS_DIR}/{team}",
                 "directory": {"recurse": True, "exclude": NOT_KUBERNETES},
             },
             destination={"server": environment.cluster.server, "namespace": namespace_for(env, team)},
             create_namespace=True,
         )
-        manifests.append(Manifest(f"{APPLICATIONS}/{team}.yaml", body, PLATFORM_SOURCE))
+        manifests.append(Manifest(f"{APPLICATIONS}/{team}.yaml", body, PLATFORM_FILE))
     if manifests:
         manifests.insert(0, Manifest(f"{APPLICATIONS}/appproject-{project}.yaml",
-                                     _project(environment, project), PLATFORM_SOURCE))
+                                     _project(environment, project), PLATFORM_FILE))
         root = _application(
             name=f"mlplat-{env.name}",
             labels=_labels(env.name),
@@ -55,12 +55,12 @@ def render(environment: ResolvedEnvironment) -> list[Manifest]:
             source={
                 "repoURL": repository.url,
                 "targetRevision": repository.branch,
-                "path": f"environments/{env.name}/{APPLICATIONS}",
+                "path": f"{OUTPUT_DIR}/{env.name}/{APPLICATIONS}",
             },
             destination={"server": IN_CLUSTER, "namespace": argocd.namespace},
             create_namespace=False,
         )
-        manifests.append(Manifest(f"{ARGOCD_DIR}/root.yaml", root, PLATFORM_SOURCE))
+        manifests.append(Manifest(f"{ARGOCD_DIR}/root.yaml", root, PLATFORM_FILE))
     return manifests
 
 

@@ -7,6 +7,7 @@ platform's own code and CI last, so that no team rule can take them over (later 
 
 from __future__ import annotations
 
+from compiler.spec.paths import PLATFORM_FILE
 from compiler.spec.platform import Platform
 from renderers.base import Manifest
 
@@ -18,7 +19,7 @@ PLATFORM_PATHS = ("/platform/", "/compiler/", "/renderers/", "/runtime/", "/.git
 
 def render(platform: Platform) -> list[Manifest]:
     """The file, its path relative to the repository's root."""
-    return [Manifest(PATH, text(platform), "platform/platform.yaml", format="text", kubernetes=False,
+    return [Manifest(PATH, text(platform), PLATFORM_FILE, format="text", kubernetes=False,
                      file_kind="CODEOWNERS")]
 
 

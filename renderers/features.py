@@ -15,6 +15,7 @@ from typing import Any
 
 from compiler.spec.features import Features
 from compiler.spec.names import feast_project
+from compiler.spec.paths import OUTPUT_DIR, PLATFORM_FILE, WORK_DIR
 from compiler.spec.platform import Environment
 from compiler.spec.resolved import ResolvedEnvironment
 from renderers import materialize
@@ -34,8 +35,8 @@ def render(environment: ResolvedEnvironment, features: list[tuple[str, Features]
         return []
     sources = ", ".join(file for file, _ in features)
     project = feast_project(platform.metadata.name, env.name)
-    return [*materialize.cron_workflows(env, platform, features, f"environments/{env.name}/{FOLDER}"),
-            Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, project), "platform/platform.yaml",
+    return [*materialize.cron_workflows(env, platform, features, f"{OUTPUT_DIR}/{env.name}/{FOLDER}"),
+            Manifest(f"{FOLDER}/feature_store.yaml", feature_store(env, project), PLATFORM_FILE,
                      kubernetes=False, file_kind="FeastConfig"),
             Manifest(f"{FOLDER}/definitions.json", definitions([f for _, f in features], env.name), sources,
                      format="json", kubernetes=False, file_kind="FeastDefinitions")]
@@ -46,7 +47,7 @@ def feature_store(env: Environment, project: str) -> dict[str, Any]:
     settings = env.feature_store
     online: dict[str, Any] = {"type": settings.online.type, **settings.online.options}
     if settings.online.type == "sqlite":
-        online.setdefault("path", f".mlplat/feast/{env.name}/online.db")
+        online.setdefault("path", f"{WORK_DIR}/feast/{env.name}/online.db")
     return {"project": project, "provider": "local",
             "registry": settings.registry.replace("{env}", env.name),
             "offline_store": {"type": _OFFLINE_TYPES[settings.offline.type], **settings.offline.options},

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from compiler.spec.paths import SBOM_DIR
 from renderers import mlbom
 from renderers.base import Manifest
 
 if TYPE_CHECKING:
     from compiler.spec.resolved import ResolvedModel
 
-SBOM_DIR = "sbom"
 
 
 def render(model: ResolvedModel) -> list[Manifest]:

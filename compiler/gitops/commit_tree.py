@@ -18,8 +18,9 @@ from pathlib import Path
 
 from compiler.gitops.gitbase import GitError
 from compiler.local.leftovers import remove_left_behind
+from compiler.spec.paths import COMMIT_SCRATCH
 
-SCRATCH = ".mlplat/commit"
+SCRATCH = COMMIT_SCRATCH
 ZERO = "0" * 40
 
 

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from compiler.spec.evidence import EVIDENCE_DIR
+from compiler.spec.paths import BASE_DIR
 from compiler.spec.releases import RELEASES_FILE
 
 INPUT_PREFIXES = ("platform/", "specs/")
-BASE_DIR = ".mlplat/base"  # where a base commit's inputs are written to be planned or gated
 
 
 class GitError(Exception):

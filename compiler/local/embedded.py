@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORK_DIR = ".mlplat"
+from compiler.spec.paths import WORK_DIR
 
 
 def default_tracking(root: Path) -> tuple[str, str]:

@@ -20,9 +20,9 @@ from compiler.spec.data_uris import outside_roots
 from compiler.spec.features import Features, FeatureService, FeatureView
 from compiler.spec.model import Model
 from compiler.spec.names import MAX_VIEW_NAME
+from compiler.spec.paths import FEATURES_NAME
 from compiler.spec.platform import Platform
 
-FEATURES_NAME = "features.yaml"
 _KINDS = {"entities": "entity", "sources": "source", "featureViews": "feature view",
           "featureServices": "feature service"}
 

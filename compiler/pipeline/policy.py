@@ -11,7 +11,7 @@ from typing import Any
 
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import Document
-from compiler.pipeline.project import LoadedModel, LoadedReleases, Project
+from compiler.pipeline.project import LoadedReleases, LoadedSpec, Project
 from compiler.pipeline.resolve import SpecLocator
 from compiler.spec.data_uris import outside_roots
 from compiler.spec.evidence import evidence_path
@@ -70,7 +70,7 @@ def model_policy(project: Project) -> list[SpecError]:
     """Checks of each spec against the platform and against the other specs."""
     platform = project.platform
     errors: list[SpecError] = []
-    first_by_name: dict[str, LoadedModel] = {}
+    first_by_name: dict[str, LoadedSpec] = {}
     for loaded in project.models:
         doc, meta = loaded.doc, loaded.model.metadata
         team = platform.team(meta.team)

@@ -23,16 +23,15 @@ from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, interrupted
 from compiler.pipeline.validation import load_valid, validate
 from compiler.spec.evidence import VersionEvidence, evidence_path
 from compiler.spec.model import Model
+from compiler.spec.paths import PLATFORM_FILE, SPEC_NAME, SPECS_DIR
 from compiler.spec.platform import Platform
 from compiler.spec.releases import Release, Releases, releases_path
 
-PLATFORM_FILE = "platform/platform.yaml"
-SPECS_DIR = "specs"
-SPEC_NAME = "model.yaml"
-
 
 @dataclass(frozen=True)
-class LoadedModel:
+class LoadedSpec:
+    """A model.yaml as loaded (its document, for locating errors) and validated."""
+
     doc: Document
     model: Model
 
@@ -66,7 +65,7 @@ class Project:
     root: Path
     platform_doc: Document
     platform: Platform
-    models: tuple[LoadedModel, ...]
+    models: tuple[LoadedSpec, ...]
     releases: dict[str, LoadedReleases]  # by environment; absent where nothing is pinned
     spec_cache: SpecCache | None = field(default=None, compare=False, repr=False)  # what loaded them
     features: tuple[LoadedFeatures, ...] = ()  # every team's specs/<team>/features.yaml
@@ -122,7 +121,7 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
         doc, model, found = load_valid(load_file, path, path.relative_to(root).as_posix(), Model)
         errors += found
         if doc is not None and model is not None:
-            models.append(LoadedModel(doc, model))
+            models.append(LoadedSpec(doc, model))
     features, feature_errors = load_features(root, load_file)
     errors += feature_errors
     if platform is None or platform_doc is None:

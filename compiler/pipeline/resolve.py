@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.features import served_definitions
 from compiler.pipeline.loader import Document, Path_, dotted
-from compiler.pipeline.project import LoadedModel, Project
+from compiler.pipeline.project import LoadedSpec, Project
 from compiler.pipeline.validation import translate
 from compiler.spec.model import Spec
 from compiler.spec.names import derived_names, feast_project, namespace_for
@@ -67,7 +67,7 @@ def merge(base: Any, overlay: Any) -> Any:
     return copy.deepcopy(overlay)
 
 
-def resolve_model(project: Project, loaded: LoadedModel, env: Environment) -> tuple[ResolvedModel | None,
+def resolve_model(project: Project, loaded: LoadedSpec, env: Environment) -> tuple[ResolvedModel | None,
                                                                                    list[SpecError]]:
     """Merge the environment's overlay over the spec and validate the result."""
     raw_spec = {k: v for k, v in loaded.doc.data["spec"].items() if k != "environments"}

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from compiler.pipeline.incremental import cache_dir
+from compiler.spec.paths import OUTPUT_DIR
 
-OUTPUT_DIR = "environments"
 # Where the new tree is built and, with the fallback swap, where the old one waits to be removed.
 STAGING = f".{OUTPUT_DIR}.new"
 BACKUP = f".{OUTPUT_DIR}.old"

@@ -7,6 +7,7 @@
     releases.py    environments/<env>/releases.yaml (Releases): the pinned versions
     evidence.py    environments/<env>/evidence/<model>-vN.json (VersionEvidence): the registry's record
     names.py       the Kubernetes names derived from a model name, and their limits
+    paths.py       where things are in the repository: the platform file, specs/, environments/, .mlplat/
     resolved.py    ResolvedModel and ResolvedEnvironment: one model in one environment, defaults applied
     schedules.py   how often a cron schedule fires (the run count behind a monthly cost)
     emit.py        deterministic YAML and JSON: how every document and manifest is written

@@ -12,9 +12,8 @@ from pydantic import Field
 
 from compiler.spec.features import FeatureType
 from compiler.spec.model import Governance
+from compiler.spec.paths import EVIDENCE_DIR, OUTPUT_DIR
 from compiler.spec.types import DataUri, DnsLabel, Identifier, ImageRef, RunId, Sha256, Strict
-
-EVIDENCE_DIR = "evidence"
 
 
 class DataVersion(Strict):
@@ -177,4 +176,4 @@ class VersionEvidence(Strict):
 
 
 def evidence_path(env: str, model: str, version: int) -> str:
-    return f"environments/{env}/{EVIDENCE_DIR}/{model}-v{version}.json"
+    return f"{OUTPUT_DIR}/{env}/{EVIDENCE_DIR}/{model}-v{version}.json"

@@ -24,14 +24,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from compiler.spec.paths import OUTPUT_DIR, RELEASES_FILE
 from compiler.spec.types import DataUri, DnsLabel, GithubHandle, RunId, Sha256, Strict
-
-RELEASES_FILE = "releases.yaml"
 
 
 def releases_path(env: str) -> str:
     """Where an environment's pins live, relative to the repository root."""
-    return f"environments/{env}/{RELEASES_FILE}"
+    return f"{OUTPUT_DIR}/{env}/{RELEASES_FILE}"
 
 
 class PinnedVersion(Strict):

@@ -1,3 +1,3 @@
 """The canary analysis: Prometheus' answers, checked before they are believed, within one deadline
-(prometheus_query.py), both sides' evidence from them (evidence.py), the decision rule (decide.py), the
-step that runs them and proposes the result through git (step.py, proposal.py)."""
+(prometheus_query.py), both sides' measurements from them (measurements.py), the decision rule
+(decide.py), the step that runs them and proposes the result through git (step.py, proposal.py)."""

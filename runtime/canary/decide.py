@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from compiler.runtime_contract import CLASS_SHIFT, MEAN_SHIFT
 
 MIN_EXPECTED = 5  # counts each side must expect in a bin for the chi-square test (Cochran's rule)
-SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/evidence.py)
+SCORE_BIN = "score <= "  # the score bins' labels (runtime/canary/measurements.py)
 FAILED_OUTCOME = "failed"  # failed requests, an outcome of the distribution beside the classes or score bins
 
 
@@ -51,7 +51,9 @@ class Arm:
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Measurements:
+    """Both sides as Prometheus counted them over the step, or why it could not (`blind`)."""
+
     main: Arm
     canary: Arm
     page_alerts: tuple[str, ...] = ()  # page-severity alerts firing for the canary
@@ -60,7 +62,7 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Plan:
+class CanaryState:
     """Where the canary is and what its spec asks."""
 
     steps: tuple[tuple[int, int], ...]  # (traffic percent, bake seconds) of each step
@@ -81,20 +83,56 @@ class Plan:
         return self.elapsed // self.interval + 1
 
 
+CheckName = Literal["errors", "latency", "distribution", "mean", "quality"]
+Action = Literal["hold", "step", "promote", "rollback"]
+
+
+@dataclass
+class Check:
+    """One comparison of the canary with main; `alpha` and `worse` once it is judged at a look."""
+
+    name: CheckName
+    test: str
+    main: Any  # what main served, as the test counts it: "bad/total", a distribution, or a mean
+    canary: Any
+    p_value: float
+    beyond_margin: bool = True  # past the check's practical margin (distribution, mean); Fisher tests have none
+    distance: float | None = None  # distribution: the total variation distance
+    reasons: dict[str, dict[str, int]] | None = None  # errors: each side's failures by reason
+    queries: dict[str, str] = field(default_factory=dict)  # side -> the PromQL asked
+    alpha: float | None = None
+    worse: bool | None = None
+
+    def judge(self, alpha: float) -> None:
+        self.alpha, self.worse = alpha, bool(self.p_value < alpha and self.beyond_margin)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The check as decision.json and the commit message hold it."""
+        found: dict[str, Any] = {"name": self.name, "test": self.test, "main": self.main, "canary": self.canary,
+                                 "pValue": self.p_value, "queries": self.queries}
+        if self.distance is not None:
+            found["distance"] = self.distance
+        if self.reasons is not None:
+            found["reasons"] = self.reasons
+        if self.alpha is not None:
+            found |= {"alpha": self.alpha, "worse": self.worse}
+        return found
+
+
 @dataclass(frozen=True)
 class Decision:
-    action: str  # hold, step, promote or rollback
+    action: Action
     reason: str
     traffic_from: int
     traffic_to: int | None
-    checks: list[dict[str, Any]]
+    checks: list[Check]
     alpha: float
     blind: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "reason": self.reason, "traffic": {"from": self.traffic_from,
                                                                          "to": self.traffic_to},
-                "checks": self.checks, "alpha": self.alpha, "blind": self.blind}
+                "checks": [check.as_dict() for check in self.checks], "alpha": self.alpha, "blind": self.blind}
 
 
 def look_alpha(confidence: float, look: int, checks: int) -> float:
@@ -113,7 +151,7 @@ def fisher_worse(main_bad: int, main_total: int, canary_bad: int, canary_total: 
     return float(hypergeom.sf(canary_bad - 1, main_total + canary_total, bad, canary_total))
 
 
-def decide(evidence: Evidence, plan: Plan) -> Decision:
+def decide(evidence: Measurements, plan: CanaryState) -> Decision:
     if evidence.blind:
         return Decision("hold", f"blind: {evidence.blind}", plan.traffic, None, [], 0.0, blind=True)
     try:
@@ -121,19 +159,16 @@ def decide(evidence: Evidence, plan: Plan) -> Decision:
     except (ArithmeticError, ValueError) as exc:  # counts the tests cannot take: nothing is decided on them
         return Decision("hold", f"blind: the evidence cannot be judged ({type(exc).__name__}: {exc})", plan.traffic,
                         None, [], 0.0, blind=True)
-    unjudged = [c["name"] for c in checks if not math.isfinite(c["pValue"])]
+    unjudged = [c.name for c in checks if not math.isfinite(c.p_value)]
     if unjudged:  # a NaN p-value is below no alpha, and would pass
         for check in checks:
-            check.pop("beyond_margin", None)
-            check.update(alpha=0.0, worse=False)
+            check.alpha, check.worse = 0.0, False
         return Decision("hold", f"blind: no p-value for {', '.join(unjudged)} on these counts", plan.traffic, None,
                         checks, 0.0, blind=True)
     alpha = look_alpha(plan.confidence, plan.look, len(checks))
     for check in checks:
-        beyond_margin = check.pop("beyond_margin", True)
-        check["alpha"] = alpha
-        check["worse"] = bool(check["pValue"] < alpha and beyond_margin)
-    worse = [c["name"] for c in checks if c["worse"]]
+        check.judge(alpha)
+    worse = [c.name for c in checks if c.worse]
     if evidence.page_alerts:
         return Decision("rollback", f"page alert firing for the canary: {', '.join(evidence.page_alerts)}",
                         plan.traffic, None, checks, alpha)
@@ -160,12 +195,12 @@ def decide(evidence: Evidence, plan: Plan) -> Decision:
                     checks, alpha)
 
 
-def _checks(evidence: Evidence) -> list[dict[str, Any]]:
+def _checks(evidence: Measurements) -> list[Check]:
     main, canary = evidence.main, evidence.canary
     checks = [_fisher("errors", main.errors, main.requests, canary.errors, canary.requests)]
-    checks[0]["test"] = "Fisher exact on failed requests (any status but 2xx), one-sided (canary share higher)"
+    checks[0].test = "Fisher exact on failed requests (any status but 2xx), one-sided (canary share higher)"
     if main.failures or canary.failures:
-        checks[0]["reasons"] = {"main": main.failures, "canary": canary.failures}
+        checks[0].reasons = {"main": main.failures, "canary": canary.failures}
     if main.slow is not None and canary.slow is not None:
         checks.append(_fisher("latency", main.slow, main.requests, canary.slow, canary.requests))
     if main.distribution and canary.distribution:
@@ -175,19 +210,17 @@ def _checks(evidence: Evidence) -> list[dict[str, Any]]:
     if main.wrong and canary.wrong:
         checks.append(_fisher("quality", *main.wrong, *canary.wrong))
     for check in checks:
-        prefix = check["name"] + "."
-        check["queries"] = {key[len(prefix):]: expr for key, expr in evidence.queries.items()
-                            if key.startswith(prefix)}
+        prefix = check.name + "."
+        check.queries = {key[len(prefix):]: expr for key, expr in evidence.queries.items() if key.startswith(prefix)}
     return checks
 
 
-def _fisher(name: str, main_bad: int, main_total: int, canary_bad: int, canary_total: int) -> dict[str, Any]:
-    return {"name": name, "test": "Fisher exact, one-sided (canary share higher)",
-            "main": f"{main_bad}/{main_total}", "canary": f"{canary_bad}/{canary_total}",
-            "pValue": fisher_worse(main_bad, main_total, canary_bad, canary_total)}
+def _fisher(name: CheckName, main_bad: int, main_total: int, canary_bad: int, canary_total: int) -> Check:
+    return Check(name, "Fisher exact, one-sided (canary share higher)", f"{main_bad}/{main_total}",
+                 f"{canary_bad}/{canary_total}", fisher_worse(main_bad, main_total, canary_bad, canary_total))
 
 
-def _distribution(main: dict[str, int], canary: dict[str, int]) -> dict[str, Any]:
+def _distribution(main: dict[str, int], canary: dict[str, int]) -> Check:
     from scipy.stats import chi2_contingency
 
     keys = [k for k in dict.fromkeys([*main, *canary]) if main.get(k, 0) + canary.get(k, 0) > 0]
@@ -198,11 +231,10 @@ def _distribution(main: dict[str, int], canary: dict[str, int]) -> dict[str, Any
     else:
         p_value = float(chi2_contingency(table, correction=False).pvalue)
         distance = 0.5 * sum(abs(a / n_main - b / n_canary) for a, b in zip(*table, strict=True))
-    return {"name": "distribution",
-            "test": f"chi-square homogeneity on bins pooled to >= {MIN_EXPECTED} expected per side, worse past "
-                    f"TVD {CLASS_SHIFT}",
-            "main": dict(zip(labels, table[0], strict=True)), "canary": dict(zip(labels, table[1], strict=True)),
-            "distance": round(distance, 4), "pValue": p_value, "beyond_margin": distance >= CLASS_SHIFT}
+    return Check("distribution", f"chi-square homogeneity on bins pooled to >= {MIN_EXPECTED} expected per side, "
+                 f"worse past TVD {CLASS_SHIFT}", dict(zip(labels, table[0], strict=True)),
+                 dict(zip(labels, table[1], strict=True)), p_value, beyond_margin=distance >= CLASS_SHIFT,
+                 distance=round(distance, 4))
 
 
 def pool_sparse(keys: list[str], main: list[int], canary: list[int]) -> tuple[list[str], list[list[int]]]:
@@ -252,7 +284,7 @@ def _score_label(members: list[str], earlier: list[str]) -> str:
     return f"{lower[len(SCORE_BIN):]} < score <= {scores[-1][len(SCORE_BIN):]}{failed}"
 
 
-def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> dict[str, Any]:
+def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> Check:
     from scipy.stats import ttest_ind_from_stats
 
     def stats(n: int, total: float, squares: float) -> tuple[float, float]:
@@ -265,5 +297,5 @@ def _mean(main: tuple[int, float, float], canary: tuple[int, float, float]) -> d
     else:
         p_value = float(ttest_ind_from_stats(m_mean, m_sd, main[0], c_mean, c_sd, canary[0], equal_var=False).pvalue)
     margin = MEAN_SHIFT * m_sd
-    return {"name": "mean", "test": f"Welch t, worse past {MEAN_SHIFT} sd of main", "main": round(m_mean, 6),
-            "canary": round(c_mean, 6), "pValue": p_value, "beyond_margin": abs(c_mean - m_mean) >= margin}
+    return Check("mean", f"Welch t, worse past {MEAN_SHIFT} sd of main", round(m_mean, 6), round(c_mean, 6), p_value,
+                 beyond_margin=abs(c_mean - m_mean) >= margin)

@@ -30,8 +30,8 @@ from typing import Any
 
 from compiler.runtime_contract import CANARY_BLIND, duration_seconds, last_run
 from runtime.canary import proposal
-from runtime.canary.decide import Decision, Plan, decide
-from runtime.canary.evidence import Side, gather
+from runtime.canary.decide import CanaryState, Decision, decide
+from runtime.canary.measurements import Side, gather
 from runtime.canary.prometheus_query import Deadline, Prometheus
 
 DECIDED, BLIND = 0, 2
@@ -156,14 +156,14 @@ def _blind(args: argparse.Namespace, reason: str) -> int:
     return BLIND
 
 
-def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Plan:
+def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> CanaryState:
     steps = rollout.get("steps") or [{"traffic": rollout["canaryTraffic"], "bake": DEFAULT_BAKE}]
     shares = tuple((int(s["traffic"]), duration_seconds(s.get("bake", DEFAULT_BAKE))) for s in steps)
     analysis = rollout.get("analysis") or {}
     since = candidate.get("since")
     # Without `since` the evidence is the last hour's, and the step never counts as baked.
     started = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() if since else now - 3600
-    return Plan(steps=shares, traffic=int(candidate.get("traffic") or shares[0][0]),
+    return CanaryState(steps=shares, traffic=int(candidate.get("traffic") or shares[0][0]),
                 elapsed=max(int(now - started), 0),
                 interval=duration_seconds(analysis.get("interval", DEFAULT_INTERVAL)),
                 confidence=float(analysis.get("confidence", 0.99)),
@@ -171,7 +171,7 @@ def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Pla
                 timed=bool(since))
 
 
-def _record(args: argparse.Namespace, decision: Decision, plan: Plan, release: dict[str, Any],
+def _record(args: argparse.Namespace, decision: Decision, plan: CanaryState, release: dict[str, Any],
             candidate: dict[str, Any], now: float) -> dict[str, Any]:
     body = {"model": args.model, "environment": args.environment,
             "at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -190,10 +190,10 @@ def _report(body: dict[str, Any], decision: Decision) -> None:
           f"{decision.traffic_from}% (step {step['index']} of {step['of']}, {step['elapsedSeconds']}s, "
           f"look {step['look']}): {decision.action.upper()}: {decision.reason}")
     for check in decision.checks:
-        print(f"  {check['name']}: main {check['main']}, canary {check['canary']}; {check['test']}: "
-              f"p={check['pValue']:.3g}, alpha={check['alpha']:.3g}{' WORSE' if check['worse'] else ''}")
-        if check.get("reasons"):
-            print(f"    failed by reason: main {check['reasons']['main']}, canary {check['reasons']['canary']}")
+        print(f"  {check.name}: main {check.main}, canary {check.canary}; {check.test}: "
+              f"p={check.p_value:.3g}, alpha={check.alpha or 0.0:.3g}{' WORSE' if check.worse else ''}")
+        if check.reasons:
+            print(f"    failed by reason: main {check.reasons['main']}, canary {check.reasons['canary']}")
 
 
 def _push(args: argparse.Namespace, action: str, blind: bool, traffic: int | None, now: float) -> None:

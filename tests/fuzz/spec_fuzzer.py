@@ -30,7 +30,7 @@ from compiler.pipeline.check import check_loaded
 from compiler.pipeline.errors import SpecError
 from compiler.pipeline.loader import load_bytes
 from compiler.pipeline.policy import platform_policy
-from compiler.pipeline.project import LoadedModel, load_project
+from compiler.pipeline.project import LoadedSpec, load_project
 from compiler.pipeline.validation import validate
 from compiler.spec.model import Model
 from compiler.spec.platform import Platform
@@ -156,7 +156,7 @@ class Target:
         model, errors = validate(doc, Model)
         if model is None:
             return errors
-        return check_loaded(replace(self.project, models=(LoadedModel(doc, model),)), [])[1]
+        return check_loaded(replace(self.project, models=(LoadedSpec(doc, model),)), [])[1]
 
 
 def run(count: int, seed: int, root: Path) -> Stats:

@@ -21,7 +21,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-CACHE_ROOT = ".mlplat/cache"
+from compiler.spec.paths import CACHE_ROOT
 
 
 def usable(root: Path, folder: str) -> bool:

@@ -32,7 +32,7 @@ from compiler.runtime_contract import (
     QUALITY_SIDE_WRONG,
     REQUEST_FAILURES,
 )
-from runtime.canary.decide import FAILED_OUTCOME, SCORE_BIN, Arm, Evidence
+from runtime.canary.decide import FAILED_OUTCOME, SCORE_BIN, Arm, Measurements
 from runtime.canary.prometheus_query import Blind, Prometheus
 
 FAILED = 'code!~"2.."'  # every answer that is not a success, 4xx included
@@ -46,8 +46,8 @@ class Side:
 
 
 def gather(prometheus: Prometheus, model: str, environment: str, main: Side, canary: Side, window: int,
-           at: float, slo_p95_seconds: float | None) -> Evidence:
-    """Both sides' counts; an Evidence with `blind` set where Prometheus cannot be asked, answers anything
+           at: float, slo_p95_seconds: float | None) -> Measurements:
+    """Both sides' counts; an Measurements with `blind` set where Prometheus cannot be asked, answers anything
     doubtful, or knows no canary target."""
     queries: dict[str, str] = {}
     try:
@@ -55,7 +55,7 @@ def gather(prometheus: Prometheus, model: str, environment: str, main: Side, can
         present = f'count(up{{{own}, predictor="canary"}})'
         queries["present"] = present
         if not prometheus.vector(present, at):
-            return Evidence(Arm(0, 0), Arm(0, 0), queries=queries,
+            return Measurements(Arm(0, 0), Arm(0, 0), queries=queries,
                             blind=f"Prometheus has no canary target of {model} in {environment} ({present})")
         arms = {side.predictor: _arm(prometheus, own, side, window, at, slo_p95_seconds, queries)
                 for side in (main, canary)}
@@ -63,8 +63,8 @@ def gather(prometheus: Prometheus, model: str, environment: str, main: Side, can
         queries["alerts"] = page
         alerts = tuple(sorted(prometheus.vector(page, at, by="alertname")))
     except Blind as exc:
-        return Evidence(Arm(0, 0), Arm(0, 0), queries=queries, blind=str(exc))
-    return Evidence(arms[main.predictor], arms[canary.predictor], alerts, queries)
+        return Measurements(Arm(0, 0), Arm(0, 0), queries=queries, blind=str(exc))
+    return Measurements(arms[main.predictor], arms[canary.predictor], alerts, queries)
 
 
 def _arm(prometheus: Prometheus, own: str, side: Side, window: int, at: float, slo: float | None,
