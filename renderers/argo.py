@@ -125,7 +125,7 @@ def _workflow_template(model: ResolvedModel) -> dict[str, Any]:
                         "is recorded on the run")]},
         entrypoint="pipeline", onExit=REPORT, serviceAccountName=model.service_account, templates=templates,
         **pod_settings(model, "training"))
-    return a.manifest("WorkflowTemplate", workflow_metadata(model, model.names["trainingTemplate"], "training", 0),
+    return a.manifest("WorkflowTemplate", workflow_metadata(model, model.names.training_template, "training", 0),
                       spec)
 
 
@@ -163,6 +163,6 @@ def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
     schedule = model.spec.training.schedule
     assert schedule is not None  # rendered for a model on a schedule only
     spec = a.cron_spec(schedule, 3600,
-                       {"workflowTemplateRef": {"name": model.names["trainingTemplate"]}})
+                       {"workflowTemplateRef": {"name": model.names.training_template}})
     # after its template
-    return a.manifest("CronWorkflow", workflow_metadata(model, model.names["trainingSchedule"], "training", 1), spec)
+    return a.manifest("CronWorkflow", workflow_metadata(model, model.names.training_schedule, "training", 1), spec)

@@ -58,7 +58,7 @@ def schedule(interval: str) -> tuple[str, int, int]:
 
 
 def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
-    name = model.names["canarySchedule"]
+    name = model.names.canary_schedule
     cron_schedule, rounds, every = schedule(model.serving.rollout.analysis.interval)
     repository = model.repository
     env = [
@@ -95,4 +95,4 @@ def _cron_workflow(model: ResolvedModel) -> dict[str, Any]:
 
 def rbac(model: ResolvedModel) -> list[dict[str, Any]]:
     """The analysis pod's ServiceAccount, Role and RoleBinding: it reports its own result and nothing else."""
-    return step_rbac(model, model.names["canaryAnalyst"], PIPELINE, [])
+    return step_rbac(model, model.names.canary_analyst, PIPELINE, [])

@@ -25,5 +25,5 @@ def render(model: ResolvedModel) -> list[Manifest]:
     job = MonitorJob(pipeline="drift", schedule=drift.schedule,
                      args=["--window-seconds", str(duration_seconds(drift.window)), "--exit-zero-on-drift"],
                      found="drifted", report=REPORT, retrain=drift.on_drift == "retrain",
-                     cron_name=model.names["driftSchedule"], retrainer=model.names["driftRetrainer"])
+                     cron_name=model.names.drift_schedule, retrainer=model.names.drift_retrainer)
     return [model_manifest(model, body) for body in render_job(model, job)]

@@ -80,9 +80,9 @@ def _training_workflow(model: ResolvedModel, trigger: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
-        "metadata": {"generateName": f"{model.names['trainingTemplate']}-{trigger}-", "namespace": model.namespace,
+        "metadata": {"generateName": f"{model.names.training_template}-{trigger}-", "namespace": model.namespace,
                      "labels": {**model.labels, "mlplat.io/pipeline": "training", "mlplat.io/trigger": trigger}},
-        "spec": {"workflowTemplateRef": {"name": model.names["trainingTemplate"]}},
+        "spec": {"workflowTemplateRef": {"name": model.names.training_template}},
     }
 
 

@@ -75,7 +75,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": model_metadata(model, model.names["rules"], labels={"prometheus": "mlplat", "role": "alert-rules"}),
+        "metadata": model_metadata(model, model.names.rules, labels={"prometheus": "mlplat", "role": "alert-rules"}),
         "spec": {"groups": [{"name": f"mlplat.{model.environment}.{model.name}", "rules": rules}]},
     }
     return [model_manifest(model, body)]

@@ -58,7 +58,7 @@ def _deployment(team: str, models: list[ResolvedModel]) -> dict[str, Any]:
     selector = {"app.kubernetes.io/name": NAME, "mlplat.io/team": team}
     env = {
         "MLPLAT_PREDICTION_LOG": log_root(first),
-        "MLPLAT_LOGGED_MODELS": ",".join(m.names["deployment"] for m in models),
+        "MLPLAT_LOGGED_MODELS": ",".join(m.names.deployment for m in models),
         "MLPLAT_ENVIRONMENT": first.environment,
         "MLPLAT_BATCH_ROWS": str(BATCH_ROWS),
         "MLPLAT_FLUSH_SECONDS": str(FLUSH_SECONDS),

@@ -25,5 +25,5 @@ def render(model: ResolvedModel) -> list[Manifest]:
                            "--delay-seconds", str(duration_seconds(quality.labels.delay)),
                            "--exit-zero-on-degradation"],
                      found="degraded", report=None, retrain=quality.on_degradation == "retrain",
-                     cron_name=model.names["qualitySchedule"], retrainer=model.names["qualityRetrainer"])
+                     cron_name=model.names.quality_schedule, retrainer=model.names.quality_retrainer)
     return [model_manifest(model, body) for body in render_job(model, job)]

@@ -10,7 +10,7 @@ from renderers.base import Manifest, model_manifest, model_metadata
 
 
 def render(model: ResolvedModel) -> list[Manifest]:
-    name = model.names["resolvedSpec"]
+    name = model.names.resolved_spec
     body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -36,7 +36,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
         retryStrategy=a.retry(2, "OnError"))
     workflow = a.fields(entrypoint="score", serviceAccountName=model.service_account, templates=[step],
                         **pod_settings(model, "scoring"))
-    body = a.manifest("CronWorkflow", workflow_metadata(model, model.names["scoringSchedule"], "scoring", 1),
+    body = a.manifest("CronWorkflow", workflow_metadata(model, model.names.scoring_schedule, "scoring", 1),
                       a.cron_spec(scoring.schedule, 600, workflow))
     return [model_manifest(model, body)]
 

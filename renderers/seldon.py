@@ -65,7 +65,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
         predictors.append(_predictor(model, "canary", candidate, traffic=canary))
     elif candidate and rollout.strategy == "shadow":
         predictors.append(_predictor(model, "shadow", candidate, shadow=True))
-    name = model.names["deployment"]
+    name = model.names.deployment
     body = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
@@ -91,7 +91,7 @@ def _features_config(model: ResolvedModel) -> Manifest:
 
 
 def features_config_name(model: ResolvedModel) -> str:
-    return f"{model.names['deployment']}-features"
+    return f"{model.names.deployment}-features"
 
 
 def canary_share(rollout: Rollout, candidate: Candidate) -> int:

@@ -24,7 +24,7 @@ def render(model: ResolvedModel) -> list[Manifest]:
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": model_metadata(model, model.names["trainingRules"],
+        "metadata": model_metadata(model, model.names.training_rules,
                                    labels={"prometheus": "mlplat", "role": "alert-rules"}),
         "spec": {"groups": [{"name": f"mlplat.{model.environment}.{model.name}.training", "rules": [failed]}]},
     }

@@ -52,7 +52,7 @@ def code_artifact(model: ResolvedModel, revision: str) -> Any:
 
 def pod_settings(model: ResolvedModel, component: str) -> dict[str, Any]:
     """Workflow-level settings of a model's workflows: the shared ones, with its resolved spec as a volume."""
-    return workflow_settings([{"configMap": {"name": model.names["resolvedSpec"]}, "name": "spec"}],
+    return workflow_settings([{"configMap": {"name": model.names.resolved_spec}, "name": "spec"}],
                              pod_labels(model, component))
 
 

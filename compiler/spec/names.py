@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from compiler.spec.platform import Environment
 from compiler.spec.types import DNS_LABEL
 
@@ -12,21 +14,43 @@ CRON_WORKFLOW_MAX = 52
 
 # object role -> (name pattern, limit). Every object mlplat renders for a model is named here.
 _DERIVED = {
-    "trainingTemplate": ("{model}-train", LABEL_MAX),
-    "trainingSchedule": ("{model}-train", CRON_WORKFLOW_MAX),
-    "driftSchedule": ("{model}-drift", CRON_WORKFLOW_MAX),
-    "driftRetrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
-    "qualitySchedule": ("{model}-quality", CRON_WORKFLOW_MAX),
-    "scoringSchedule": ("{model}-score", CRON_WORKFLOW_MAX),
-    "qualityRetrainer": ("{model}-quality", LABEL_MAX),
-    "canarySchedule": ("{model}-canary", CRON_WORKFLOW_MAX),
-    "canaryAnalyst": ("{model}-canary", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
+    "training_template": ("{model}-train", LABEL_MAX),
+    "training_schedule": ("{model}-train", CRON_WORKFLOW_MAX),
+    "drift_schedule": ("{model}-drift", CRON_WORKFLOW_MAX),
+    "drift_retrainer": ("{model}-drift", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
+    "quality_schedule": ("{model}-quality", CRON_WORKFLOW_MAX),
+    "scoring_schedule": ("{model}-score", CRON_WORKFLOW_MAX),
+    "quality_retrainer": ("{model}-quality", LABEL_MAX),
+    "canary_schedule": ("{model}-canary", CRON_WORKFLOW_MAX),
+    "canary_analyst": ("{model}-canary", LABEL_MAX),  # ServiceAccount, Role and RoleBinding
     "deployment": ("{model}", LABEL_MAX),
-    "resolvedSpec": ("{model}-spec", LABEL_MAX),
+    "resolved_spec": ("{model}-spec", LABEL_MAX),
     "rules": ("{model}-rules", LABEL_MAX),
-    "trainingRules": ("{model}-training-rules", LABEL_MAX),
+    "training_rules": ("{model}-training-rules", LABEL_MAX),
 }
 MAX_MODEL_NAME = min(limit - (len(pattern) - len("{model}")) for pattern, limit in _DERIVED.values())
+
+
+@dataclass(frozen=True)
+class DerivedNames:
+    """The name of each object mlplat renders for one model (patterns and limits in _DERIVED)."""
+
+    training_template: str
+    training_schedule: str
+    drift_schedule: str
+    drift_retrainer: str
+    quality_schedule: str
+    scoring_schedule: str
+    quality_retrainer: str
+    canary_schedule: str
+    canary_analyst: str
+    deployment: str
+    resolved_spec: str
+    rules: str
+    training_rules: str
+
+
+assert [f.name for f in fields(DerivedNames)] == list(_DERIVED)  # one role, one pattern
 
 
 # A feature view's materialisation CronWorkflow (renderers/materialize.py), in its team's namespace.
@@ -38,8 +62,8 @@ def materialize_name(view: str) -> str:
     return view.replace("_", "-") + MATERIALIZE_SUFFIX
 
 
-def derived_names(model: str) -> dict[str, str]:
-    return {role: pattern.format(model=model) for role, (pattern, _) in _DERIVED.items()}
+def derived_names(model: str) -> DerivedNames:
+    return DerivedNames(**{role: pattern.format(model=model) for role, (pattern, _) in _DERIVED.items()})
 
 
 def model_name_problem(model: str) -> str | None:
@@ -47,7 +71,9 @@ def model_name_problem(model: str) -> str | None:
     for role, (pattern, limit) in _DERIVED.items():
         name = pattern.format(model=model)
         if len(name) > limit:
-            return (f"derived name {name!r} ({role}) is {len(name)} characters; the limit is {limit}, "
+            head, *rest = role.split("_")  # named as platform.yaml and the specs name things: lowerCamel
+            shown = head + "".join(part.title() for part in rest)
+            return (f"derived name {name!r} ({shown}) is {len(name)} characters; the limit is {limit}, "
                     f"so model names may have at most {MAX_MODEL_NAME} characters")
     return None
 

@@ -14,6 +14,7 @@ from typing import Any
 from compiler.runtime_contract import ResolvedSummary
 from compiler.spec.features import Features
 from compiler.spec.model import Serving, Spec
+from compiler.spec.names import DerivedNames
 from compiler.spec.platform import Cluster, Environment, GpuPool, Platform, Repository, Team
 from compiler.spec.releases import Release, releases_path
 
@@ -45,7 +46,7 @@ class ResolvedModel:
     artifact_secret: str
     repository: Repository  # where the training pods clone the team's code from
     release: Release | None  # the versions environments/<env>/releases.yaml pins; None: not deployed
-    names: dict[str, str] = field(hash=False)
+    names: DerivedNames = field(hash=False)
     evidence: dict[int, Any] = field(hash=False, default_factory=dict)  # pinned version -> its evidence data
     # pinned version -> SHA-256 of its evidence file, whose parsed JSON `evidence` holds (cache keys use it)
     evidence_sha256: dict[int, str] = field(hash=False, default_factory=dict)

@@ -42,7 +42,7 @@ def test_resolution_applies_platform_defaults_and_names() -> None:
     assert model.serving_image.startswith("ghcr.io/acme/mlplat-serving:0.1.0@sha256:")
     assert model.namespace == "ml-payments-prod"
     assert model.cluster.name == "gpu-prod-eu"
-    assert model.names["trainingSchedule"] == "chargeback-risk-train"
+    assert model.names.training_schedule == "chargeback-risk-train"
     assert model.labels["mlplat.io/environment"] == "prod"
 
 
