@@ -9,7 +9,7 @@ The staging tree holds hard links to the files that do not change, so building i
 file, not a copy of every byte; a changed file is unlinked there and written anew, so the old tree's
 file is never written through its link.
 
-Where the caches are used (compiler/pipeline/incremental/cache_dir.py), the tree an exchange replaced is kept as a
+Where the caches are used (compiler/pipeline/incremental/store.py), the tree an exchange replaced is kept as a
 spare (.mlplat/cache/tree) instead of being removed, and the next compile builds its staging tree from
 it: the spare is made to hold exactly environments/' entries, each file the same inode (a folder's
 listing compared, and only what differs linked, unlinked or made), and then the changes are applied.
@@ -31,13 +31,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from compiler.pipeline.incremental import cache_dir
-from compiler.spec.paths import OUTPUT_DIR
+from compiler.pipeline.incremental import store
+from compiler.spec.paths import CACHE_ROOT, OUTPUT_DIR
 
 # Where the new tree is built and, with the fallback swap, where the old one waits to be removed.
 STAGING = f".{OUTPUT_DIR}.new"
 BACKUP = f".{OUTPUT_DIR}.old"
-SPARE = f"{cache_dir.CACHE_ROOT}/tree"  # the tree the last exchange replaced, kept to build the next one from
+SPARE = f"{CACHE_ROOT}/tree"  # the tree the last exchange replaced, kept to build the next one from
 
 
 def interrupted(root: Path) -> bool:
@@ -72,7 +72,7 @@ def locked(root: Path) -> Iterator[None]:
 
 def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
     out, staging = root / OUTPUT_DIR, root / STAGING
-    spare = root / SPARE if cache_dir.usable(root, SPARE) else None
+    spare = root / SPARE if store.usable(root, SPARE) else None
     try:
         if out.is_dir() and spare is not None and _take(spare, staging):
             touched = _mirror(str(out), str(staging))

@@ -15,7 +15,8 @@ import pytest
 
 import compiler.pipeline.check
 from compiler.pipeline.incremental import fingerprint, project_plan
-from compiler.pipeline.incremental.plan_memo import CACHE_DIR, inputs_digest
+from compiler.pipeline.incremental.plan_memo import KIND, inputs_digest
+from compiler.pipeline.incremental.store import cache_folder
 from compiler.pipeline.tree_swap import SPARE
 from compiler.pipeline.write import differences
 from tests.compiler.test_render_cache import CHANGES, clean_plan, edit, run
@@ -39,7 +40,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 def test_the_same_inputs_are_not_checked_again(repo_copy: Path, checks: list[Path]) -> None:
     assert run(repo_copy, "compile")[0] == 0
-    assert len(checks) == 1 and len(list((repo_copy / CACHE_DIR).iterdir())) == 1
+    assert len(checks) == 1 and len(list((cache_folder(repo_copy) / KIND).rglob("*.json"))) == 1
     assert run(repo_copy, "compile", "--check")[0] == 0
     code, out = run(repo_copy, "validate")
     assert (code, out) == (0, "ok: 6 model specs valid in 3 environments\n")
@@ -91,23 +92,25 @@ def test_a_link_among_the_inputs_gives_no_memo(repo_copy: Path, checks: list[Pat
     assert len(checks) == 2
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "unsigned", "another digest"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "another format", "not a plan", "another digest"])
 def test_a_damaged_or_foreign_memo_is_a_miss(repo_copy: Path, checks: list[Path], damage: str) -> None:
     assert run(repo_copy, "compile")[0] == 0
-    (entry,) = (repo_copy / CACHE_DIR).iterdir()
-    mac, _, body = entry.read_bytes().partition(b"\n")
+    (entry,) = (cache_folder(repo_copy) / KIND).rglob("*.json")
+    body = entry.read_bytes()
     if damage == "truncated":
-        entry.write_bytes(entry.read_bytes()[:100])
+        entry.write_bytes(body[:100])
     elif damage == "garbage":
         entry.write_bytes(os.urandom(200))
-    elif damage == "unsigned":  # a well-formed plan of someone's choosing, without this checkout's key
-        data = json.loads(body)
-        data["files"] = data["files"][:1]
-        entry.write_bytes(b"0" * 64 + b"\n" + json.dumps(data).encode())
+    elif damage == "another format":  # what another version of mlplat wrote
+        entry.write_text(json.dumps({**json.loads(body), "format": 2}))
+    elif damage == "not a plan":
+        entry.write_text(json.dumps({**json.loads(body), "value": {"files": [["environments/x"]]}}))
     else:  # a good entry filed under the key of other inputs
-        entry.rename(entry.with_name("0" * 64 + ".json"))
+        entry.unlink()
         edit(repo_copy, "specs/payments/fraud-detector/model.yaml", "epochs: 20", "epochs: 25")
-        (entry.with_name(f"{inputs_digest(repo_copy)}.json")).write_bytes(mac + b"\n" + body)
+        digest = inputs_digest(repo_copy)
+        (entry.parent.parent / digest[:2]).mkdir(exist_ok=True)
+        (entry.parent.parent / digest[:2] / f"{digest}.json").write_bytes(body)
     code, out = run(repo_copy, "compile", "--check")
     assert len(checks) == 2
     assert code == (1 if damage == "another digest" else 0), out
@@ -135,7 +138,7 @@ def test_inputs_changed_while_checking_are_not_remembered(repo_copy: Path, monke
 
     monkeypatch.setattr(project_plan, "_checked_plan", edited_meanwhile)
     assert run(repo_copy, "compile")[0] == 0
-    assert not (repo_copy / CACHE_DIR).exists()
+    assert not (cache_folder(repo_copy) / KIND).exists()
 
 
 def test_validate_from_the_memo_loads_no_spec_model(repo_copy: Path) -> None:
@@ -156,8 +159,8 @@ def test_a_base_compiled_here_is_planned_from_the_memo_without_writing_it(
     from compiler.gitops import gitbase
     from tests.conftest import init_git
 
-    assert run(repo_copy, "compile")[0] == 0
     init_git(repo_copy)
+    assert run(repo_copy, "compile")[0] == 0  # the caches live in the git directory
     checks.clear()
     edit(repo_copy, "specs/growth/churn-predictor/model.yaml", "max_depth: 8", "max_depth: 9")
     monkeypatch.setattr(gitbase, "written_inputs", lambda root, files: pytest.fail("the base was written"))

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 
-import compiler.pipeline.incremental.spec_cache
+import compiler.pipeline.incremental.store
 import compiler.pipeline.project
 from compiler.cli import main
 from compiler.pipeline.check import check_project
 from compiler.pipeline.incremental import fingerprint
-from compiler.pipeline.incremental.render_cache import CACHE_DIR, RenderCache
-from compiler.pipeline.incremental.spec_cache import CACHE_DIR as SPEC_CACHE_DIR
+from compiler.pipeline.incremental.render_cache import KIND, RenderCache
+from compiler.pipeline.incremental.spec_cache import KIND as SPEC_KIND
+from compiler.pipeline.incremental.store import cache_folder
 from compiler.pipeline.plan import Plan, build_plan
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.tree_swap import SPARE
@@ -166,10 +167,10 @@ def _break_every(folder: Path, damage: Callable[[Path], None]) -> int:
     return broken
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "wrong-checksum"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "another format", "not a listing"])
 def test_a_broken_or_foreign_entry_is_a_miss(repo_copy: Path, damage: str) -> None:
     assert run(repo_copy, "compile")[0] == 0
-    entries = repo_copy / CACHE_DIR / "entries"
+    entries = cache_folder(repo_copy) / KIND
     listed = sorted(entries.rglob("*.json"))
     original = {path: path.read_bytes() for path in listed}
 
@@ -180,15 +181,10 @@ def test_a_broken_or_foreign_entry_is_a_miss(repo_copy: Path, damage: str) -> No
             path.write_bytes(os.urandom(64))
         elif damage == "foreign":  # a well-formed entry, filed under a key that is not its own
             path.write_bytes(original[listed[(listed.index(path) + 1) % len(listed)]])
+        elif damage == "another format":  # what another version of mlplat wrote
+            path.write_text(json.dumps({**json.loads(path.read_text()), "format": 2}))
         else:
-            entry = json.loads(path.read_text())  # its listing changed, its checksum not
-            if entry["files"]:
-                entry["files"][0]["sha256"] = "0" * 64
-            else:  # a team without served models renders nothing
-                entry["files"] = [{"path": "environments/dev/extra.yaml", "environment": "dev", "kind": "Pod",
-                                   "name": "extra", "namespace": "", "source": "", "renderer": "x",
-                                   "sha256": "0" * 64}]
-            path.write_text(json.dumps(entry))
+            path.write_text(json.dumps({**json.loads(path.read_text()), "value": [{"path": "environments/x"}]}))
 
     assert _break_every(entries, spoil) > 0
     checked = check_project(repo_copy)[0]
@@ -221,39 +217,38 @@ def test_a_linked_cache_folder_is_not_used(repo_copy: Path, tmp_path: Path) -> N
 
 
 def _poison(root: Path) -> int:
-    """What a branch could commit: entries with the right keys and checksums, a tree of its own choosing
-    (returns how many evidence documents it poisoned)."""
+    """What a branch could commit: entries with the right keys, a tree of its own choosing (returns how many
+    evidence documents it poisoned)."""
     evidence = 0
-    for entry in (root / CACHE_DIR / "entries").rglob("*.json"):
+    for entry in (cache_folder(root) / KIND).rglob("*.json"):
         data = json.loads(entry.read_text())
-        for listed in data["files"]:
+        for listed in data["value"]:
             poison = b"kind: Pod\n# " + listed["path"].encode() + b"\n"
             listed["sha256"] = hashlib.sha256(poison).hexdigest()
             target = root / listed["path"]  # a branch commits the tree as well
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(poison)
-        data["checksum"] = hashlib.sha256(json.dumps([data["key"], data["files"]], sort_keys=True).encode()).hexdigest()
         entry.write_text(json.dumps(data))
-    for entry in (root / SPEC_CACHE_DIR).rglob("*.json"):
-        mac, _, body = entry.read_text().partition("\n")
-        data = json.loads(body)
-        if not isinstance(data["data"], dict):  # a mark that a document's bytes passed its schema
+    for entry in (cache_folder(root) / SPEC_KIND).rglob("*.json"):
+        data = json.loads(entry.read_text())
+        if not isinstance(data["value"], dict):  # a mark that a document's bytes passed its schema
             continue
-        if data["data"].get("kind") == "Model":
-            data["data"]["metadata"]["description"] = "poisoned"
-        elif "artifactSha256" in data["data"]:  # an evidence document: its ML-BOM would say so
-            data["data"]["description"] = "poisoned"
+        document = data["value"]["data"]
+        if document.get("kind") == "Model":
+            document["metadata"]["description"] = "poisoned"
+        elif "artifactSha256" in document:  # an evidence document: its ML-BOM would say so
+            document["description"] = "poisoned"
             evidence += 1
-        entry.write_text(f"{mac}\n{json.dumps(data)}")
+        entry.write_text(json.dumps(data))
     return evidence
 
 
-def test_a_cache_from_another_checkout_is_not_trusted(repo_copy: Path, tmp_path: Path) -> None:
-    # a cache built elsewhere (with that checkout's key), committed to a branch and checked out here
+def test_a_cache_a_branch_commits_is_not_read(repo_copy: Path, tmp_path: Path) -> None:
+    """A branch can commit .mlplat/cache/ with entries of its choosing; in a git checkout the caches live in
+    the git directory, where no commit reaches, and what the work tree holds is never read."""
     other = tmp_path / "other"
     shutil.copytree(repo_copy, other)
-    (other / ".git").mkdir()
-    assert run(other, "compile")[0] == 0
+    assert run(other, "compile")[0] == 0  # no git directory there: its caches are in .mlplat/cache/
     assert _poison(other) > 0
     (repo_copy / ".git").mkdir()
     shutil.copytree(other / ".mlplat", repo_copy / ".mlplat")
@@ -264,7 +259,8 @@ def test_a_cache_from_another_checkout_is_not_trusted(repo_copy: Path, tmp_path:
     assert all(m.description != "poisoned" for m in checked.models)
     assert files(build_plan(checked, cache)) == files(clean_plan(repo_copy))
     assert cache.hits == 0
-    assert (repo_copy / ".git" / "mlplat-cache.key").is_file()  # where no commit can put one
+    assert cache.folder == repo_copy / ".git" / "mlplat" / "cache" / KIND
+    assert run(repo_copy, "compile")[0] == 0 and any(cache.folder.rglob("*.json"))
 
 
 @pytest.mark.parametrize("switch", [("CI", "true"), ("MLPLAT_CACHE", "off")])
@@ -308,7 +304,7 @@ def test_validate_writes_nothing(repo_copy: Path) -> None:
 
 def test_a_cached_spec_still_locates_its_errors(repo_copy: Path) -> None:
     assert run(repo_copy, "compile")[0] == 0  # the spec is now in the spec cache
-    assert any((repo_copy / SPEC_CACHE_DIR).rglob("*.json"))
+    assert any((cache_folder(repo_copy) / SPEC_KIND).rglob("*.json"))
     edit(repo_copy, FRAUD, "  retries: 2\n", "  retries: two\n")
     first = run(repo_copy, "validate")
     second = run(repo_copy, "validate")  # the broken file was not cached: the same answer, located
@@ -324,15 +320,15 @@ def test_an_error_found_after_loading_is_located_from_a_cached_spec(repo_copy: P
     assert run(repo_copy, "compile")[0] == 0
     edit(repo_copy, "platform/platform.yaml", 'members: ["@dev-patel", "@sam-okafor"]', 'members: ["@sam-okafor"]')
     loaded = []
-    real = compiler.pipeline.incremental.spec_cache.SpecCache._get
+    real = compiler.pipeline.incremental.store.Entries.get
 
-    def counted(cache, key):  # noqa: ANN001, ANN202 - the real one's signature
-        found = real(cache, key)
-        loaded.append(found is not None)
+    def counted(entries, key):  # noqa: ANN001, ANN202 - the real one's signature
+        found = real(entries, key)
+        loaded.append(isinstance(found, dict) and "data" in found)
         return found
 
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(compiler.pipeline.incremental.spec_cache.SpecCache, "_get", counted)
+        patched.setattr(compiler.pipeline.incremental.store.Entries, "get", counted)
         first = run(repo_copy, "validate")
     assert any(loaded)  # the spec came from the cache
     assert first[0] != 0 and f"{FRAUD}:" in first[1] and "metadata.owners[1]" in first[1], first[1]

@@ -1,6 +1,7 @@
-"""What lets a compile redo only what changed: the caches and the memo, kept under .mlplat/cache/.
+"""What lets a compile redo only what changed: the caches and the memo, in the checkout's git directory.
 
-    cache_dir.py     where the caches live, when they are used, how entries are written and signed
+    store.py         where the caches live (the checkout's git directory), when they are used, and the
+                     one form of their entries
     fingerprint.py   the render cache's keys: a hash of everything a unit's files depend on
     spec_cache.py    loaded YAML and evidence documents by the hash of their bytes (load_project)
     render_cache.py  each render unit's files by key, their bytes read back from the tree written

@@ -1,4 +1,4 @@
-"""The plan of a whole project by the hash of its inputs, under .mlplat/cache/plans/.
+"""The plan of a whole project by the hash of its inputs (the cache `plans`, store.py).
 
 Most compiles, `--check`s and bases of `mlplat plan` see inputs that an earlier clean compile saw
 already. Their plan is that compile's plan: its list of files with their hashes, the contents read
@@ -7,14 +7,12 @@ the code that loads, checks and renders (fingerprint.project_code_version) and e
 bytes: all of platform/ and specs/ (the training code beside each spec too, which the check parses),
 and each environment's releases.yaml and evidence/. A link or special file among them, or a compile
 interrupted mid-swap, gives no key: the full path reports them. Entries are written only for a
-project without errors, and signed like every cache entry (cache_dir.py); a bad entry is a miss.
+project without errors; a bad entry is a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import os
 import re
 import stat
@@ -24,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.incremental import fingerprint
-from compiler.pipeline.incremental.cache_dir import CACHE_ROOT, read_signed, usable, write_signed
 from compiler.pipeline.incremental.render_cache import CachedFile, CorruptContent, RenderCache
+from compiler.pipeline.incremental.store import Entries
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR
 
-CACHE_DIR = f"{CACHE_ROOT}/plans"
-FORMAT = 1
+KIND = "plans"
+FORMAT = 1  # of the digest
 INPUT_FOLDERS = ("platform", "specs")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = tuple(f.name for f in fields(CachedFile))
@@ -134,8 +132,8 @@ def _is_file(path: Path) -> bool:
 class PlanMemo:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.folder = root / CACHE_DIR
-        self.enabled = usable(root, CACHE_DIR)
+        self.entries = Entries(root, KIND)
+        self.enabled = self.entries.enabled
 
     def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]) -> ProjectPlan | None:
         """The stored plan, its contents read through `cache` when asked for; `full_plan` stands in for a
@@ -150,30 +148,20 @@ class PlanMemo:
 
     def put(self, digest: str, planned: ProjectPlan) -> None:
         """Store a clean project's plan (every file is a render cache unit's, its content found as theirs)."""
-        if not self.enabled:
-            return
-        try:
-            body = json.dumps({"format": FORMAT, "digest": digest, "models": planned.models,
-                               "environments": planned.environments, "notes": list(planned.plan.notes),
-                               "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]},
-                              separators=(",", ":")).encode()
-            write_signed(self.root, self._entry(digest), body)
-        except OSError:
-            pass  # a memo that cannot be written costs the next run its time, nothing else
+        if self.enabled:
+            self.entries.put(digest, {"models": planned.models, "environments": planned.environments,
+                                      "notes": list(planned.plan.notes),
+                                      "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]})
 
     def _read(self, digest: str) -> dict[str, Any] | None:
-        entry = read_signed(self.root, self._entry(digest))
-        good = (isinstance(entry, dict) and entry.get("format") == FORMAT and hmac.compare_digest(
-                    str(entry.get("digest")), digest)
+        entry = self.entries.get(digest)
+        good = (isinstance(entry, dict)
                 and isinstance(entry.get("models"), int) and isinstance(entry.get("environments"), int)
                 and isinstance(entry.get("notes"), list) and all(isinstance(n, str) for n in entry["notes"])
                 and isinstance(entry.get("files"), list)
                 and all(isinstance(row, list) and len(row) == len(_FIELDS) and all(isinstance(v, str) for v in row)
                         and _HEX64.fullmatch(row[-1]) for row in entry["files"]))
         return entry if good else None
-
-    def _entry(self, digest: str) -> Path:
-        return self.folder / f"{digest}.json"
 
 
 class _Once:
@@ -197,8 +185,8 @@ def _reader(cache: RenderCache, path: str, sha256: str, fallback: _Once) -> Call
         except CorruptContent:  # not in the tree as it was: the full plan renders it again
             again = fallback.content(path)
             if again is None or hashlib.sha256(again).hexdigest() != sha256:
-                raise CorruptContent(f"the plan memo in {CACHE_DIR} disagrees with the specs for {path}; "
-                                     "delete .mlplat/cache and compile again") from None
+                raise CorruptContent(f"the plan memo disagrees with the specs for {path}; delete "
+                                     f"{cache.folder} and compile again") from None
             return again
 
     return read

@@ -1,4 +1,4 @@
-"""The render cache: rendered files by the hash of their inputs (fingerprint.py), under .mlplat/cache/.
+"""The render cache: rendered files by the hash of their inputs (fingerprint.py; the cache `render`).
 
 An entry lists one unit's files (a model in an environment, an environment's own objects, a model
 card) with each file's path, plan metadata and SHA-256. The bytes themselves are not stored again:
@@ -8,27 +8,24 @@ if it hashes to the entry's SHA-256; where neither does (a hand edit, another br
 unit is rendered again (plan.py). Storing 14,000 contents a second time cost a cold compile seconds,
 and they are needed only for the few files a write or a diff reads.
 
-Nothing read from here is trusted: an entry must parse, name its own key, match its checksum and
-carry this checkout's signature (cache_dir.py), or it is a miss and the unit is rendered again. The
-cache lives inside the repository (gitignored) and holds only what the compiler would render again;
-deleting it costs one cold compile.
+An entry is store.py's (in the checkout's git directory, where no commit reaches); one that does not
+list files as written here is a miss and the unit is rendered again. The cache holds only what the
+compiler would render again; deleting it costs one cold compile.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from compiler.pipeline.incremental.cache_dir import CACHE_ROOT, signature, signed, usable, write_atomically
+from compiler.pipeline.incremental.store import Entries
 from compiler.pipeline.tree_swap import OUTPUT_DIR, SPARE
 
-FORMAT = 2  # of the entries here and of the keys (fingerprint.py)
-CACHE_DIR = f"{CACHE_ROOT}/render"
+FORMAT = 2  # of the keys (fingerprint.py)
+KIND = "render"
 _META = ("path", "environment", "kind", "name", "namespace", "source", "renderer")
 
 
@@ -53,8 +50,9 @@ class CorruptContent(Exception):
 class RenderCache:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.folder = root / CACHE_DIR
-        self.enabled = usable(root, CACHE_DIR)
+        self.entries = Entries(root, KIND)
+        self.folder = self.entries.folder
+        self.enabled = self.entries.enabled
         self.hits = 0
         self.misses = 0
 
@@ -68,14 +66,12 @@ class RenderCache:
         return files
 
     def _read(self, key: str) -> list[CachedFile] | None:
+        listed = self.entries.get(key)
         try:
-            entry = json.loads(self._entry(key).read_bytes())
-            if not (isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("key") == key
-                    and entry.get("checksum") == _checksum(key, entry.get("files"))
-                    and signed(self.root, entry["checksum"].encode(), entry.get("signature"))):
-                return None
-            files = [CachedFile(**{name: item[name] for name in (*_META, "sha256")}) for item in entry["files"]]
-        except (OSError, ValueError, TypeError, KeyError):
+            files = [CachedFile(**{name: item[name] for name in (*_META, "sha256")}) for item in listed or ()]
+        except (TypeError, KeyError):  # not a list of files
+            return None
+        if listed is None:
             return None
         if not all(isinstance(v, str) for f in files for v in vars(f).values()):
             return None
@@ -94,23 +90,8 @@ class RenderCache:
 
     def put(self, key: str, files: list[CachedFile]) -> None:
         """Store a unit; a failure to write (a read-only or full disk) only costs the next compile."""
-        if not self.enabled:
-            return
-        try:
-            listed = [{name: getattr(f, name) for name in (*_META, "sha256")} for f in files]
-            checksum = _checksum(key, listed)
-            entry = {"format": FORMAT, "key": key, "checksum": checksum, "files": listed,
-                     "signature": signature(self.root, checksum.encode())}
-            write_atomically(self._entry(key), json.dumps(entry, sort_keys=True).encode())
-        except OSError:
-            pass
-
-    def _entry(self, key: str) -> Path:
-        return self.folder / "entries" / key[:2] / f"{key}.json"
-
-
-def _checksum(key: str, files: Any) -> str:
-    return hashlib.sha256(json.dumps([key, files], sort_keys=True).encode()).hexdigest()
+        if self.enabled:
+            self.entries.put(key, [{name: getattr(f, name) for name in (*_META, "sha256")} for f in files])
 
 
 def _read_no_links(root: Path, path: str) -> bytes | None:
