@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from compiler.catalog import adoption
 from compiler.local.embedded import WORK_DIR
@@ -27,7 +27,87 @@ from renderers import model_card, sbom
 HEALTH = ("healthy", "attention", "unknown")
 
 
-def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -> dict[str, Any]:
+# The data's shape, as site.py reads it and the site's catalog.json holds it (keys as in the specs: lowerCamel).
+class Share(TypedDict):
+    version: int
+    traffic: int
+
+
+class Split(Share):
+    role: str  # canary or shadow
+
+
+class Serves(TypedDict, total=False):
+    mode: str  # online or batch
+    rollout: str
+    main: Share
+    candidate: Split | None
+    replicas: dict[str, int]
+
+
+class Workload(TypedDict):
+    kind: str
+    what: str
+    monthly: float | None
+
+
+class Cost(TypedDict):
+    monthly: float | None
+    monthlyMax: float | None
+    workloads: list[Workload]
+
+
+class EnvironmentEntry(TypedDict):
+    serves: Serves | None
+    cost: Cost
+    health: dict[str, Any]  # status, and the last drift and quality results where there are any
+
+
+class Links(TypedDict):
+    modelCard: str | None
+    mlboms: list[str]
+
+
+class ModelEntry(TypedDict):
+    name: str
+    team: str
+    description: str
+    owners: list[str]
+    riskTier: str | None
+    task: str
+    framework: str
+    source: str
+    gates: list[dict[str, Any]]
+    environments: dict[str, EnvironmentEntry]
+    versions: list[dict[str, Any]]  # the registry's record of each version, or its committed evidence
+    versionsFrom: str
+    health: str
+    monthlyCost: float
+    links: Links
+
+
+class TeamEntry(TypedDict):
+    name: str
+    owners: list[str]
+    members: list[str]
+    gpuQuota: dict[str, int]
+    models: list[str]
+    monthlyCost: float
+
+
+class CatalogData(TypedDict):
+    platform: str
+    currency: str
+    environments: list[str]
+    production: str | None
+    registry: dict[str, Any]
+    models: list[ModelEntry]
+    teams: list[TeamEntry]
+    adoption: dict[str, Any]  # adoption.figures
+    deployments: list[dict[str, Any]]
+
+
+def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -> CatalogData:
     """The catalog's data. `registry`: {"uri", "models": {model: versions}} or {"uri", "error"}."""
     platform = checked.project.platform
     envs = [e.env.name for e in checked.environments]
@@ -41,7 +121,7 @@ def gather(root: Path, checked: Checked, plan: Plan, registry: dict[str, Any]) -
     models = [_model(root, resolved, workloads, artifacts, registry.get("models", {}).get(name))
               for name, resolved in sorted(by_name.items(), key=lambda item: (item[1][0].team, item[0]))]
     production = next((e.name for e in platform.spec.environments if e.policies.production), None)
-    teams = []
+    teams: list[TeamEntry] = []
     for team in platform.spec.teams:
         own = [m for m in models if m["team"] == team.name]
         teams.append({"name": team.name, "owners": list(team.owners), "members": list(team.members),
@@ -65,7 +145,7 @@ def _mlboms(resolved: list[ResolvedModel], artifacts: set[str]) -> list[str]:
 
 
 def _model(root: Path, resolved: list[ResolvedModel], workloads: dict[tuple[str, str], list[cost.Workload]],
-           artifacts: set[str], registered: list[dict[str, Any]] | None) -> dict[str, Any]:
+           artifacts: set[str], registered: list[dict[str, Any]] | None) -> ModelEntry:
     first = resolved[0]
     environments = {m.environment: _environment(root, m, workloads) for m in resolved}
     gates = [g.model_dump(by_alias=True, exclude_none=True) for g in resolved[-1].spec.evaluation.gates]
@@ -83,17 +163,17 @@ def _model(root: Path, resolved: list[ResolvedModel], workloads: dict[tuple[str,
 
 
 def _environment(root: Path, model: ResolvedModel, workloads: dict[tuple[str, str], list[cost.Workload]]
-                 ) -> dict[str, Any]:
+                 ) -> EnvironmentEntry:
     own = workloads.get((model.environment, model.name), [])
     priced = [w for w in own if w.monthly is not None]
     return {"serves": _serves(model),
-            "cost": {"monthly": sum(w.monthly for w in priced) if priced else None,
+            "cost": {"monthly": sum(w.monthly or 0.0 for w in priced) if priced else None,
                      "monthlyMax": sum(w.monthly_max or 0.0 for w in priced) if priced else None,
                      "workloads": [{"kind": w.kind, "what": w.what, "monthly": w.monthly} for w in own]},
             "health": _health(root, model)}
 
 
-def _serves(model: ResolvedModel) -> dict[str, Any] | None:
+def _serves(model: ResolvedModel) -> Serves | None:
     release, spec = model.release, model.spec
     if release is None or (spec.serving is None and spec.scoring is None):
         return None
@@ -101,10 +181,12 @@ def _serves(model: ResolvedModel) -> dict[str, Any] | None:
         return {"mode": "batch", "main": {"version": release.version, "traffic": 100}, "candidate": None}
     candidate = release.candidate
     strategy = spec.serving.rollout.strategy
-    split: dict[str, Any] | None = None
+    split: Split | None = None
     if candidate is not None:
         role = "shadow" if strategy == "shadow" else "canary"
-        split = {"role": role, "version": candidate.version, "traffic": 0 if role == "shadow" else candidate.traffic}
+        # a canary candidate always has its step's traffic (the policy refuses one without)
+        split = {"role": role, "version": candidate.version,
+                 "traffic": 0 if role == "shadow" else candidate.traffic or 0}
     main_traffic = 100 - (split["traffic"] if split else 0)
     return {"mode": "online", "rollout": strategy, "main": {"version": release.version, "traffic": main_traffic},
             "candidate": split, "replicas": {"min": spec.serving.replicas.min, "max": spec.serving.replicas.max}}

@@ -14,12 +14,13 @@ from importlib import resources
 from typing import Any
 
 from compiler.catalog import svg
+from compiler.catalog.data import CatalogData, ModelEntry, Serves, TeamEntry
 
 ASSETS = ("catalog.css", "catalog.js")
 LINEAGE_ROWS = 6  # the newest versions drawn in the lineage picture
 
 
-def build(data: dict[str, Any], linked: dict[str, bytes]) -> dict[str, bytes]:
+def build(data: CatalogData, linked: dict[str, bytes]) -> dict[str, bytes]:
     """Every file of the site, by path relative to its folder. `linked`: repository path -> bytes of the
     model cards and ML-BOMs the pages link to (copied under files/)."""
     site = {"index.html": _index(data), "catalog.json": _json(data)}
@@ -35,12 +36,12 @@ def build(data: dict[str, Any], linked: dict[str, bytes]) -> dict[str, bytes]:
     return dict(sorted(site.items()))
 
 
-def _json(data: dict[str, Any]) -> bytes:
+def _json(data: CatalogData) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 # -- pages ------------------------------------------------------------------------------------------
-def _page(title: str, depth: int, body: str, data: dict[str, Any], script: bool = False) -> bytes:
+def _page(title: str, depth: int, body: str, data: CatalogData, script: bool = False) -> bytes:
     up = "../" * depth
     tail = f'<script src="{up}assets/catalog.js"></script>' if script else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -52,7 +53,7 @@ def _page(title: str, depth: int, body: str, data: dict[str, Any], script: bool 
             f"<main>{body}</main>{tail}</body></html>\n").encode()
 
 
-def _index(data: dict[str, Any]) -> bytes:
+def _index(data: CatalogData) -> bytes:
     models, envs, currency = data["models"], data["environments"], data["currency"]
     options = {
         "team": sorted({m["team"] for m in models}), "task": sorted({m["task"] for m in models}),
@@ -88,7 +89,7 @@ def _index(data: dict[str, Any]) -> bytes:
     return _page("mlplat catalog", 0, body, data, script=True)
 
 
-def _adoption(data: dict[str, Any]) -> str:
+def _adoption(data: CatalogData) -> str:
     figures = data["adoption"]
     share = figures["throughPlatformShare"]
     median = figures["medianRegistrationToProductionSeconds"]
@@ -106,7 +107,7 @@ def _adoption(data: dict[str, Any]) -> str:
             f"<div><dt>monthly cost</dt><dd>{_money(total)} {data['currency']}</dd></div></dl>")
 
 
-def _model_page(data: dict[str, Any], m: dict[str, Any]) -> bytes:
+def _model_page(data: CatalogData, m: ModelEntry) -> bytes:
     currency = data["currency"]
     owners = ", ".join(escape(o) for o in m["owners"]) or "none named"
     facts = (f'<dl class="facts"><div><dt>team</dt><dd><a href="../teams/{escape(m["team"])}.html">'
@@ -139,7 +140,7 @@ def _model_page(data: dict[str, Any], m: dict[str, Any]) -> bytes:
     return _page(f"{m['name']} - mlplat catalog", 1, body, data)
 
 
-def _team_page(data: dict[str, Any], team: dict[str, Any]) -> bytes:
+def _team_page(data: CatalogData, team: TeamEntry) -> bytes:
     models = [m for m in data["models"] if m["team"] == team["name"]]
     rows = "".join(f'<tr><td><a href="../models/{escape(m["name"])}.html">{escape(m["name"])}</a></td>'
                    f"<td>{escape(m['task'])}</td><td>{_health_badge(m['health'])}</td>"
@@ -156,7 +157,7 @@ def _team_page(data: dict[str, Any], team: dict[str, Any]) -> bytes:
 
 
 # -- parts ------------------------------------------------------------------------------------------
-def _charts(m: dict[str, Any]) -> str:
+def _charts(m: ModelEntry) -> str:
     metrics = list(dict.fromkeys(g["metric"] for g in m["gates"]))
     if not metrics:
         return "<p>No gates.</p>"
@@ -173,7 +174,7 @@ def _charts(m: dict[str, Any]) -> str:
     return source + '<div class="charts">' + "".join(out) + "</div>"
 
 
-def _lineage(m: dict[str, Any]) -> str:
+def _lineage(m: ModelEntry) -> str:
     versions = m["versions"][-LINEAGE_ROWS:]
     if not versions:
         return "<p>No version registered or pinned yet.</p>"
@@ -187,7 +188,7 @@ def _lineage(m: dict[str, Any]) -> str:
     return svg.lineage(rows)
 
 
-def _serves_short(serves: dict[str, Any] | None) -> str:
+def _serves_short(serves: Serves | None) -> str:
     if serves is None:
         return '<span class="none">-</span>'
     text = f"v{serves['main']['version']}"
@@ -200,7 +201,7 @@ def _serves_short(serves: dict[str, Any] | None) -> str:
     return escape(text)
 
 
-def _serves_long(serves: dict[str, Any] | None) -> str:
+def _serves_long(serves: Serves | None) -> str:
     if serves is None:
         return "nothing deployed"
     if serves["mode"] == "batch":

@@ -23,7 +23,7 @@ def service_users(files: list[PlannedFile]) -> dict[str, set[str]]:
             continue
         if b"featureService" not in planned.content:  # most models: no YAML to parse
             continue
-        data = yaml.safe_load(planned.content).get("data") or {}
+        data = yaml.load(planned.content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).get("data") or {}
         if "model.json" not in data:
             continue
         resolved = json.loads(data["model.json"])

@@ -19,6 +19,7 @@ from compiler.pipeline.plan_files import Plan, PlannedFile
 from renderers import markdown
 
 MAX_GENERIC = 8
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: a changed dashboard is 64 kB of YAML
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
 
 def _body(planned: PlannedFile) -> Any:
     if planned.path.endswith(".yaml"):
-        return yaml.safe_load(planned.content)
+        return yaml.load(planned.content, Loader=_LOADER)
     if planned.path.endswith(".json"):
         return json.loads(planned.content)
     return planned.content.decode()
