@@ -91,9 +91,9 @@ def entry() -> NoReturn:
     # Loading a project allocates millions of objects that all live to the end and hold no cycles:
     # at the default thresholds the collector spends a third of `validate` scanning them again and again.
     gc.set_threshold(100_000, 50, 100)
-    args = _parser(sys.argv[1:]).parse_args()
-    code = _run(args)
-    if args.command in _EXIT_AT_ONCE:
+    args = _parse(sys.argv[1:])
+    code = EXIT_INTERNAL if args is None else _run(args)
+    if args is not None and args.command in _EXIT_AT_ONCE:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -104,8 +104,17 @@ def entry() -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else argv
-    return _run(_parser(words).parse_args(words))
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    return EXIT_INTERNAL if args is None else _run(args)
+
+
+def _parse(words: list[str]) -> argparse.Namespace | None:
+    """The parsed command line; None where the given command's module fails to import (reported)."""
+    try:
+        return _parser(words).parse_args(words)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: users never see a traceback
+        _internal_error(exc)
+        return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -126,11 +135,15 @@ def _run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: users never see a traceback
-        if os.environ.get("MLPLAT_DEBUG"):
-            raise
-        print(f"mlplat: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in mlplat; rerun with MLPLAT_DEBUG=1 for a traceback and report it.", file=sys.stderr)
+        _internal_error(exc)
         return EXIT_INTERNAL
+
+
+def _internal_error(exc: Exception) -> None:
+    if os.environ.get("MLPLAT_DEBUG"):
+        raise exc
+    print(f"mlplat: internal error: {type(exc).__name__}: {exc}\n"
+          "This is a bug in mlplat; rerun with MLPLAT_DEBUG=1 for a traceback and report it.", file=sys.stderr)
 
 
 def _find_root() -> Path | None:

@@ -117,6 +117,16 @@ def test_validate_start_path_measured_with_importtime() -> None:
                         "compiler.cli.validate"}  # no other command's module is loaded for its options
 
 
+def test_a_command_module_that_fails_to_import_is_an_internal_error(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Its options are added while the command line is parsed: that is inside the last line of defence too."""
+    import compiler.cli.app as app
+
+    monkeypatch.setitem(app.COMMANDS, "validate", ("no_such_module", "check"))
+    assert app.main(["--root", str(REPO), "validate"]) == 3
+    assert "internal error: ModuleNotFoundError" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_module_adds_its_own_options(command: str) -> None:
     import importlib
