@@ -1,6 +1,6 @@
 """seldon-core's metrics store, patched where it is slow, and the exception it answers with.
 
-SeldonMetrics.update is wrapped (_update_if_any): serialised, and skipped for nothing to record, since
+SeldonMetrics.update is wrapped (update_if_any): serialised, and skipped for nothing to record, since
 seldon-core 1.18 pays two IPC round-trips to its multiprocessing manager even for an empty list. The
 store is remembered from its making, so counts can be handed over before any request succeeded
 (store()). BadRequest is seldon-core's SeldonMicroserviceException: a status code and a reason with the
