@@ -5,6 +5,7 @@ Each type checks with a full-string match and fails with a message that says wha
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated
 
@@ -107,6 +108,7 @@ Sha256 = Annotated[str, _matcher(re.compile(r"[a-f0-9]{64}"), "sha256", "a SHA-2
 RunId = Annotated[str, _matcher(re.compile(r"[a-f0-9]{32}"), "run_id", "an MLflow run id (32 lower-case hex digits)")]
 
 
+@functools.lru_cache(maxsize=4096)  # a thousand specs repeat a few schedules; a refusal raises, never cached
 def _check_cron(value: str) -> str:
     if value in _CRON_MACROS:
         return value
