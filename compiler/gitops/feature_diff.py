@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from compiler.pipeline.plan_files import PlannedFile
 
 Features = dict[tuple[str, str], str]  # (view, feature) -> dtype
@@ -23,7 +21,7 @@ def service_users(files: list[PlannedFile]) -> dict[str, set[str]]:
             continue
         if b"featureService" not in planned.content:  # most models: no YAML to parse
             continue
-        data = yaml.load(planned.content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).get("data") or {}
+        data = planned.yaml_data().get("data") or {}
         if "model.json" not in data:
             continue
         resolved = json.loads(data["model.json"])

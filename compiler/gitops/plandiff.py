@@ -12,14 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from compiler.gitops import feature_diff
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from renderers import markdown
 
 MAX_GENERIC = 8
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: a changed dashboard is 64 kB of YAML
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ def diff_plans(base: Plan, head: Plan) -> list[Change]:
 
 def _body(planned: PlannedFile) -> Any:
     if planned.path.endswith(".yaml"):
-        return yaml.load(planned.content, Loader=_LOADER)
+        return planned.yaml_data()
     if planned.path.endswith(".json"):
         return json.loads(planned.content)
     return planned.content.decode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from compiler.pipeline.incremental.render_cache import CachedFile
 
@@ -23,6 +24,13 @@ class PlannedFile(CachedFile):
     @property
     def content(self) -> bytes:
         return self.read()
+
+    def yaml_data(self) -> Any:
+        """The file's YAML as data, read with libyaml: the compiler's own output, whose positions nobody asks for
+        (a plan of a thousand models has about 10,000 such files)."""
+        import yaml
+
+        return yaml.load(self.content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
     @classmethod
     def of(cls, path: str, content: bytes, environment: str, kind: str, name: str, namespace: str, source: str,

@@ -21,15 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.spec.platform import Cluster, Platform, Prices
 from compiler.spec.schedules import HOURS_PER_MONTH, runs_per_month
 from compiler.spec.types import quantity_value
 
 _PRICED_KINDS = ("SeldonDeployment", "CronWorkflow", "WorkflowTemplate")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: a plan of a thousand models has ~10,000 such files
 _STEPS = {"training": "train", "scoring": "score"}  # the step that runs the model's own code
 
 
@@ -80,7 +77,7 @@ def _bodies(files: Iterable[PlannedFile]) -> Iterable[tuple[PlannedFile, dict[st
 
 
 def _load(planned: PlannedFile) -> dict[str, Any]:
-    return yaml.load(planned.content, Loader=_LOADER)
+    return planned.yaml_data()
 
 
 def _serving(owner: tuple[str, str, str], body: dict[str, Any], cluster: Cluster) -> Workload:

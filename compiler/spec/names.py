@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from compiler.spec.platform import Environment
 from compiler.spec.types import DNS_LABEL
@@ -48,9 +48,6 @@ class DerivedNames:
     resolved_spec: str
     rules: str
     training_rules: str
-
-
-assert [f.name for f in fields(DerivedNames)] == list(_DERIVED)  # one role, one pattern
 
 
 # A feature view's materialisation CronWorkflow (renderers/materialize.py), in its team's namespace.

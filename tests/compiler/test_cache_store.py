@@ -75,3 +75,10 @@ def test_a_cache_that_cannot_be_written_costs_nothing_else(tmp_path: Path) -> No
     entries = Entries(tmp_path, "plans")
     entries.put("ab" + "0" * 62, {"models": 1})  # no error
     assert entries.get("ab" + "0" * 62) is None
+
+
+def test_a_value_json_cannot_hold_exactly_is_not_kept(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    entries = Entries(tmp_path, "plans")
+    entries.put("ab" + "0" * 62, {"score": float("nan")})  # no error
+    assert entries.get("ab" + "0" * 62) is None and not (tmp_path / ".git" / "mlplat").exists()

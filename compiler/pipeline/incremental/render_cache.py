@@ -67,11 +67,11 @@ class RenderCache:
 
     def _read(self, key: str) -> list[CachedFile] | None:
         listed = self.entries.get(key)
-        try:
-            files = [CachedFile(**{name: item[name] for name in (*_META, "sha256")}) for item in listed or ()]
-        except (TypeError, KeyError):  # not a list of files
+        if not isinstance(listed, list):
             return None
-        if listed is None:
+        try:
+            files = [CachedFile(**{name: item[name] for name in (*_META, "sha256")}) for item in listed]
+        except (TypeError, KeyError):  # not a list of files
             return None
         if not all(isinstance(v, str) for f in files for v in vars(f).values()):
             return None

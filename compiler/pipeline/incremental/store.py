@@ -77,7 +77,11 @@ class Entries:
         return entry.get("value") if good else None
 
     def put(self, key: str, value: Any) -> None:
-        self.put_json(key, json.dumps(value, separators=(",", ":"), allow_nan=False))
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):  # nothing JSON holds exactly: not kept, as a full disk keeps nothing
+            return
+        self.put_json(key, text)
 
     def put_json(self, key: str, value: str) -> None:
         """Store `value`, JSON text already; a cache that cannot be written (a full or read-only disk) costs
