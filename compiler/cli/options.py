@@ -1,6 +1,6 @@
 """The options several commands share, each defined once; every command module adds its own with them.
 
-Only argparse and the standard library: app.py imports this on every start.
+Only argparse and the standard library: each command module imports it to add its options.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def merge(base: Any, overlay: Any) -> Any:
 
 
 def resolve_model(project: Project, loaded: LoadedSpec, env: Environment) -> tuple[ResolvedModel | None,
-                                                                                   list[SpecError]]:
+                                                                                  list[SpecError]]:
     """Merge the environment's overlay over the spec and validate the result."""
     raw_spec = {k: v for k, v in loaded.doc.data["spec"].items() if k != "environments"}
     overlay = loaded.doc.data["spec"].get("environments", {}).get(env.name) or {}

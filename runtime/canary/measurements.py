@@ -47,7 +47,7 @@ class Side:
 
 def gather(prometheus: Prometheus, model: str, environment: str, main: Side, canary: Side, window: int,
            at: float, slo_p95_seconds: float | None) -> Measurements:
-    """Both sides' counts; an Measurements with `blind` set where Prometheus cannot be asked, answers anything
+    """Both sides' counts; Measurements with `blind` set where Prometheus cannot be asked, answers anything
     doubtful, or knows no canary target."""
     queries: dict[str, str] = {}
     try:
@@ -56,7 +56,7 @@ def gather(prometheus: Prometheus, model: str, environment: str, main: Side, can
         queries["present"] = present
         if not prometheus.vector(present, at):
             return Measurements(Arm(0, 0), Arm(0, 0), queries=queries,
-                            blind=f"Prometheus has no canary target of {model} in {environment} ({present})")
+                                blind=f"Prometheus has no canary target of {model} in {environment} ({present})")
         arms = {side.predictor: _arm(prometheus, own, side, window, at, slo_p95_seconds, queries)
                 for side in (main, canary)}
         page = f'count by (alertname) (ALERTS{{{own}, predictor="canary", severity="page", alertstate="firing"}})'

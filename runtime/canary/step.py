@@ -164,11 +164,11 @@ def _plan(rollout: dict[str, Any], candidate: dict[str, Any], now: float) -> Can
     # Without `since` the evidence is the last hour's, and the step never counts as baked.
     started = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() if since else now - 3600
     return CanaryState(steps=shares, traffic=int(candidate.get("traffic") or shares[0][0]),
-                elapsed=max(int(now - started), 0),
-                interval=duration_seconds(analysis.get("interval", DEFAULT_INTERVAL)),
-                confidence=float(analysis.get("confidence", 0.99)),
-                min_requests=int(analysis.get("minRequests", DEFAULT_MIN_REQUESTS)),
-                timed=bool(since))
+                       elapsed=max(int(now - started), 0),
+                       interval=duration_seconds(analysis.get("interval", DEFAULT_INTERVAL)),
+                       confidence=float(analysis.get("confidence", 0.99)),
+                       min_requests=int(analysis.get("minRequests", DEFAULT_MIN_REQUESTS)),
+                       timed=bool(since))
 
 
 def _record(args: argparse.Namespace, decision: Decision, plan: CanaryState, release: dict[str, Any],

@@ -112,7 +112,7 @@ def test_a_canary_failing_on_one_region_of_its_input_is_worse_in_distribution() 
 
 def test_failures_by_reason_are_shown_on_both_sides() -> None:
     decision = decide(Measurements(Arm(20_000, 10, failures={"MICROSERVICE_BAD_DATA": 10}),
-                               Arm(2_000, 900, failures={"MLPLAT_MODEL_ERROR": 899, "MICROSERVICE_BAD_DATA": 1})),
+                                   Arm(2_000, 900, failures={"MLPLAT_MODEL_ERROR": 899, "MICROSERVICE_BAD_DATA": 1})),
                       plan())
     assert decision.action == "rollback"
     assert decision.checks[0].reasons["canary"] == {"MLPLAT_MODEL_ERROR": 899, "MICROSERVICE_BAD_DATA": 1}
@@ -129,7 +129,7 @@ def test_the_smallest_classes_are_pooled_together() -> None:
     assert labels == ["class 0", "class 1 + class 2 + class 3"] and table == [[5_000, 5_000], [50, 50]]
     assert pool_sparse(["class 0", "class 1"], [900, 100], [2, 1])[0] == ["class 0 + class 1"]  # nothing to compare
     few = decide(Measurements(Arm(1_000, 0, distribution={"class 0": 900, "class 1": 100}),
-                          Arm(3, 0, distribution={"class 0": 0, "class 1": 3})), plan())
+                              Arm(3, 0, distribution={"class 0": 0, "class 1": 3})), plan())
     assert few.checks[1].p_value == 1.0 and few.action == "hold"
 
 
