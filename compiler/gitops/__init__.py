@@ -4,6 +4,7 @@
     plandiff.py       `mlplat plan --base`: two plans compared, resource by resource, in ML terms
     plan_cost.py      the plan's monthly cost change, per environment and workload
     feature_diff.py   the plan's account of a change to an environment's feature definitions
+    change_detail.py  one thing a plan changes in a resource, as data, and the one place it is worded
     gate.py           `mlplat gate`: every changed release pin checked in the registry
     approvals.py      recorded approvals on a pin held against the pull request's approving reviews
     pins.py           what promote, rollback and the canary share: registry facts, releases.yaml, the commit

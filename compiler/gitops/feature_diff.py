@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from compiler.gitops.change_detail import Detail
 from compiler.pipeline.plan_files import PlannedFile
 
 Features = dict[tuple[str, str], str]  # (view, feature) -> dtype
@@ -31,8 +32,8 @@ def service_users(files: list[PlannedFile]) -> dict[str, set[str]]:
     return users
 
 
-def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]]) -> list[str]:
-    """One line per feature-level change, each with the models it affects."""
+def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]]) -> list[Detail]:
+    """One detail per feature-level change, each with the models it affects."""
     served = _served_by(old)  # (view, feature) -> the services offering it, before or after
     for pair, services in _served_by(new).items():
         served.setdefault(pair, set()).update(services)
@@ -43,23 +44,25 @@ def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]
         return f" (affects {', '.join(models)})" if models else ""
 
     before, after = _features(old), _features(new)
-    lines: list[str] = []
+    lines: list[Detail] = []
     for view, feature in sorted(before.keys() | after.keys()):
         was, now = before.get((view, feature)), after.get((view, feature))
         if was == now:
             continue
-        change = "added" if was is None else "removed" if now is None else f"{was} -> {now}"
-        lines.append(f"feature {view}:{feature} {change}{affects(view, feature)}")
+        subject, note = f"feature {view}:{feature}", affects(view, feature)
+        lines.append(Detail(f"{subject} {'added' if was is None else 'removed'}", note=note)
+                     if was is None or now is None else Detail(subject, was, now, field=False, note=note))
     old_views, new_views = _by_name(old, "featureViews"), _by_name(new, "featureViews")
     old_sources, new_sources = _by_name(old, "sources"), _by_name(new, "sources")
     for name in sorted(old_views.keys() & new_views.keys()):
         old_view, new_view = old_views[name], new_views[name]
         if old_view["ttl"] != new_view["ttl"]:
-            lines.append(f"view {name} ttl {old_view['ttl']} -> {new_view['ttl']}{affects(name)}")
+            lines.append(Detail(f"view {name} ttl", old_view["ttl"], new_view["ttl"], field=False, note=affects(name)))
         was_uri = old_sources.get(old_view["source"], {}).get("uri")
         now_uri = new_sources.get(new_view["source"], {}).get("uri")
         if was_uri != now_uri:
-            lines.append(f"view {name} reads {now_uri} (was {was_uri}){affects(name)}")
+            lines.append(Detail(f"view {name} reads", after=str(now_uri), field=False,
+                                note=f" (was {was_uri}){affects(name)}"))
     old_services, new_services = _by_name(old, "featureServices"), _by_name(new, "featureServices")
     for name in sorted(old_services.keys() | new_services.keys()):
         was_served, now_served = _selection(old_services.get(name), old), _selection(new_services.get(name), new)
@@ -69,7 +72,7 @@ def describe(old: dict[str, Any], new: dict[str, Any], users: dict[str, set[str]
         what = ", ".join([f"+{v}:{f}" for v, f in now_served if (v, f) not in was_served]
                          + [f"-{v}:{f}" for v, f in was_served if (v, f) not in now_served]) or "order"
         state = "added" if name not in old_services else "removed" if name not in new_services else what
-        lines.append(f"service {name} {state}" + (f" (affects {', '.join(models)})" if models else ""))
+        lines.append(Detail(f"service {name} {state}", note=f" (affects {', '.join(models)})" if models else ""))
     return lines
 
 

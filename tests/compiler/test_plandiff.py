@@ -21,7 +21,8 @@ def test_gpu_change_in_one_overlay_is_spelled_out_and_elsewhere_marked_hash_only
     spec = repo_copy / "specs/search/query-ranker/model.yaml"
     spec.write_text(spec.read_text().replace("      training:\n        resources: {gpus: 1}\n",
                                               "      training:\n        resources: {gpus: 2}\n"))
-    changes = {(c.environment, c.kind, c.name): c.details for c in diff_plans(before, plan_of(repo_copy))}
+    changes = {(c.environment, c.kind, c.name): tuple(d.text() for d in c.details)
+               for c in diff_plans(before, plan_of(repo_copy))}
     assert changes[("staging", "WorkflowTemplate", "query-ranker-train")][0] == "train on 1 GPU (h100) -> 2 GPUs (h100)"
     assert changes[("staging", "ConfigMap", "query-ranker-spec")] == (
         "training resources: cpu=32, gpuType=h100, gpus=1, memory=256Gi -> cpu=32, gpuType=h100, gpus=2, "
@@ -55,3 +56,17 @@ def test_spec_text_in_the_pull_request_comment_is_shown_literally(repo_copy: Pat
         outside = re.sub(r"(`+).*?(?<!`)\1(?!`)", "", what)
         assert "e.invalid" in what and "e.invalid" not in outside, row
         assert "@acme" not in outside and "<!--" not in outside, row
+
+
+def test_a_detail_is_worded_in_one_place() -> None:
+    from compiler.gitops.change_detail import Detail, more
+
+    assert Detail("hyperparameter lr", "0.001", "0.002").text() == "hyperparameter lr: 0.001 -> 0.002"
+    assert Detail("train on", "1 GPU", "2 GPUs", field=False).text() == "train on 1 GPU -> 2 GPUs"
+    assert Detail("train on", after="1 GPU", field=False).text() == "train on 1 GPU"
+    assert Detail("main", after="version 3").text() == "main: version 3"
+    assert Detail("canary predictor removed", note=" (was version 2)").text() \
+        == "canary predictor removed (was version 2)"
+    assert Detail("view v ttl", "30d", "14d", field=False, note=" (affects m)").text() \
+        == "view v ttl 30d -> 14d (affects m)"
+    assert more(3, "fields").text() == "... and 3 more fields" and more(2, "").text() == "... and 2 more"
