@@ -42,15 +42,22 @@ class Checked:
         return [m for env in self.environments for m in env.models]
 
 
-def check_project(root: Path, cache_root: Path | None = None, remember: bool = True
+def check_project(root: Path, cache_root: Path | None = None, remember: bool = True,
+                  teams: set[str] | None = None, others: frozenset[str] = frozenset()
                   ) -> tuple[Checked | None, list[SpecError]]:
     """Every error of every file, in one pass; a `Checked` project only when there are none (whose loaded
-    files the spec cache keeps, unless `remember` is False)."""
-    project, errors = load_project(root, cache_root, remember)
+    files the spec cache keeps, unless `remember` is False).
+
+    With `teams`, only those teams' specs are checked, with everything they are checked against (the
+    platform, the feature definitions, the releases and the evidence of their pins); `others` names the
+    models of the other teams, which an earlier clean check of the same common inputs passed (see
+    incremental/project_plan.py). Such a partial check keeps nothing in the spec cache: its caller does,
+    once the whole plan stands."""
+    project, errors = load_project(root, cache_root, remember, teams, others)
     if project is None:
         return None, sorted(set(errors))
     checked, errors = check_loaded(project, errors)
-    if checked is not None and project.spec_cache is not None:
+    if checked is not None and project.spec_cache is not None and teams is None:
         project.spec_cache.keep()
     return checked, errors
 

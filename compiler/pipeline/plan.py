@@ -22,7 +22,7 @@ from dataclasses import fields
 from compiler.pipeline.check import Checked
 from compiler.pipeline.incremental.fingerprint import Keys
 from compiler.pipeline.incremental.render_cache import CachedFile, CorruptContent, RenderCache
-from compiler.pipeline.plan_files import Plan, PlannedFile
+from compiler.pipeline.plan_files import DuplicateOutput, Plan, PlannedFile, PlanParts, TeamPart
 from compiler.pipeline.progress import Progress
 from compiler.pipeline.tree_swap import OUTPUT_DIR
 from compiler.spec.emit import to_json, to_yaml
@@ -39,50 +39,60 @@ from renderers.registry import (
     TEAM_RENDERERS,
 )
 
-
-class DuplicateOutput(Exception):
-    """Two renderers produced the same path: a bug in a renderer, never a user error."""
+__all__ = ["DuplicateOutput", "build_plan", "plan_parts"]
 
 
 def build_plan(checked: Checked, cache: RenderCache | None = None, progress: Progress | None = None) -> Plan:
+    return plan_parts(checked, cache, progress).plan()
+
+
+def plan_parts(checked: Checked, cache: RenderCache | None = None, progress: Progress | None = None,
+               shared: bool = True) -> PlanParts:
+    """The plan's parts: every team's of the checked project, and the shared files unless `shared` is
+    False (a project checked for some teams only: the rest of its plan is known already)."""
     units = _Units(cache, progress or Progress(None), len(checked.models) + len(checked.environments))
-    files: dict[str, PlannedFile] = {}
-    notes: list[str] = []
+    teams = sorted({loaded.model.metadata.team for loaded in checked.project.models})
+    files: dict[str, list[PlannedFile]] = {team: [] for team in teams}
+    notes: dict[str, list[tuple[int, str, str]]] = {team: [] for team in teams}
+    where: dict[str, list[str]] = {team: [] for team in teams}
     model_keys: dict[str, list[str]] = {}
+    shared_files: list[PlannedFile] = []
     features = [(f.doc.file, f.features) for f in checked.project.features]
-    for environment in checked.environments:
+    for index, environment in enumerate(checked.environments):
         env = environment.env.name
-        notes += [f"{env}: {m.name} is not deployed (no version pinned in {OUTPUT_DIR}/{env}/releases.yaml)"
-                  for m in environment.models if m.spec.serving is not None and m.release is None]
-        rendered: list[PlannedFile] = []
         keys = []
         for model in environment.models:
+            if model.spec.serving is not None and model.release is None:
+                notes[model.team].append((index, model.name, f"{env}: {model.name} is not deployed (no version "
+                                                             f"pinned in {OUTPUT_DIR}/{env}/releases.yaml)"))
             key = units.keys.model(model) if cache else ""
             model_keys.setdefault(model.name, []).append(key)
             keys.append(key)
-            rendered += units.render(key, functools.partial(_render_model, model))
-        rendered += units.render(units.keys.environment(environment, keys) if cache else "",
-                                 functools.partial(_render_environment, environment))
-        rendered += units.render(units.keys.features(environment, [f for _, f in features]) if cache else "",
-                                 functools.partial(_render_features, environment, features), count=False)
+            files[model.team] += units.render(key, functools.partial(_render_model, model))
+        if shared:
+            shared_files += units.render(units.keys.environment(environment, keys) if cache else "",
+                                         functools.partial(_render_environment, environment))
+            shared_files += units.render(units.keys.features(environment, [f for _, f in features]) if cache else "",
+                                         functools.partial(_render_features, environment, features), count=False)
         for team in sorted({m.team for m in environment.models}):
+            where[team].append(env)
             members = dataclasses.replace(environment, models=tuple(m for m in environment.models if m.team == team))
             team_keys = [key for key, m in zip(keys, environment.models, strict=True) if m.team == team]
-            rendered += units.render(units.keys.team(members, team, team_keys) if cache else "",
-                                     functools.partial(_render_team, members), count=False)
-        for planned in rendered:
-            if planned.path in files:
-                raise DuplicateOutput(f"{planned.path} is rendered by both {files[planned.path].renderer} and "
-                                      f"{planned.renderer}")
-            files[planned.path] = planned
+            files[team] += units.render(units.keys.team(members, team, team_keys) if cache else "",
+                                        functools.partial(_render_team, members), count=False)
     for models in _by_model(checked):
         key = units.keys.card(model_keys[models[0].name]) if cache else ""
-        files.update((f.path, f) for f in units.render(key, functools.partial(_render_card, models), count=False))
-    platform = checked.project.platform
-    files.update((f.path, f) for f in units.render(units.keys.codeowners(platform) if cache else "",
-                                                   functools.partial(_render_codeowners, platform), count=False))
+        files[models[0].team] += units.render(key, functools.partial(_render_card, models), count=False)
+    if shared:
+        platform = checked.project.platform
+        shared_files += units.render(units.keys.codeowners(platform) if cache else "",
+                                     functools.partial(_render_codeowners, platform), count=False)
     units.progress.done()
-    return Plan(tuple(files[p] for p in sorted(files)), tuple(notes))
+    names = {team: sorted(m.model.metadata.name for m in checked.project.models if m.model.metadata.team == team)
+             for team in teams}
+    return PlanParts(tuple(shared_files), {team: TeamPart(tuple(files[team]), tuple(notes[team]), tuple(names[team]),
+                                                    tuple(where[team])) for team in teams},
+                     len(checked.environments))
 
 
 class _Units:

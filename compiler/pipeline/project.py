@@ -70,6 +70,7 @@ class Project:
     spec_cache: SpecCache | None = field(default=None, compare=False, repr=False)  # what loaded them
     features: tuple[LoadedFeatures, ...] = ()  # every team's specs/<team>/features.yaml
     features_complete: bool = True  # every features.yaml loaded and validated (check.feature_policy)
+    others: frozenset[str] = frozenset()  # models of teams not loaded, checked before (check_project's teams)
 
     def release(self, environment: str, model: str) -> Release | None:
         loaded = self.releases.get(environment)
@@ -88,25 +89,32 @@ class Project:
         return loaded.evidence_by_model.get(model, {}) if loaded else {}
 
 
-def spec_files(root: Path) -> list[Path]:
-    """Every model.yaml under specs/, sorted so that output never depends on directory order.
+def spec_files(root: Path, teams: set[str] | None = None) -> list[Path]:
+    """Every model.yaml under specs/ (in those teams' folders only, where given), sorted so that output
+    never depends on directory order.
 
     A folder under specs/ that is a symbolic link is not entered but listed as `<link>/model.yaml`, so
     that loading it is refused with a located error rather than the model silently missing."""
+    tops = ([root / SPECS_DIR] if teams is None  # a team's folder that is a link has no key (plan_memo.py)
+            else [root / SPECS_DIR / team for team in teams if not (root / SPECS_DIR / team).is_symlink()])
     found = []
-    for folder, dirs, files in os.walk(root / SPECS_DIR):  # os.walk does not follow links
-        here = Path(folder)
-        found += [here / name / SPEC_NAME for name in dirs if (here / name).is_symlink()]
-        found += [here / name for name in files if name == SPEC_NAME]
+    for top in tops:
+        for folder, dirs, files in os.walk(top):  # os.walk does not follow links
+            here = Path(folder)
+            found += [here / name / SPEC_NAME for name in dirs if (here / name).is_symlink()]
+            found += [here / name for name in files if name == SPEC_NAME]
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_project(root: Path, cache_root: Path | None = None, remember: bool = True
+def load_project(root: Path, cache_root: Path | None = None, remember: bool = True,
+                 teams: set[str] | None = None, others: frozenset[str] = frozenset()
                  ) -> tuple[Project | None, list[SpecError]]:
     """Load and validate the platform and every spec; all errors of all files are returned together.
 
     Loaded documents are cached in `cache_root` (the repository itself, unless another is given:
-    `mlplat plan` reads the base's files with the head's cache); with `remember=False` none is added."""
+    `mlplat plan` reads the base's files with the head's cache); with `remember=False` none is added.
+    With `teams`, only the specs in those teams' folders are loaded, and the evidence of their pins alone
+    (`others`: the models of the other teams, see check_project)."""
     errors: list[SpecError] = []
     spec_cache = SpecCache(cache_root or root, remember)
     load_file = spec_cache.load_file
@@ -117,7 +125,7 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
         platform, found = validate(platform_doc, Platform)
         errors += found
     models = []
-    for path in spec_files(root):
+    for path in spec_files(root, teams):
         doc, model, found = load_valid(load_file, path, path.relative_to(root).as_posix(), Model)
         errors += found
         if doc is not None and model is not None:
@@ -138,13 +146,15 @@ def load_project(root: Path, cache_root: Path | None = None, remember: bool = Tr
         if doc is not None and pinned is not None:
             evidence = {}
             for name, release in pinned.releases.items():
+                if name in others:
+                    continue  # another team's pin, checked with its model
                 for version in (release.version, *([release.candidate.version] if release.candidate else [])):
                     if _present(root / evidence_path(env, name, version)):
                         evidence[(name, version)], found = load_evidence(root, env, name, version, spec_cache)
                         errors += found
             releases[env] = LoadedReleases(doc, pinned, evidence)
     return Project(root, platform_doc, platform, tuple(models), releases, spec_cache, tuple(features),
-                   features_complete=not feature_errors), errors
+                   features_complete=not feature_errors, others=others), errors
 
 
 def load_platform(root: Path) -> Platform | None:

@@ -70,14 +70,16 @@ def locked(root: Path) -> Iterator[None]:
         os.close(descriptor)  # releases the lock
 
 
-def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
+def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> list[str]:
+    """Returns the files of the tree that were linked again (their change time moved; file_hashes.py)."""
     out, staging = root / OUTPUT_DIR, root / STAGING
     spare = root / SPARE if store.usable(root, SPARE) else None
+    linked: list[str] = []
     try:
         if out.is_dir() and spare is not None and _take(spare, staging):
-            touched = _mirror(str(out), str(staging))
+            touched = _mirror(str(out), str(staging), os.lstat(out).st_dev == os.lstat(staging).st_dev, linked)
         elif out.is_dir():  # regular files and folders only: unsafe_entries checked
-            shutil.copytree(out, staging, copy_function=_link_or_copy)
+            shutil.copytree(out, staging, copy_function=lambda source, target: _link_or_copy(source, target, linked))
             touched = None
         else:
             staging.mkdir()
@@ -106,10 +108,17 @@ def swap_tree(root: Path, writes: dict[str, bytes], stale: list[str]) -> None:
                 raise
             staging = root / BACKUP
         _fsync_folder(root)
-        if spare is not None and _keep(staging, spare):
-            return
+        if spare is not None and _keep(staging, spare) and touched is None:
+            # there was no spare: the tree replaced becomes one, brought up to date now, so that the next
+            # compile links again only what this one wrote, not every file
+            try:
+                _mirror(str(out), str(spare), os.lstat(out).st_dev == os.lstat(spare).st_dev, linked)
+            except OSError:  # the tree is in; a spare that could not be made is no spare
+                shutil.rmtree(spare, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)  # the old tree, or a new one that never went in
+        shutil.rmtree(staging, ignore_errors=True)  # the old tree, or a new one that never went in (or kept)
+    prefix = len(str(out)) + 1
+    return [f"{OUTPUT_DIR}/{path[prefix:]}" for path in linked]
 
 
 def _take(spare: Path, staging: Path) -> bool:
@@ -133,10 +142,12 @@ def _keep(old_tree: Path, spare: Path) -> bool:
     return True
 
 
-def _mirror(source: str, target: str) -> set[str]:
+def _mirror(source: str, target: str, one_device: bool, linked: list[str]) -> set[str]:
     """Make folder `target` hold exactly `source`'s entries, each file a hard link to source's own, and
     return the folders whose entries changed. Nothing of `target` is followed: what is neither the same
-    file (device and inode) nor a folder beside a folder is removed and linked, or made, anew."""
+    file (device and inode) nor a folder beside a folder is removed and linked, or made, anew. The inodes
+    come with the listing; `one_device`: the two trees are on one device, so no file's is asked for.
+    The source's files linked are added to `linked`."""
     touched: set[str] = set()
     have = {entry.name: entry for entry in os.scandir(target)}
     for entry in os.scandir(source):
@@ -149,13 +160,13 @@ def _mirror(source: str, target: str) -> set[str]:
             if kept is None:
                 os.mkdir(path)
                 touched.add(target)
-            touched |= _mirror(entry.path, path)
+            touched |= _mirror(entry.path, path, one_device, linked)
             continue
         if kept is not None:
-            if kept.is_file(follow_symlinks=False) and _same_file(kept, entry):
+            if kept.is_file(follow_symlinks=False) and _same_file(kept, entry, one_device):
                 continue
             _delete(kept)
-        _link_or_copy(entry.path, path)
+        _link_or_copy(entry.path, path, linked)
         touched.add(target)
     for left in have.values():  # in the spare only
         _delete(left)
@@ -163,9 +174,16 @@ def _mirror(source: str, target: str) -> set[str]:
     return touched
 
 
-def _same_file(a: os.DirEntry, b: os.DirEntry) -> bool:
+def _same_file(a: os.DirEntry, b: os.DirEntry, one_device: bool) -> bool:
+    """Whether two entries are one file: the same inode, on the same device. A file is on its tree's
+    device (only a mount inside environments/, which takes root and no compile makes, is not), so the
+    devices are asked of each file only where the two trees' differ."""
+    if a.inode() != b.inode():
+        return False
+    if one_device:
+        return True
     first, second = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
-    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+    return first.st_dev == second.st_dev
 
 
 def _delete(entry: os.DirEntry) -> None:
@@ -187,12 +205,14 @@ def _folders_above(staging: Path, folder: Path) -> list[str]:
     return folders
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    """A hard link to the unchanged file; a copy where the file system has none."""
+def _link_or_copy(source: str, target: str, linked: list[str]) -> None:
+    """A hard link to the unchanged file (noted in `linked`); a copy where the file system has none."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+    else:
+        linked.append(source)
 
 
 def _exchange(a: Path, b: Path) -> bool:

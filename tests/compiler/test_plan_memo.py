@@ -13,34 +13,26 @@ from pathlib import Path
 
 import pytest
 
-import compiler.pipeline.check
 from compiler.pipeline.incremental import fingerprint, project_plan
 from compiler.pipeline.incremental.plan_memo import KIND, inputs_digest
 from compiler.pipeline.incremental.store import cache_folder
 from compiler.pipeline.tree_swap import SPARE
 from compiler.pipeline.write import differences
+from tests.compiler.conftest import CheckLog
 from tests.compiler.test_render_cache import CHANGES, clean_plan, edit, run
 
 PIPELINE = "specs/growth/ltv-forecaster/ltv/pipeline.py"
 
 
 @pytest.fixture
-def checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every real check of a project from here on (the memo's hits make none)."""
-    seen: list[Path] = []
-    real = compiler.pipeline.check.check_project
-
-    def counted(root: Path, cache_root: Path | None = None):  # noqa: ANN202 - the real one's signature
-        seen.append(root)
-        return real(root, cache_root)
-
-    monkeypatch.setattr(compiler.pipeline.check, "check_project", counted)
-    return seen
+def checks(check_log: CheckLog) -> list[Path]:
+    """Every real check of a whole project from here on (the memo's hits make none)."""
+    return check_log.whole
 
 
 def test_the_same_inputs_are_not_checked_again(repo_copy: Path, checks: list[Path]) -> None:
     assert run(repo_copy, "compile")[0] == 0
-    assert len(checks) == 1 and len(list((cache_folder(repo_copy) / KIND).rglob("*.json"))) == 1
+    assert len(checks) == 1 and len(plan_entries(repo_copy)) == 1
     assert run(repo_copy, "compile", "--check")[0] == 0
     code, out = run(repo_copy, "validate")
     assert (code, out) == (0, "ok: 6 model specs valid in 3 environments\n")
@@ -56,19 +48,32 @@ TRAINING_CODE = {
 }
 
 
+# the changes that stay inside one team's model folders: that team is checked alone (test_changed_teams.py)
+TEAM_OF_CHANGE = {"spec": "payments", "overlay": "payments", "training-code": "growth", "new-spec-file": "growth"}
+
+
 @pytest.mark.parametrize("change", sorted([*CHANGES, *TRAINING_CODE]))
-def test_any_input_change_is_checked_again(repo_copy: Path, checks: list[Path], change: str) -> None:
+def test_any_input_change_is_checked_again(repo_copy: Path, check_log: CheckLog, change: str) -> None:
     assert run(repo_copy, "compile")[0] == 0
     before = inputs_digest(repo_copy)
     (TRAINING_CODE.get(change) or CHANGES[change][0])(repo_copy)
     assert inputs_digest(repo_copy) != before
     code, out = run(repo_copy, "compile")
-    assert len(checks) == 2
+    team = TEAM_OF_CHANGE.get(change)
+    assert check_log.teams == ([{team}] if team else [])
     if change == "training-code":  # the edit broke the entrypoint: found, though the last compile was clean
         assert code == 1 and "defines no 'train' at module level" in out, out
+        assert len(check_log.whole) == 2  # and reported by a check of the whole project
         return
+    assert len(check_log.whole) == (1 if team else 2)
     assert code == 0, out
     assert differences(repo_copy, clean_plan(repo_copy)) == []
+
+
+def plan_entries(root: Path) -> list[Path]:
+    """The memo's entries of whole plans (beside them: each team's part, and the latest plan's pointer)."""
+    return [path for path in (cache_folder(root) / KIND).rglob("*.json")
+            if "shared" in (json.loads(path.read_bytes())["value"] or ())]
 
 
 def test_a_code_change_is_checked_again(repo_copy: Path, checks: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +100,7 @@ def test_a_link_among_the_inputs_gives_no_memo(repo_copy: Path, checks: list[Pat
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "another format", "not a plan", "another digest"])
 def test_a_damaged_or_foreign_memo_is_a_miss(repo_copy: Path, checks: list[Path], damage: str) -> None:
     assert run(repo_copy, "compile")[0] == 0
-    (entry,) = (cache_folder(repo_copy) / KIND).rglob("*.json")
+    (entry,) = plan_entries(repo_copy)
     body = entry.read_bytes()
     if damage == "truncated":
         entry.write_bytes(body[:100])
@@ -108,7 +113,7 @@ def test_a_damaged_or_foreign_memo_is_a_miss(repo_copy: Path, checks: list[Path]
     else:  # a good entry filed under the key of other inputs
         entry.unlink()
         edit(repo_copy, "specs/payments/fraud-detector/model.yaml", "epochs: 20", "epochs: 25")
-        digest = inputs_digest(repo_copy)
+        digest = inputs_digest(repo_copy).whole
         (entry.parent.parent / digest[:2]).mkdir(exist_ok=True)
         (entry.parent.parent / digest[:2] / f"{digest}.json").write_bytes(body)
     code, out = run(repo_copy, "compile", "--check")
@@ -153,17 +158,34 @@ def test_validate_from_the_memo_loads_no_spec_model(repo_copy: Path) -> None:
 
 
 def test_a_base_compiled_here_is_planned_from_the_memo_without_writing_it(
-        repo_copy: Path, checks: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+        repo_copy: Path, check_log: CheckLog, monkeypatch: pytest.MonkeyPatch) -> None:
     """`plan --base` of the commit a branch started from, compiled here before: its plan comes from the
-    memo by the digest of the commit's files, which are neither written out nor checked; the head is."""
+    memo by the digest of the commit's files, which are neither written out nor checked; the head is (its
+    changed team alone)."""
     from compiler.gitops import gitbase
     from tests.conftest import init_git
 
     init_git(repo_copy)
     assert run(repo_copy, "compile")[0] == 0  # the caches live in the git directory
-    checks.clear()
+    check_log.whole.clear()
     edit(repo_copy, "specs/growth/churn-predictor/model.yaml", "max_depth: 8", "max_depth: 9")
     monkeypatch.setattr(gitbase, "written_inputs", lambda root, files: pytest.fail("the base was written"))
     code, out = run(repo_copy, "plan", "--base", "HEAD")
     assert code == 0 and "churn-predictor" in out, out
-    assert checks == [repo_copy]  # the head, changed; not the base
+    assert (check_log.whole, check_log.teams) == ([], [{"growth"}])  # the head's changed team; not the base
+
+
+def test_a_base_whose_output_the_tree_no_longer_holds_is_planned_from_its_files(repo_copy: Path) -> None:
+    """The base comes from the memo, but the head's compile replaced its files in the tree: the contents the
+    diff asks for are rendered from the base's written-out files, which stay until the plan is printed."""
+    from tests.conftest import init_git
+
+    init_git(repo_copy)  # the caches live in the git directory
+    assert run(repo_copy, "compile")[0] == 0  # the base, compiled here: in the memo
+    for depth in (9, 10):  # twice: the spare tree, the one before the last compile, has lost them too
+        edit(repo_copy, "specs/growth/churn-predictor/model.yaml", f"max_depth: {depth - 1}", f"max_depth: {depth}")
+        assert run(repo_copy, "compile")[0] == 0
+    code, out = run(repo_copy, "plan", "--base", "HEAD")
+    assert code == 0, out
+    assert "hyperparameter max_depth: 8 -> 10" in out, out
+    assert not any((repo_copy / ".mlplat" / "base").iterdir())  # and the written base is gone

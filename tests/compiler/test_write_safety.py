@@ -215,12 +215,18 @@ def test_with_a_spare_a_compile_links_and_syncs_only_what_changed(repo_copy: Pat
                                                                   syncfs: bool) -> None:
     """The spare is the tree before the last compile: building the next tree from it links again only
     what that compile changed; one syncfs flushes it, or without one, the written files and only the
-    folders around this one's changes."""
+    folders around this one's changes. (The first compile that writes has no spare: it makes one of the
+    tree it wrote.)"""
     if not syncfs:
         monkeypatch.setattr(tree_swap, "_sync_file_system", lambda folder: False)
     change_another_spec(repo_copy)
     assert run(repo_copy, "compile")[0] == 0
     spare = repo_copy / tree_swap.SPARE
+    assert {p.split("/", 1)[1]: data for p, data in tree(repo_copy).items()} == \
+        {p.relative_to(spare).as_posix(): p.read_bytes() for p in spare.rglob("*") if p.is_file()}
+    edit = repo_copy / "specs/platform/tumor-classifier/model.yaml"
+    edit.write_text(edit.read_text().replace("epochs: 61,", "epochs: 62,"))
+    assert run(repo_copy, "compile")[0] == 0
     relinked = sorted(p.split("/", 1)[1] for p, data in tree(repo_copy).items()
                       if (spare / p.split("/", 1)[1]).read_bytes() != data)
     links, synced, fsyncs = [], [], []

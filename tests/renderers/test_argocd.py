@@ -23,7 +23,7 @@ from renderers import (
     seldon,
     training_alerts,
 )
-from renderers.registry import ENVIRONMENT_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
+from renderers.registry import ENVIRONMENT_RENDERERS, FEATURE_RENDERERS, MODEL_RENDERERS, TEAM_RENDERERS
 from tests.conftest import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden"
@@ -50,6 +50,22 @@ def test_team_renderers_render_a_team_from_its_models_alone(checked, env: str) -
         by_team = sorted((m.path, m.body) for team in teams for m in render(dataclasses.replace(
             environment, models=tuple(m for m in environment.models if m.team == team))))
         assert by_team == whole
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_shared_renderers_see_which_teams_have_models_and_nothing_more(checked, env: str) -> None:
+    """What a plan of some teams alone relies on (compiler/pipeline/incremental/project_plan.py): an
+    environment's own objects and its Feast files are the same for any models of the same teams, so a
+    change inside a team's models leaves them as they were."""
+    environment = next(e for e in checked.environments if e.env.name == env)
+    first_of_each = tuple({m.team: m for m in reversed(environment.models)}.values())
+    features = [(f.doc.file, f.features) for f in checked.project.features]
+    assert len(first_of_each) > 1 and len(first_of_each) < len(environment.models)
+    for render in ENVIRONMENT_RENDERERS.values():
+        assert render(dataclasses.replace(environment, models=first_of_each)) == render(environment)
+    for render_features in FEATURE_RENDERERS.values():
+        assert render_features(dataclasses.replace(environment, models=()), features) \
+            == render_features(environment, features)
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

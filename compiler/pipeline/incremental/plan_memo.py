@@ -8,10 +8,17 @@ bytes: all of platform/ and specs/ (the training code beside each spec too, whic
 and each environment's releases.yaml and evidence/. A link or special file among them, or a compile
 interrupted mid-swap, gives no key: the full path reports them. Entries are written only for a
 project without errors; a bad entry is a miss.
+
+The inputs are hashed in two kinds: a team's model folders (specs/<team>/<folder>/...), and everything
+else with the code (the common digest). A plan is stored by parts (plan_files.PlanParts): each team's
+part under the common digest and that team's, the shared files in the plan's own entry, and for each
+common digest a pointer to the latest plan stored with it. So a compile after a change inside one team's
+folders finds the plan it starts from (project_plan.py), and writes that team's part alone.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -22,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from compiler.pipeline.incremental import fingerprint
+from compiler.pipeline.incremental.file_hashes import FileHashes
 from compiler.pipeline.incremental.render_cache import CachedFile, CorruptContent, RenderCache
 from compiler.pipeline.incremental.store import Entries
-from compiler.pipeline.plan_files import Plan, PlannedFile
+from compiler.pipeline.plan_files import Plan, PlannedFile, PlanParts, TeamPart
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR
 
 KIND = "plans"
-FORMAT = 1  # of the digest
+FORMAT = 2  # of the digest
 INPUT_FOLDERS = ("platform", "specs")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = tuple(f.name for f in fields(CachedFile))
@@ -36,16 +44,38 @@ _FIELDS = tuple(f.name for f in fields(CachedFile))
 
 @dataclass(frozen=True)
 class ProjectPlan:
-    """A clean project's plan, and what `compile` and `validate` say about the project."""
+    """A clean project's plan by parts, and what `compile` and `validate` say about the project."""
 
-    plan: Plan
-    models: int
-    environments: int
+    parts: PlanParts
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        return self.parts.plan()
+
+    @property
+    def models(self) -> int:
+        return self.parts.models
+
+    @property
+    def environments(self) -> int:
+        return self.parts.environments
 
 
-def inputs_digest(root: Path) -> str | None:
+@dataclass(frozen=True)
+class InputDigests:
+    """The inputs' digests: `whole` keys the memo; `common` hashes the code and every input outside a model's
+    folder, and `teams` each team's model folders (specs/<team>/<folder>/...), which its part of the plan
+    depends on, with the common inputs (project_plan.py plans a changed team alone)."""
+
+    whole: str
+    common: str
+    teams: dict[str, str]
+
+
+def inputs_digest(root: Path, hashes: FileHashes | None = None) -> InputDigests | None:
     """SHA-256 of the code and of every input file (path and bytes); None where the inputs hold a link or
-    a special file, or a compile was interrupted: then only the full path says the right thing."""
+    a special file, or a compile was interrupted: then only the full path says the right thing. The files
+    are hashed through `hashes` (a record of what an earlier run read) where given."""
     if os.path.lexists(root / BACKUP):
         return None
     paths: list[str] = []
@@ -66,19 +96,27 @@ def inputs_digest(root: Path) -> str | None:
                 paths.append(releases)
             if not _regular_files(root, f"{OUTPUT_DIR}/{env}/evidence", paths):
                 return None
-    hashes = []
+    hashes = hashes or FileHashes(root, "inputs")
+    found = []
     for path in paths:
-        with open(os.path.join(root, path), "rb") as file:
-            hashes.append((path, hashlib.file_digest(file, "sha256").hexdigest()))
-    return _combined(hashes)
+        sha256 = hashes.sha256(path)
+        if sha256 is None:  # gone while listed
+            return None
+        found.append((path, sha256))
+    return _digests(found)
 
 
-def files_digest(files: dict[str, bytes]) -> str:
+def files_digest(files: dict[str, bytes]) -> InputDigests:
     """inputs_digest of a folder holding exactly `files` (relative path -> bytes: a commit's blobs, so no
     file stands where a folder does), computed without writing them: `mlplat plan` asks the memo for a
     base commit's plan before it exports the commit."""
-    return _combined([(path, hashlib.sha256(content).hexdigest()) for path, content in files.items()
-                      if _read_by_inputs_digest(path.split("/"))])
+    return _digests([(path, hashlib.sha256(content).hexdigest()) for path, content in files.items()
+                     if _read_by_inputs_digest(path.split("/"))])
+
+
+def is_input(path: str) -> bool:
+    """Whether inputs_digest reads the file at this path (relative to the repository)."""
+    return _read_by_inputs_digest(path.split("/"))
 
 
 def _read_by_inputs_digest(parts: list[str]) -> bool:
@@ -91,8 +129,24 @@ def _read_by_inputs_digest(parts: list[str]) -> bool:
     return (len(parts) == 3 and parts[2] == "releases.yaml") or (len(parts) >= 4 and parts[2] == "evidence")
 
 
-def _combined(hashes: list[tuple[str, str]]) -> str:
-    digest = hashlib.sha256(f"{FORMAT}\n{fingerprint.project_code_version()}\n".encode())
+def _digests(hashes: list[tuple[str, str]]) -> InputDigests:
+    by_team: dict[str, list[tuple[str, str]]] = {}
+    common: list[tuple[str, str]] = []
+    for path, sha256 in hashes:
+        parts = path.split("/", 3)
+        if parts[0] == "specs" and len(parts) == 4:  # a file in a folder of a team's folder
+            by_team.setdefault(parts[1], []).append((path, sha256))
+        else:
+            common.append((path, sha256))
+    head = f"{FORMAT}\n{fingerprint.project_code_version()}\n"
+    common_digest = _combined(head, common)
+    teams = {team: _combined(head, found) for team, found in sorted(by_team.items())}
+    whole = _combined(head, [("", common_digest), *teams.items()])  # "": no team's folder has that name
+    return InputDigests(whole, common_digest, teams)
+
+
+def _combined(head: str, hashes: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256(head.encode())
     for path, sha256 in sorted(hashes):
         digest.update(f"{path}\0{sha256}\n".encode())
     return digest.hexdigest()
@@ -130,6 +184,10 @@ def _is_file(path: Path) -> bool:
 
 
 class PlanMemo:
+    """Plans by their inputs' whole digest, and for each common digest the latest plan stored with it: a
+    project whose common inputs are those of an earlier clean compile is planned from that compile's plan
+    and the teams that changed since (project_plan.py)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.entries = Entries(root, KIND)
@@ -138,30 +196,102 @@ class PlanMemo:
     def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]) -> ProjectPlan | None:
         """The stored plan, its contents read through `cache` when asked for; `full_plan` stands in for a
         content that the tree no longer holds. None where there is no good entry."""
-        entry = self._read(digest) if self.enabled else None
-        if entry is None:
+        found = self._stored(digest, cache, full_plan)
+        return found[0] if found is not None else None
+
+    def latest(self, common: str, cache: RenderCache, full_plan: Callable[[], Plan]
+               ) -> tuple[ProjectPlan, dict[str, str]] | None:
+        """The plan last stored with these common inputs, and its teams' digests."""
+        pointer = self.entries.get(_latest_key(common)) if self.enabled else None
+        if not (isinstance(pointer, str) and _HEX64.fullmatch(pointer)):
+            return None
+        found = self._stored(pointer, cache, full_plan)
+        return (found[0], found[1]) if found is not None and found[2] == common else None
+
+    def put(self, digests: InputDigests, planned: ProjectPlan) -> None:
+        """Store a clean project's plan (every file is a render cache unit's, its content found as theirs):
+        each team's part under its own key, written where it is not stored yet, so that a compile after a
+        one-spec change writes one team's part, and the plan's own entry listing them."""
+        parts = planned.parts
+        if not self.enabled or not parts.teams.keys() <= digests.teams.keys():
+            return  # a team with a model has files in its folder: otherwise the plan is not the inputs'
+        empty = TeamPart((), (), (), ())
+        for team, digest in digests.teams.items():
+            key = _team_key(digests.common, team, digest)
+            if not self.entries.has(key):
+                part = parts.teams.get(team, empty)
+                self.entries.put(key, {"names": list(part.names), "environments": list(part.environments),
+                                       "notes": [list(note) for note in part.notes], "files": _rows(part.files)})
+        self.entries.put(digests.whole, {"environments": parts.environments, "common": digests.common,
+                                         "shared": _rows(parts.shared), "teams": digests.teams})
+        self.entries.put(_latest_key(digests.common), digests.whole)
+
+    def _stored(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]
+                ) -> tuple[ProjectPlan, dict[str, str], str] | None:
+        entry = self.entries.get(digest) if self.enabled else None
+        if not (isinstance(entry, dict) and isinstance(entry.get("environments"), int)
+                and isinstance(entry.get("common"), str) and isinstance(entry.get("teams"), dict)
+                and all(isinstance(d, str) for d in entry["teams"].values())):
             return None
         fallback = _Once(full_plan)
-        files = tuple(PlannedFile(**dict(zip(_FIELDS, row, strict=True)),
-                                  read=_reader(cache, row[0], row[-1], fallback)) for row in entry["files"])
-        return ProjectPlan(Plan(files, tuple(entry["notes"])), entry["models"], entry["environments"])
+        shared = _files(entry.get("shared"), cache, fallback)
+        if shared is None:
+            return None
+        teams = {}
+        for team, digest in entry["teams"].items():
+            key = _team_key(entry["common"], team, digest)
+            part = _team_part(self.entries.get(key), cache, fallback)
+            if part is None:
+                self.entries.drop(key)  # put writes a part only where none is stored
+                return None
+            if part.names:  # a folder of code without a model.yaml counts in the digests only
+                teams[team] = part
+        return ProjectPlan(PlanParts(shared, teams, entry["environments"])), entry["teams"], entry["common"]
 
-    def put(self, digest: str, planned: ProjectPlan) -> None:
-        """Store a clean project's plan (every file is a render cache unit's, its content found as theirs)."""
-        if self.enabled:
-            self.entries.put(digest, {"models": planned.models, "environments": planned.environments,
-                                      "notes": list(planned.plan.notes),
-                                      "files": [[getattr(f, name) for name in _FIELDS] for f in planned.plan.files]})
 
-    def _read(self, digest: str) -> dict[str, Any] | None:
-        entry = self.entries.get(digest)
-        good = (isinstance(entry, dict)
-                and isinstance(entry.get("models"), int) and isinstance(entry.get("environments"), int)
-                and isinstance(entry.get("notes"), list) and all(isinstance(n, str) for n in entry["notes"])
-                and isinstance(entry.get("files"), list)
-                and all(isinstance(row, list) and len(row) == len(_FIELDS) and all(isinstance(v, str) for v in row)
-                        and _HEX64.fullmatch(row[-1]) for row in entry["files"]))
-        return entry if good else None
+def _team_key(common: str, team: str, digest: str) -> str:
+    """A team's part depends on the common inputs (the code among them) and its own folders' files."""
+    return hashlib.sha256(f"team\0{common}\0{team}\0{digest}".encode()).hexdigest()
+
+
+def _latest_key(common: str) -> str:
+    return hashlib.sha256(f"latest\0{common}".encode()).hexdigest()
+
+
+def _rows(files: tuple[PlannedFile, ...]) -> list[list[str]]:
+    return [[getattr(f, name) for name in _FIELDS] for f in files]
+
+
+def _team_part(stored: Any, cache: RenderCache, fallback: _Once) -> TeamPart | None:
+    if not (isinstance(stored, dict) and _strings(stored.get("names"))
+            and _strings(stored.get("environments")) and isinstance(stored.get("notes"), list)
+            and all(isinstance(n, list) and len(n) == 3 and type(n[0]) is int and isinstance(n[1], str)
+                    and isinstance(n[2], str) for n in stored["notes"])):
+        return None
+    files = _files(stored.get("files"), cache, fallback)
+    if files is None:
+        return None
+    return TeamPart(files, tuple((n[0], n[1], n[2]) for n in stored["notes"]), tuple(stored["names"]),
+                    tuple(stored["environments"]))
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _files(rows: Any, cache: RenderCache, fallback: _Once) -> tuple[PlannedFile, ...] | None:
+    """A stored list of files, each read through `cache` when asked for; None where the list is damaged."""
+    if type(rows) is not list:
+        return None
+    files = []
+    for row in rows:  # 17,000 rows at a thousand models: checked in one pass, fields by position
+        if type(row) is not list or len(row) != len(_FIELDS) or set(map(type, row)) != {str} \
+                or not _HEX64.fullmatch(row[-1]):
+            return None
+        path, environment, kind, name, namespace, source, renderer, sha256 = row
+        files.append(PlannedFile(path, environment, kind, name, namespace, source, renderer, sha256,
+                                 _reader(cache, path, sha256, fallback)))
+    return tuple(files)
 
 
 class _Once:

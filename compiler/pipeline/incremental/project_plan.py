@@ -1,5 +1,6 @@
 """plan_project: a project's plan, from the plan memo where its inputs are those of an earlier clean
-compile (plan_memo.py), else checked and built, then remembered.
+compile (plan_memo.py); else, where only some teams' folders changed since one, that compile's plan with
+those teams checked and planned again; else checked and built in full. Then remembered.
 
 A plan from the memo loads neither the spec models nor the renderers: they are imported only when a
 project must really be checked.
@@ -11,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compiler.pipeline.errors import SpecError
-from compiler.pipeline.incremental.plan_memo import PlanMemo, ProjectPlan, files_digest, inputs_digest
+from compiler.pipeline.incremental.file_hashes import FileHashes
+from compiler.pipeline.incremental.plan_memo import InputDigests, PlanMemo, ProjectPlan, files_digest, inputs_digest
 from compiler.pipeline.incremental.render_cache import CorruptContent, RenderCache
-from compiler.pipeline.plan_files import Plan
+from compiler.pipeline.plan_files import Plan, PlanParts
 from compiler.pipeline.progress import Progress
 
 
@@ -23,31 +25,73 @@ def plan_project(root: Path, cache_root: Path | None = None, progress: Progress 
     itself unless given: `mlplat plan` plans the base's files with the head's caches)."""
     cache_root = cache_root or root
     cache, memo = RenderCache(cache_root), PlanMemo(cache_root)
-    digest = inputs_digest(root) if memo.enabled and cache.enabled else None
-    if digest is not None:
-        found = memo.get(digest, cache, lambda: _full_plan(root, cache_root, cache, progress))
-        if found is not None:
-            return found, []
-    planned, errors = _checked_plan(root, cache_root, cache, progress)
+    hashes = FileHashes(root, "inputs", recorded=root == cache_root)  # not the base of `mlplat plan`
+    digests = inputs_digest(root, hashes) if memo.enabled and cache.enabled else None
+    planned: ProjectPlan | None = None
+    errors: list[SpecError] = []
+    if digests is not None:
+        def full_plan() -> Plan:
+            return _full_plan(root, cache_root, cache, progress)
+
+        planned = memo.get(digests.whole, cache, full_plan)
+        if planned is not None:
+            hashes.save()
+            return planned, []
+        earlier = memo.latest(digests.common, cache, full_plan)
+        if earlier is not None:
+            planned = _changed_teams_plan(root, cache_root, cache, progress, digests, *earlier)
+    if planned is None:
+        planned, errors = _checked_plan(root, cache_root, cache, progress)
     # remembered only where no input changed while it was checked: the key must be what was read
-    if planned is not None and digest is not None and inputs_digest(root) == digest:
-        memo.put(digest, planned)
+    if planned is not None and digests is not None and inputs_digest(root) == digests:
+        memo.put(digests, planned)
+        hashes.save()
     return planned, errors
+
+
+def _changed_teams_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None,
+                        digests: InputDigests, earlier: ProjectPlan, earlier_teams: dict[str, str]
+                        ) -> ProjectPlan | None:
+    """The plan from an earlier clean plan of the same common inputs, with the teams whose folders changed
+    since checked and planned alone; None where that cannot stand for the full plan (a team came or went,
+    one now has models in other environments, a name is taken by another team, or anything has an error:
+    the full check then reports every error of the project, as it always does)."""
+    from compiler.pipeline.check import check_project
+    from compiler.pipeline.plan import plan_parts
+
+    if earlier_teams.keys() != digests.teams.keys():
+        return None
+    changed = {team for team, digest in digests.teams.items() if earlier_teams[team] != digest}
+    others = frozenset(name for team, part in earlier.parts.teams.items() if team not in changed for name in part.names)
+    checked, _ = check_project(root, cache_root, teams=changed, others=others)
+    if checked is None or any(loaded.model.metadata.name in others for loaded in checked.project.models):
+        return None
+    fresh = plan_parts(checked, cache, progress, shared=False)
+    teams = {team: part for team, part in earlier.parts.teams.items() if team not in changed}
+    for team in sorted(changed):
+        part = fresh.teams.get(team)
+        before = earlier.parts.teams.get(team)
+        if (part.environments if part else ()) != (before.environments if before else ()):
+            return None  # an environment's own objects list the teams it has models of
+        if part is not None:
+            teams[team] = part
+    if checked.project.spec_cache is not None:
+        checked.project.spec_cache.keep()
+    return ProjectPlan(PlanParts(earlier.parts.shared, teams, earlier.parts.environments))
 
 
 def remembered(root: Path) -> ProjectPlan | None:
     """The memo's plan of the project as it is now, if an earlier clean compile left one (for validate)."""
     cache, memo = RenderCache(root), PlanMemo(root)
-    digest = inputs_digest(root) if memo.enabled and cache.enabled else None
-    return memo.get(digest, cache, lambda: _full_plan(root, root, cache, None)) if digest else None
+    digests = inputs_digest(root) if memo.enabled and cache.enabled else None
+    return memo.get(digests.whole, cache, lambda: _full_plan(root, root, cache, None)) if digests else None
 
 
 def remembered_files(cache_root: Path, files: dict[str, bytes], full_plan: Callable[[], Plan]) -> ProjectPlan | None:
     """The memo's plan of a project given as its input files (a base commit's, read from git), if an
     earlier clean compile left one; `full_plan` stands in for a content missing from the render cache."""
     cache, memo = RenderCache(cache_root), PlanMemo(cache_root)
-    digest = files_digest(files) if memo.enabled and cache.enabled else None
-    return memo.get(digest, cache, full_plan) if digest else None
+    return memo.get(files_digest(files).whole, cache, full_plan) if memo.enabled and cache.enabled else None
 
 
 def _full_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None) -> Plan:
@@ -60,10 +104,9 @@ def _full_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progr
 def _checked_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None
                   ) -> tuple[ProjectPlan | None, list[SpecError]]:
     from compiler.pipeline.check import check_project
-    from compiler.pipeline.plan import build_plan
+    from compiler.pipeline.plan import plan_parts
 
     checked, errors = check_project(root, cache_root)
     if checked is None:
         return None, errors
-    plan = build_plan(checked, cache, progress)
-    return ProjectPlan(plan, len(checked.project.models), len(checked.environments)), []
+    return ProjectPlan(plan_parts(checked, cache, progress)), []

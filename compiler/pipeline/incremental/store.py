@@ -67,14 +67,33 @@ class Entries:
 
     def get(self, key: str) -> Any | None:
         """The value stored under `key`, or None for a missing, damaged or misfiled entry."""
+        found = self.get_stamped(key)
+        return found[0] if found is not None else None
+
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under `key` (good or not: get says)."""
+        return self.folder is not None and self._path(self.folder, key).is_file()
+
+    def drop(self, key: str) -> None:
+        """Remove the entry under `key`, if any."""
+        if self.folder is not None:
+            try:
+                self._path(self.folder, key).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def get_stamped(self, key: str) -> tuple[Any, int] | None:
+        """The value stored under `key` and the time (ns) its entry was written, by the file system's clock."""
         if self.folder is None:
             return None
         try:
-            entry = json.loads(self._path(self.folder, key).read_bytes())
+            with open(self._path(self.folder, key), "rb") as file:
+                written = os.fstat(file.fileno()).st_mtime_ns
+                entry = json.loads(file.read())
         except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
         good = isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("key") == key
-        return entry.get("value") if good else None
+        return (entry.get("value"), written) if good else None
 
     def put(self, key: str, value: Any) -> None:
         try:
