@@ -121,15 +121,20 @@ def test_a_damaged_or_foreign_memo_is_a_miss(repo_copy: Path, checks: list[Path]
     assert code == (1 if damage == "another digest" else 0), out
 
 
-def test_a_missing_content_is_rendered_again(repo_copy: Path, checks: list[Path]) -> None:
+@pytest.mark.parametrize("edited", ["environments/dev/apps/growth/ltv-forecaster", "environments/dev/argocd"])
+def test_a_missing_content_is_rendered_again(repo_copy: Path, check_log: CheckLog, edited: str) -> None:
+    """A team's file is planned again with its team alone; a shared file (an environment's own objects)
+    with the whole project."""
     assert run(repo_copy, "compile")[0] == 0
     shutil.rmtree(repo_copy / SPARE, ignore_errors=True)  # so that only environments/ holds the contents
-    hand_edited = repo_copy / "environments/dev/apps/growth/ltv-forecaster"
-    for path in hand_edited.iterdir():
+    for path in (repo_copy / edited).rglob("*.yaml"):
         path.write_text("edited by hand\n")
     code, out = run(repo_copy, "compile")  # from the memo, until a content must be read
     assert code == 0, out
-    assert len(checks) == 2  # the contents were rendered again
+    if "apps/growth" in edited:
+        assert (len(check_log.whole), check_log.teams) == (1, [{"growth"}])  # the contents were rendered again
+    else:
+        assert (len(check_log.whole), check_log.teams) == (2, [])
     assert differences(repo_copy, clean_plan(repo_copy)) == []
 
 
@@ -175,7 +180,8 @@ def test_a_base_compiled_here_is_planned_from_the_memo_without_writing_it(
     assert (check_log.whole, check_log.teams) == ([], [{"growth"}])  # the head's changed team; not the base
 
 
-def test_a_base_whose_output_the_tree_no_longer_holds_is_planned_from_its_files(repo_copy: Path) -> None:
+def test_a_base_whose_output_the_tree_no_longer_holds_is_planned_from_its_files(repo_copy: Path,
+                                                                                 check_log: CheckLog) -> None:
     """The base comes from the memo, but the head's compile replaced its files in the tree: the contents the
     diff asks for are rendered from the base's written-out files, which stay until the plan is printed."""
     from tests.conftest import init_git
@@ -185,7 +191,10 @@ def test_a_base_whose_output_the_tree_no_longer_holds_is_planned_from_its_files(
     for depth in (9, 10):  # twice: the spare tree, the one before the last compile, has lost them too
         edit(repo_copy, "specs/growth/churn-predictor/model.yaml", f"max_depth: {depth - 1}", f"max_depth: {depth}")
         assert run(repo_copy, "compile")[0] == 0
+    check_log.whole.clear()
+    check_log.teams.clear()
     code, out = run(repo_copy, "plan", "--base", "HEAD")
     assert code == 0, out
     assert "hyperparameter max_depth: 8 -> 10" in out, out
+    assert (check_log.whole, check_log.teams) == ([], [{"growth"}])  # the base's changed team, alone
     assert not any((repo_copy / ".mlplat" / "base").iterdir())  # and the written base is gone

@@ -40,6 +40,8 @@ FORMAT = 2  # of the digest
 INPUT_FOLDERS = ("platform", "specs")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = tuple(f.name for f in fields(CachedFile))
+# a team's part planned again (the team, the other teams' models), or None where it cannot be alone
+TeamPlan = Callable[[str, frozenset[str]], Plan | None]
 
 
 @dataclass(frozen=True)
@@ -193,19 +195,21 @@ class PlanMemo:
         self.entries = Entries(root, KIND)
         self.enabled = self.entries.enabled
 
-    def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]) -> ProjectPlan | None:
-        """The stored plan, its contents read through `cache` when asked for; `full_plan` stands in for a
-        content that the tree no longer holds. None where there is no good entry."""
-        found = self._stored(digest, cache, full_plan)
+    def get(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan],
+            team_plan: TeamPlan | None = None) -> ProjectPlan | None:
+        """The stored plan, its contents read through `cache` when asked for. A content the tree no longer
+        holds is planned again: a team's by `team_plan` where given (the team, and the other teams' models),
+        else, and for the shared files, by `full_plan`. None where there is no good entry."""
+        found = self._stored(digest, cache, full_plan, team_plan)
         return found[0] if found is not None else None
 
-    def latest(self, common: str, cache: RenderCache, full_plan: Callable[[], Plan]
-               ) -> tuple[ProjectPlan, dict[str, str]] | None:
+    def latest(self, common: str, cache: RenderCache, full_plan: Callable[[], Plan],
+               team_plan: TeamPlan | None = None) -> tuple[ProjectPlan, dict[str, str]] | None:
         """The plan last stored with these common inputs, and its teams' digests."""
         pointer = self.entries.get(_latest_key(common)) if self.enabled else None
         if not (isinstance(pointer, str) and _HEX64.fullmatch(pointer)):
             return None
-        found = self._stored(pointer, cache, full_plan)
+        found = self._stored(pointer, cache, full_plan, team_plan)
         return (found[0], found[1]) if found is not None and found[2] == common else None
 
     def put(self, digests: InputDigests, planned: ProjectPlan) -> None:
@@ -226,7 +230,7 @@ class PlanMemo:
                                          "shared": _rows(parts.shared), "teams": digests.teams})
         self.entries.put(_latest_key(digests.common), digests.whole)
 
-    def _stored(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan]
+    def _stored(self, digest: str, cache: RenderCache, full_plan: Callable[[], Plan], team_plan: TeamPlan | None
                 ) -> tuple[ProjectPlan, dict[str, str], str] | None:
         entry = self.entries.get(digest) if self.enabled else None
         if not (isinstance(entry, dict) and isinstance(entry.get("environments"), int)
@@ -237,16 +241,30 @@ class PlanMemo:
         shared = _files(entry.get("shared"), cache, fallback)
         if shared is None:
             return None
-        teams = {}
+        teams: dict[str, TeamPart] = {}
+
+        def others(team: str) -> frozenset[str]:  # asked only once every part is read
+            return frozenset(name for other, part in teams.items() if other != team for name in part.names)
+
         for team, digest in entry["teams"].items():
             key = _team_key(entry["common"], team, digest)
-            part = _team_part(self.entries.get(key), cache, fallback)
+            again = fallback if team_plan is None else _Once(_team_again(team, team_plan, others, full_plan))
+            part = _team_part(self.entries.get(key), cache, again)
             if part is None:
                 self.entries.drop(key)  # put writes a part only where none is stored
                 return None
             if part.names:  # a folder of code without a model.yaml counts in the digests only
                 teams[team] = part
         return ProjectPlan(PlanParts(shared, teams, entry["environments"])), entry["teams"], entry["common"]
+
+
+def _team_again(team: str, team_plan: TeamPlan, others: Callable[[str], frozenset[str]],
+                full_plan: Callable[[], Plan]) -> Callable[[], Plan]:
+    """A team's files planned again: the team alone, or the whole project where it cannot be alone."""
+    def again() -> Plan:
+        return team_plan(team, others(team)) or full_plan()
+
+    return again
 
 
 def _team_key(common: str, team: str, digest: str) -> str:

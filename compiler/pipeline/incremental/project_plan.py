@@ -33,11 +33,14 @@ def plan_project(root: Path, cache_root: Path | None = None, progress: Progress 
         def full_plan() -> Plan:
             return _full_plan(root, cache_root, cache, progress)
 
-        planned = memo.get(digests.whole, cache, full_plan)
+        def team_plan(team: str, others: frozenset[str]) -> Plan | None:
+            return _team_plan(root, cache_root, cache, team, others)
+
+        planned = memo.get(digests.whole, cache, full_plan, team_plan)
         if planned is not None:
             hashes.save()
             return planned, []
-        earlier = memo.latest(digests.common, cache, full_plan)
+        earlier = memo.latest(digests.common, cache, full_plan, team_plan)
         if earlier is not None:
             planned = _changed_teams_plan(root, cache_root, cache, progress, digests, *earlier)
     if planned is None:
@@ -84,7 +87,10 @@ def remembered(root: Path) -> ProjectPlan | None:
     """The memo's plan of the project as it is now, if an earlier clean compile left one (for validate)."""
     cache, memo = RenderCache(root), PlanMemo(root)
     digests = inputs_digest(root) if memo.enabled and cache.enabled else None
-    return memo.get(digests.whole, cache, lambda: _full_plan(root, root, cache, None)) if digests else None
+    if digests is None:
+        return None
+    return memo.get(digests.whole, cache, lambda: _full_plan(root, root, cache, None),
+                    lambda team, others: _team_plan(root, root, cache, team, others))
 
 
 def remembered_files(cache_root: Path, files: dict[str, bytes], full_plan: Callable[[], Plan]) -> ProjectPlan | None:
@@ -92,6 +98,19 @@ def remembered_files(cache_root: Path, files: dict[str, bytes], full_plan: Calla
     earlier clean compile left one; `full_plan` stands in for a content missing from the render cache."""
     cache, memo = RenderCache(cache_root), PlanMemo(cache_root)
     return memo.get(files_digest(files).whole, cache, full_plan) if memo.enabled and cache.enabled else None
+
+
+def _team_plan(root: Path, cache_root: Path, cache: RenderCache, team: str, others: frozenset[str]) -> Plan | None:
+    """One team's files, checked and planned alone (for a content of a stored plan the tree no longer
+    holds); None where the team does not check alone, or its names are another team's."""
+    from compiler.pipeline.check import check_project
+    from compiler.pipeline.plan import plan_parts
+
+    checked, _ = check_project(root, cache_root, teams={team}, others=others)
+    if checked is None or any(loaded.model.metadata.name in others for loaded in checked.project.models):
+        return None
+    part = plan_parts(checked, cache, None, shared=False).teams.get(team)
+    return Plan(part.files if part is not None else ())
 
 
 def _full_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None) -> Plan:
