@@ -15,6 +15,7 @@ from compiler.pipeline.errors import SpecError
 from compiler.pipeline.incremental.file_hashes import FileHashes
 from compiler.pipeline.incremental.plan_memo import InputDigests, PlanMemo, ProjectPlan, files_digest, inputs_digest
 from compiler.pipeline.incremental.render_cache import CorruptContent, RenderCache
+from compiler.pipeline.incremental.spec_cache import SpecCache
 from compiler.pipeline.plan_files import Plan, PlanParts
 from compiler.pipeline.progress import Progress
 
@@ -59,17 +60,14 @@ def _changed_teams_plan(root: Path, cache_root: Path, cache: RenderCache, progre
     since checked and planned alone; None where that cannot stand for the full plan (a team came or went,
     one now has models in other environments, a name is taken by another team, or anything has an error:
     the full check then reports every error of the project, as it always does)."""
-    from compiler.pipeline.check import check_project
-    from compiler.pipeline.plan import plan_parts
-
     if earlier_teams.keys() != digests.teams.keys():
         return None
     changed = {team for team, digest in digests.teams.items() if earlier_teams[team] != digest}
     others = frozenset(name for team, part in earlier.parts.teams.items() if team not in changed for name in part.names)
-    checked, _ = check_project(root, cache_root, teams=changed, others=others)
-    if checked is None or any(loaded.model.metadata.name in others for loaded in checked.project.models):
+    alone = _teams_alone(root, cache_root, cache, progress, changed, others)
+    if alone is None:
         return None
-    fresh = plan_parts(checked, cache, progress, shared=False)
+    fresh, spec_cache = alone
     teams = {team: part for team, part in earlier.parts.teams.items() if team not in changed}
     for team in sorted(changed):
         part = fresh.teams.get(team)
@@ -78,8 +76,8 @@ def _changed_teams_plan(root: Path, cache_root: Path, cache: RenderCache, progre
             return None  # an environment's own objects list the teams it has models of
         if part is not None:
             teams[team] = part
-    if checked.project.spec_cache is not None:
-        checked.project.spec_cache.keep()
+    if spec_cache is not None:
+        spec_cache.keep()
     return ProjectPlan(PlanParts(earlier.parts.shared, teams, earlier.parts.environments))
 
 
@@ -102,15 +100,26 @@ def remembered_files(cache_root: Path, files: dict[str, bytes], full_plan: Calla
 
 def _team_plan(root: Path, cache_root: Path, cache: RenderCache, team: str, others: frozenset[str]) -> Plan | None:
     """One team's files, checked and planned alone (for a content of a stored plan the tree no longer
-    holds); None where the team does not check alone, or its names are another team's."""
+    holds); None where the team cannot be alone."""
+    alone = _teams_alone(root, cache_root, cache, None, {team}, others)
+    if alone is None:
+        return None
+    part = alone[0].teams.get(team)
+    return Plan(part.files if part is not None else ())
+
+
+def _teams_alone(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None, teams: set[str],
+                 others: frozenset[str]) -> tuple[PlanParts, SpecCache | None] | None:
+    """Those teams' parts, checked and planned without the other teams' models (`others`), with what loaded
+    them (its files are kept once the caller's plan stands); None where they have an error or a model name
+    another team holds."""
     from compiler.pipeline.check import check_project
     from compiler.pipeline.plan import plan_parts
 
-    checked, _ = check_project(root, cache_root, teams={team}, others=others)
+    checked, _ = check_project(root, cache_root, teams=teams, others=others)
     if checked is None or any(loaded.model.metadata.name in others for loaded in checked.project.models):
         return None
-    part = plan_parts(checked, cache, None, shared=False).teams.get(team)
-    return Plan(part.files if part is not None else ())
+    return plan_parts(checked, cache, progress, shared=False), checked.project.spec_cache
 
 
 def _full_plan(root: Path, cache_root: Path, cache: RenderCache, progress: Progress | None) -> Plan:
