@@ -138,6 +138,24 @@ def test_a_missing_content_is_rendered_again(repo_copy: Path, check_log: CheckLo
     assert differences(repo_copy, clean_plan(repo_copy)) == []
 
 
+def test_past_a_few_teams_the_whole_project_is_planned_again_once(repo_copy: Path, check_log: CheckLog,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each team alone loads the shared inputs again and keeps its own plan: past TEAMS_ALONE_AT_MOST (here
+    1), the rest come from one plan of the whole project, as a tree deleted under a warm memo would."""
+    from compiler.pipeline.incremental import plan_memo
+
+    monkeypatch.setattr(plan_memo, "TEAMS_ALONE_AT_MOST", 1)
+    assert run(repo_copy, "compile")[0] == 0
+    shutil.rmtree(repo_copy / SPARE, ignore_errors=True)
+    for team in ("growth", "payments", "search"):
+        for path in (repo_copy / "environments/dev/apps" / team).rglob("*.yaml"):
+            path.write_text("edited by hand\n")
+    code, out = run(repo_copy, "compile")
+    assert code == 0, out
+    assert (len(check_log.whole), check_log.teams) == (2, [{"growth"}])  # the first team alone, then one whole
+    assert differences(repo_copy, clean_plan(repo_copy)) == []
+
+
 def test_inputs_changed_while_checking_are_not_remembered(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = project_plan._checked_plan
 

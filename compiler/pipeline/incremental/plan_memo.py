@@ -42,6 +42,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = tuple(f.name for f in fields(CachedFile))
 # a team's part planned again (the team, the other teams' models), or None where it cannot be alone
 TeamPlan = Callable[[str, frozenset[str]], Plan | None]
+TEAMS_ALONE_AT_MOST = 4  # teams of one stored plan planned again alone; past that, the whole project once
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,10 @@ class PlanMemo:
         def others(team: str) -> frozenset[str]:  # asked only once every part is read
             return frozenset(name for other, part in teams.items() if other != team for name in part.names)
 
+        alone = [TEAMS_ALONE_AT_MOST]  # how many more teams may be planned alone (shared by them)
         for team, digest in entry["teams"].items():
             key = _team_key(entry["common"], team, digest)
-            again = fallback if team_plan is None else _Once(_team_again(team, team_plan, others, full_plan))
+            again = fallback if team_plan is None else _TeamOnce(team, team_plan, others, fallback, alone)
             part = _team_part(self.entries.get(key), cache, again)
             if part is None:
                 self.entries.drop(key)  # put writes a part only where none is stored
@@ -256,15 +258,6 @@ class PlanMemo:
             if part.names:  # a folder of code without a model.yaml counts in the digests only
                 teams[team] = part
         return ProjectPlan(PlanParts(shared, teams, entry["environments"])), entry["teams"], entry["common"]
-
-
-def _team_again(team: str, team_plan: TeamPlan, others: Callable[[str], frozenset[str]],
-                full_plan: Callable[[], Plan]) -> Callable[[], Plan]:
-    """A team's files planned again: the team alone, or the whole project where it cannot be alone."""
-    def again() -> Plan:
-        return team_plan(team, others(team)) or full_plan()
-
-    return again
 
 
 def _team_key(common: str, team: str, digest: str) -> str:
@@ -280,7 +273,7 @@ def _rows(files: tuple[PlannedFile, ...]) -> list[list[str]]:
     return [[getattr(f, name) for name in _FIELDS] for f in files]
 
 
-def _team_part(stored: Any, cache: RenderCache, fallback: _Once) -> TeamPart | None:
+def _team_part(stored: Any, cache: RenderCache, fallback: _Once | _TeamOnce) -> TeamPart | None:
     if not (isinstance(stored, dict) and _strings(stored.get("names"))
             and _strings(stored.get("environments")) and isinstance(stored.get("notes"), list)
             and all(isinstance(n, list) and len(n) == 3 and type(n[0]) is int and isinstance(n[1], str)
@@ -297,7 +290,7 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _files(rows: Any, cache: RenderCache, fallback: _Once) -> tuple[PlannedFile, ...] | None:
+def _files(rows: Any, cache: RenderCache, fallback: _Once | _TeamOnce) -> tuple[PlannedFile, ...] | None:
     """A stored list of files, each read through `cache` when asked for; None where the list is damaged."""
     if type(rows) is not list:
         return None
@@ -326,7 +319,29 @@ class _Once:
         return found.content if found is not None else None
 
 
-def _reader(cache: RenderCache, path: str, sha256: str, fallback: _Once) -> Callable[[], bytes]:
+class _TeamOnce:
+    """A team's files planned again once: the team alone, while `alone` allows and the whole project has not
+    been planned again already; else from the whole project's plan (`whole`), which every team shares. Each
+    team alone loads the platform, features and releases again and keeps its own plan: past a few teams,
+    planning the whole project once costs less, in memory above all."""
+
+    def __init__(self, team: str, team_plan: TeamPlan, others: Callable[[str], frozenset[str]], whole: _Once,
+                 alone: list[int]) -> None:
+        self.team, self.team_plan, self.others, self.whole, self.alone = team, team_plan, others, whole, alone
+        self.plan: dict[str, PlannedFile] | None = None
+
+    def content(self, path: str) -> bytes | None:
+        if self.plan is None and self.whole.plan is None and self.alone[0] > 0:
+            self.alone[0] -= 1
+            planned = self.team_plan(self.team, self.others(self.team))
+            self.plan = planned.by_path() if planned is not None else None
+        if self.plan is None:
+            return self.whole.content(path)
+        found = self.plan.get(path)
+        return found.content if found is not None else None
+
+
+def _reader(cache: RenderCache, path: str, sha256: str, fallback: _Once | _TeamOnce) -> Callable[[], bytes]:
     def read() -> bytes:
         try:
             return cache.content(path, sha256)
