@@ -51,7 +51,10 @@ def plan_parts(checked: Checked, cache: RenderCache | None = None, progress: Pro
     """The plan's parts: every team's of the checked project, and the shared files unless `shared` is
     False (a project checked for some teams only: the rest of its plan is known already)."""
     units = _Units(cache, progress or Progress(None), len(checked.models) + len(checked.environments))
-    teams = sorted({loaded.model.metadata.team for loaded in checked.project.models})
+    names: dict[str, list[str]] = {}  # each team's models
+    for loaded in checked.project.models:
+        names.setdefault(loaded.model.metadata.team, []).append(loaded.model.metadata.name)
+    teams = sorted(names)
     files: dict[str, list[PlannedFile]] = {team: [] for team in teams}
     notes: dict[str, list[tuple[int, str, str]]] = {team: [] for team in teams}
     where: dict[str, list[str]] = {team: [] for team in teams}
@@ -88,11 +91,9 @@ def plan_parts(checked: Checked, cache: RenderCache | None = None, progress: Pro
         shared_files += units.render(units.keys.codeowners(platform) if cache else "",
                                      functools.partial(_render_codeowners, platform), count=False)
     units.progress.done()
-    names = {team: sorted(m.model.metadata.name for m in checked.project.models if m.model.metadata.team == team)
+    parts = {team: TeamPart(tuple(files[team]), tuple(notes[team]), tuple(sorted(names[team])), tuple(where[team]))
              for team in teams}
-    return PlanParts(tuple(shared_files), {team: TeamPart(tuple(files[team]), tuple(notes[team]), tuple(names[team]),
-                                                    tuple(where[team])) for team in teams},
-                     len(checked.environments))
+    return PlanParts(tuple(shared_files), parts, len(checked.environments))
 
 
 class _Units:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from compiler.pipeline.incremental import file_hashes, plan_memo
+from compiler.pipeline.incremental import plan_memo
 from compiler.pipeline.incremental.file_hashes import FileHashes
 from compiler.pipeline.plan_files import Plan, PlannedFile
 from compiler.pipeline.tree_swap import BACKUP, OUTPUT_DIR, STAGING, locked, recover, swap_tree, write_file
@@ -206,7 +206,7 @@ def write_plan(root: Path, plan: Plan) -> WriteResult:
             hashes.linked(path)
         hashes.save()
         # the inputs in environments/ were linked too: the plan memo's record of them follows (plan_memo.py)
-        file_hashes.relinked(root, "inputs", [p for p in linked if plan_memo.is_input(p)])
+        FileHashes(root, "inputs").relinked([p for p in linked if plan_memo.read_by_inputs_digest(p)])
     return WriteResult(tuple(sorted(changed)), tuple(stale))
 
 

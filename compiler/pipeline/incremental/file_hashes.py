@@ -23,6 +23,7 @@ from compiler.pipeline.incremental.store import Entries
 
 KIND = "hashes"
 
+
 class FileHashes:
     """One record (`name`: inputs, or the tree written) of the files below `root`, by relative path, kept
     in root's caches; with `recorded=False` none is read or kept (every file is hashed)."""
@@ -83,6 +84,18 @@ class FileHashes:
             self._seen[path] = (signature, known[1])
             self._new = True
 
+    def relinked(self, paths: list[str]) -> None:
+        """This record, not otherwise read this run, after the writer linked `paths` anew (inputs kept in
+        environments/, such as releases.yaml and evidence): where nothing but their change time moved, their
+        entries follow it. Entries the record did not trust are left out of what is written back."""
+        if not paths:
+            return
+        self._seen = {path: entry for path, entry in self._loaded().items() if _times(entry[0]) < self._written}
+        for path in paths:
+            if path in self._seen:
+                self.linked(path)
+        self.save()
+
     def save(self) -> None:
         """Keep what this run saw for the next one (nothing is written where nothing changed)."""
         if self.entries is None or not (self._new or self._seen.keys() != self._loaded().keys()):
@@ -104,22 +117,6 @@ class FileHashes:
                 except ValueError:  # a damaged record: every file is hashed again
                     self._record = {}
         return self._record
-
-
-def relinked(root: Path, name: str, paths: list[str]) -> None:
-    """The record `name` after a compile's writer linked `paths` anew (inputs kept in environments/, such as
-    releases.yaml and evidence, that an earlier run recorded): where nothing but their change time moved,
-    their entries follow it. Entries the record did not trust are left out of what is written back."""
-    if not paths:
-        return
-    hashes = FileHashes(root, name)
-    record = hashes._loaded()
-    trusted = {path: entry for path, entry in record.items() if _times(entry[0]) < hashes._written}
-    hashes._seen = trusted
-    for path in paths:
-        if path in trusted:
-            hashes.linked(path)
-    hashes.save()
 
 
 def _times(signature: str) -> int:

@@ -114,17 +114,13 @@ def files_digest(files: dict[str, bytes]) -> InputDigests:
     file stands where a folder does), computed without writing them: `mlplat plan` asks the memo for a
     base commit's plan before it exports the commit."""
     return _digests([(path, hashlib.sha256(content).hexdigest()) for path, content in files.items()
-                     if _read_by_inputs_digest(path.split("/"))])
+                     if read_by_inputs_digest(path)])
 
 
-def is_input(path: str) -> bool:
-    """Whether inputs_digest reads the file at this path (relative to the repository)."""
-    return _read_by_inputs_digest(path.split("/"))
-
-
-def _read_by_inputs_digest(parts: list[str]) -> bool:
-    """Whether inputs_digest reads a file at this path: below platform/ or specs/ (not in __pycache__),
-    an environment's releases.yaml, or below its evidence/."""
+def read_by_inputs_digest(path: str) -> bool:
+    """Whether inputs_digest reads a file at this path (relative to the repository): below platform/ or
+    specs/ (not in __pycache__), an environment's releases.yaml, or below its evidence/."""
+    parts = path.split("/")
     if parts[0] in INPUT_FOLDERS:
         return len(parts) > 1 and "__pycache__" not in parts[1:-1]
     if parts[0] != OUTPUT_DIR:

@@ -47,7 +47,7 @@ def plan_project(root: Path, cache_root: Path | None = None, progress: Progress 
     if planned is None:
         planned, errors = _checked_plan(root, cache_root, cache, progress)
     # remembered only where no input changed while it was checked: the key must be what was read
-    if planned is not None and digests is not None and inputs_digest(root) == digests:
+    if planned is not None and digests is not None and inputs_digest(root, hashes) == digests:
         memo.put(digests, planned)
         hashes.save()
     return planned, errors
